@@ -1,0 +1,44 @@
+//! Frame sources: where the daemon's pictures come from.
+
+use std::time::Duration;
+
+use image::RgbImage;
+
+/// One picture from a frame source.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    /// The picture, converted to 8-bit RGB.
+    pub image: RgbImage,
+    /// Frame sequence number, counting from 0 when the source was opened.
+    pub sequence: u64,
+    /// When the frame was captured, on the source's monotonic clock.
+    pub timestamp: Duration,
+    /// A short human-readable reference to where the frame came from
+    /// (a file name for replayed frames, the device path for a camera).
+    pub origin: String,
+}
+
+/// Errors of a frame source.
+#[derive(Debug, thiserror::Error)]
+pub enum CameraError {
+    /// The device or directory is not there (unplugged, wrong path).
+    #[error("camera not available: {0}")]
+    Unavailable(String),
+    /// One frame could not be decoded; the next may be fine.
+    #[error("bad frame from {origin}: {reason}")]
+    BadFrame {
+        /// Where the frame came from.
+        origin: String,
+        /// Why it could not be used.
+        reason: String,
+    },
+    /// The source has no more frames (a replay without looping).
+    #[error("no more frames")]
+    Exhausted,
+}
+
+/// Anything that can deliver the most recent picture of the slide.
+pub trait FrameSource {
+    /// Returns a frame captured no earlier than this call (stale queued frames are skipped).
+    fn latest_frame(&mut self) -> Result<Frame, CameraError>;
+}

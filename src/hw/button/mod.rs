@@ -1,0 +1,32 @@
+//! Buttons: what the technician asks for.
+
+use std::time::Duration;
+
+/// One thing the technician asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ButtonEvent {
+    /// Capture the current field, classify the cell and count it.
+    Count,
+    /// Take back the last counted cell.
+    Undo,
+    /// Finish the current slide and start a new one.
+    NewSlide,
+    /// Switch live mode on or off.
+    ToggleLive,
+    /// Stop the daemon (simulated buttons only).
+    Quit,
+}
+
+/// Errors of a button backend.
+#[derive(Debug, thiserror::Error)]
+pub enum ButtonError {
+    /// The device could not be opened or read.
+    #[error("button device error: {0}")]
+    Device(String),
+}
+
+/// A source of technician actions.
+pub trait Buttons {
+    /// Waits up to `timeout` for the next action; `Ok(None)` when none came.
+    fn next_event(&mut self, timeout: Duration) -> Result<Option<ButtonEvent>, ButtonError>;
+}

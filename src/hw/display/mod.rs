@@ -1,0 +1,95 @@
+//! The 128x64 monochrome display and what it shows.
+//!
+//! The daemon decides *what* to show as a [`Screen`]; a [`Display`] backend decides
+//! *how* (a real OLED, or a simulated one that prints to the terminal and saves PNGs).
+
+/// Errors of a display backend.
+#[derive(Debug, thiserror::Error)]
+pub enum DisplayError {
+    /// The display did not answer or the bus failed.
+    #[error("display error: {0}")]
+    Device(String),
+}
+
+/// The running differential count of the current slide, as the display shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TallyView {
+    /// Class names, in model order.
+    pub labels: Vec<String>,
+    /// Cells counted per class, same order as `labels`.
+    pub counts: Vec<u32>,
+    /// Cells recorded below the confidence threshold (not part of the differential).
+    pub unidentified: u32,
+    /// The differential's target size (typically 100).
+    pub target: u32,
+}
+
+impl TallyView {
+    /// Cells in the differential (all classes, without the unidentified bin).
+    pub fn differential_total(&self) -> u32 {
+        self.counts.iter().sum()
+    }
+}
+
+/// A short status the technician must see.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Status {
+    /// Waiting for the technician.
+    Ready,
+    /// A frame is being captured and classified.
+    Capturing,
+    /// The camera is missing or failing.
+    NoCamera,
+    /// No white cell was found in the frame; nothing was counted.
+    NoWbc,
+    /// The differential reached its target.
+    TargetReached,
+    /// The last count was taken back.
+    Undone,
+    /// A new slide was started.
+    NewSlide,
+    /// Something failed; the code is short enough for the screen (details go to the log).
+    Error(String),
+}
+
+/// Everything the display can show.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Screen {
+    /// Shown while the daemon starts.
+    Boot {
+        /// Daemon version.
+        version: String,
+        /// Model name and version.
+        model: String,
+        /// What camera was found.
+        camera: String,
+    },
+    /// The result of one classified cell.
+    Result {
+        /// Predicted class.
+        label: String,
+        /// Its probability, 0..=1.
+        confidence: f32,
+        /// True when the confidence is under the threshold (counted as unidentified).
+        unsure: bool,
+        /// How many white cells were in view (the centre one was classified).
+        cells_in_view: usize,
+        /// The count after this cell.
+        tally: TallyView,
+    },
+    /// The four classes with counts and percentages.
+    Tally(TallyView),
+    /// A status line over the tally.
+    Status {
+        /// What happened.
+        status: Status,
+        /// The current count, if a slide is open.
+        tally: Option<TallyView>,
+    },
+}
+
+/// Anything that can show a [`Screen`].
+pub trait Display {
+    /// Draws the screen; an error leaves counting unaffected.
+    fn show(&mut self, screen: &Screen) -> Result<(), DisplayError>;
+}

@@ -1,0 +1,4 @@
+//! The technician-facing devices: buttons and the display.
+
+pub mod button;
+pub mod display;

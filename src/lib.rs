@@ -1,0 +1,15 @@
+//! HematoVision: a white-blood-cell differential counter for a microscope camera.
+//!
+//! The crate is split by concern. Pure logic (counting, sessions, the cell locator)
+//! lives apart from the devices, which all sit behind small traits with a real and a
+//! simulated implementation:
+//!
+//! - [`camera::FrameSource`]: the latest camera frame,
+//! - [`model::Classifier`]: RGB image to class probabilities,
+//! - [`hw::display::Display`]: draws one screen,
+//! - [`hw::button::Buttons`]: a stream of technician actions.
+
+pub mod camera;
+pub mod hw;
+pub mod model;
+pub mod vision;

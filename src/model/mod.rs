@@ -1,0 +1,20 @@
+//! Cell classification: the classifier trait and its implementations.
+
+/// Errors of a classifier.
+#[derive(Debug, thiserror::Error)]
+pub enum ClassifyError {
+    /// The image could not be turned into the model's input.
+    #[error("cannot prepare the image for the model: {0}")]
+    Input(String),
+    /// The inference engine failed.
+    #[error("inference failed: {0}")]
+    Engine(String),
+}
+
+/// Anything that turns an RGB picture of one cell into class probabilities.
+pub trait Classifier {
+    /// Class names, in the order of the probabilities [`Classifier::classify`] returns.
+    fn labels(&self) -> &[String];
+    /// Classifies one image; the result has one probability per label and sums to 1.
+    fn classify(&mut self, image: &image::RgbImage) -> Result<Vec<f32>, ClassifyError>;
+}

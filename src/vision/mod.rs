@@ -1,0 +1,1 @@
+//! Image processing with no I/O: finding white cells and cropping them.
