@@ -9,6 +9,8 @@
 //! - [`hw::display::Display`]: draws one screen,
 //! - [`hw::button::Buttons`]: a stream of technician actions.
 
+#![warn(missing_docs)]
+
 pub mod camera;
 pub mod hw;
 pub mod model;
