@@ -15,4 +15,6 @@ pub mod camera;
 pub mod count;
 pub mod hw;
 pub mod model;
+pub mod store;
+pub mod time;
 pub mod vision;
