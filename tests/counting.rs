@@ -92,7 +92,7 @@ fn undo_takes_back_the_last_cell_and_never_reuses_its_number() {
 
 #[test]
 fn refusals_change_nothing() {
-    let mut c = Counter::new();
+    let c = Counter::new();
     assert_eq!(c.undo_event(at(0)), Err(CountError::NoOpenSession));
     assert!(matches!(
         c.count_event(one_hot(0, 1.0), "f".into(), None, at(0)),
