@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod camera;
+pub mod config;
 pub mod count;
 pub mod hw;
 pub mod model;

@@ -1,5 +1,7 @@
 //! Buttons: what the technician asks for.
 
+pub mod sim;
+
 use std::time::Duration;
 
 /// One thing the technician asked for.
