@@ -11,6 +11,7 @@
 
 #![warn(missing_docs)]
 
+pub mod app;
 pub mod camera;
 pub mod config;
 pub mod count;
