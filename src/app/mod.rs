@@ -254,16 +254,17 @@ impl App {
         };
         let at = self.now();
         let crop_path = self.save_crop(&found.crop);
-        let event = match self
-            .counter
-            .count_event(probabilities, frame.origin.clone(), crop_path, at)
-        {
-            Ok(event) => event,
-            Err(e) => {
-                log::error!("cannot count: {e}");
-                return CountOutcome::Failed(e.to_string());
-            }
-        };
+        let event =
+            match self
+                .counter
+                .count_event(probabilities, frame.origin.clone(), crop_path, at)
+            {
+                Ok(event) => event,
+                Err(e) => {
+                    log::error!("cannot count: {e}");
+                    return CountOutcome::Failed(e.to_string());
+                }
+            };
         let Event::CellCounted { cell, .. } = &event else {
             return CountOutcome::Failed("unexpected event".into());
         };
