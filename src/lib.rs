@@ -18,6 +18,7 @@ pub mod count;
 pub mod hw;
 pub mod model;
 pub mod report;
+pub mod service;
 pub mod store;
 pub mod time;
 pub mod vision;

@@ -14,6 +14,7 @@ use crate::count::{Counter, Event, Stamp};
 use crate::hw::button::{ButtonEvent, Buttons};
 use crate::hw::display::{Display, Screen, Status, TallyView};
 use crate::model::Classifier;
+use crate::service::ServiceNotifier;
 use crate::store::{Journal, StoreError};
 
 /// How long the last result stays before "TARGET REACHED" replaces it.
@@ -68,6 +69,7 @@ pub struct App {
     started: Instant,
     pending: Option<(Instant, Screen)>,
     display_failing: bool,
+    service: ServiceNotifier,
 }
 
 impl App {
@@ -85,6 +87,7 @@ impl App {
             started: Instant::now(),
             pending: None,
             display_failing: false,
+            service: ServiceNotifier::from_env(),
         };
         let labels = app.devices.classifier.labels().to_vec();
         match app.counter.open_session() {
@@ -122,7 +125,13 @@ impl App {
 
     /// Runs until a Quit event.
     pub fn run(&mut self) -> Result<(), AppError> {
+        let status = match self.counter.open_session() {
+            Some(s) => format!("slide {}: {} cells", s.id, s.total()),
+            None => "ready".to_string(),
+        };
+        self.service.ready(&status);
         loop {
+            self.service.tick();
             let event = self.devices.buttons.next_event(TICK)?;
             if let Some((due, _)) = &self.pending
                 && Instant::now() >= *due
@@ -134,6 +143,7 @@ impl App {
                 None => {}
                 Some(ButtonEvent::Quit) => {
                     log::info!("quit requested");
+                    self.service.notify("STOPPING=1");
                     return Ok(());
                 }
                 Some(event) => {
