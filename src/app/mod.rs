@@ -6,7 +6,7 @@ mod outcome;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-pub use finder::{CellFinder, FoundCell};
+pub use finder::{CellFinder, FoundCell, LocatorFinder};
 pub use outcome::CountOutcome;
 
 use crate::camera::FrameSource;
