@@ -1,5 +1,7 @@
 //! Cell classification: the classifier trait and its implementations.
 
+pub mod litert;
+
 /// Errors of a classifier.
 #[derive(Debug, thiserror::Error)]
 pub enum ClassifyError {
