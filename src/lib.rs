@@ -16,6 +16,7 @@ pub mod camera;
 pub mod config;
 pub mod count;
 pub mod hw;
+pub mod imagefile;
 pub mod model;
 pub mod report;
 pub mod service;

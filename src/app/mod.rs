@@ -19,6 +19,8 @@ use crate::store::{Journal, StoreError};
 
 /// How long the last result stays before "TARGET REACHED" replaces it.
 const TARGET_NOTICE_DELAY: Duration = Duration::from_millis(1500);
+/// Frames tried per count when the camera delivers bad ones.
+const BAD_FRAME_ATTEMPTS: u32 = 3;
 /// How long the loop waits for a button before doing its periodic work.
 const TICK: Duration = Duration::from_millis(100);
 
@@ -244,7 +246,7 @@ impl App {
 
     fn count_cell(&mut self) -> CountOutcome {
         self.show_status(Status::Capturing);
-        let frame = match self.devices.camera.latest_frame() {
+        let frame = match self.grab_frame() {
             Ok(frame) => frame,
             Err(e) => {
                 log::warn!("no frame: {e}");
@@ -295,6 +297,23 @@ impl App {
         CountOutcome::Counted {
             cell,
             cells_in_view: found.cells_in_view,
+        }
+    }
+
+    /// The latest frame; a bad frame (corrupt JPEG, unreadable file) is logged and skipped
+    /// in favour of the next one, a few times at most.
+    fn grab_frame(&mut self) -> Result<crate::camera::Frame, crate::camera::CameraError> {
+        let mut attempt = 1;
+        loop {
+            match self.devices.camera.latest_frame() {
+                Err(crate::camera::CameraError::BadFrame { origin, reason })
+                    if attempt < BAD_FRAME_ATTEMPTS =>
+                {
+                    log::warn!("bad frame {origin} skipped: {reason}");
+                    attempt += 1;
+                }
+                other => return other,
+            }
         }
     }
 

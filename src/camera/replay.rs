@@ -88,15 +88,13 @@ impl FrameSource for ReplaySource {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| path.display().to_string());
-        let image = image::open(path)
-            .map_err(|e| {
-                log::warn!("skipping unreadable replay image {}: {e}", path.display());
-                CameraError::BadFrame {
-                    origin: origin.clone(),
-                    reason: e.to_string(),
-                }
-            })?
-            .into_rgb8();
+        let image = crate::imagefile::read_rgb(path).map_err(|e| {
+            log::warn!("skipping unreadable replay image {}: {e}", path.display());
+            CameraError::BadFrame {
+                origin: origin.clone(),
+                reason: e.to_string(),
+            }
+        })?;
         let frame = Frame {
             image,
             sequence: self.sequence,

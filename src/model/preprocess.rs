@@ -220,8 +220,7 @@ impl Preprocessor {
 
 /// Reads an image file (JPEG, PNG or BMP, recognised by content) as 8-bit RGB.
 pub fn read_rgb(path: &std::path::Path) -> Result<RgbImage, image::ImageError> {
-    let reader = image::ImageReader::open(path)?.with_guessed_format()?;
-    Ok(reader.decode()?.to_rgb8())
+    crate::imagefile::read_rgb(path)
 }
 
 /// Quantises floats to `i8` with `q = round(x / scale) + zero_point`, clamped (TFLite's rule).
