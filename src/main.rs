@@ -12,7 +12,6 @@ fn main() -> ExitCode {
     match cli::dispatch(args) {
         Ok(code) => code,
         Err(e) => {
-            log::error!("{e:#}");
             eprintln!("hematovision: {e:#}");
             ExitCode::FAILURE
         }

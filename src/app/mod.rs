@@ -6,7 +6,7 @@ mod outcome;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-pub use finder::{CellFinder, FoundCell};
+pub use finder::{CellFinder, FoundCell, LocatorFinder};
 pub use outcome::CountOutcome;
 
 use crate::camera::FrameSource;
@@ -14,10 +14,13 @@ use crate::count::{Counter, Event, Stamp};
 use crate::hw::button::{ButtonEvent, Buttons};
 use crate::hw::display::{Display, Screen, Status, TallyView};
 use crate::model::Classifier;
+use crate::service::ServiceNotifier;
 use crate::store::{Journal, StoreError};
 
 /// How long the last result stays before "TARGET REACHED" replaces it.
 const TARGET_NOTICE_DELAY: Duration = Duration::from_millis(1500);
+/// Frames tried per count when the camera delivers bad ones.
+const BAD_FRAME_ATTEMPTS: u32 = 3;
 /// How long the loop waits for a button before doing its periodic work.
 const TICK: Duration = Duration::from_millis(100);
 
@@ -68,6 +71,7 @@ pub struct App {
     started: Instant,
     pending: Option<(Instant, Screen)>,
     display_failing: bool,
+    service: ServiceNotifier,
 }
 
 impl App {
@@ -85,6 +89,7 @@ impl App {
             started: Instant::now(),
             pending: None,
             display_failing: false,
+            service: ServiceNotifier::from_env(),
         };
         let labels = app.devices.classifier.labels().to_vec();
         match app.counter.open_session() {
@@ -122,7 +127,13 @@ impl App {
 
     /// Runs until a Quit event.
     pub fn run(&mut self) -> Result<(), AppError> {
+        let status = match self.counter.open_session() {
+            Some(s) => format!("slide {}: {} cells", s.id, s.total()),
+            None => "ready".to_string(),
+        };
+        self.service.ready(&status);
         loop {
+            self.service.tick();
             let event = self.devices.buttons.next_event(TICK)?;
             if let Some((due, _)) = &self.pending
                 && Instant::now() >= *due
@@ -134,6 +145,7 @@ impl App {
                 None => {}
                 Some(ButtonEvent::Quit) => {
                     log::info!("quit requested");
+                    self.service.notify("STOPPING=1");
                     return Ok(());
                 }
                 Some(event) => {
@@ -234,7 +246,7 @@ impl App {
 
     fn count_cell(&mut self) -> CountOutcome {
         self.show_status(Status::Capturing);
-        let frame = match self.devices.camera.latest_frame() {
+        let frame = match self.grab_frame() {
             Ok(frame) => frame,
             Err(e) => {
                 log::warn!("no frame: {e}");
@@ -285,6 +297,23 @@ impl App {
         CountOutcome::Counted {
             cell,
             cells_in_view: found.cells_in_view,
+        }
+    }
+
+    /// The latest frame; a bad frame (corrupt JPEG, unreadable file) is logged and skipped
+    /// in favour of the next one, a few times at most.
+    fn grab_frame(&mut self) -> Result<crate::camera::Frame, crate::camera::CameraError> {
+        let mut attempt = 1;
+        loop {
+            match self.devices.camera.latest_frame() {
+                Err(crate::camera::CameraError::BadFrame { origin, reason })
+                    if attempt < BAD_FRAME_ATTEMPTS =>
+                {
+                    log::warn!("bad frame {origin} skipped: {reason}");
+                    attempt += 1;
+                }
+                other => return other,
+            }
         }
     }
 

@@ -1,9 +1,12 @@
 //! Command-line interface: argument definitions and dispatch.
 
 mod check;
+mod classify;
+mod devices;
 pub mod logging;
 mod paths;
 mod report;
+mod run;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,6 +28,43 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the daemon: count cells on button presses until told to quit.
+    Run {
+        /// Configuration file.
+        #[arg(long, default_value = paths::DEFAULT_CONFIG)]
+        config: PathBuf,
+        /// Data directory, overriding the configuration.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Simulated presses: delays between them, e.g. `500ms,1s,undo:1s,new:2s`
+        /// (overrides buttons.sim.presses).
+        #[arg(long)]
+        presses: Option<String>,
+        /// Exit cleanly once the last scripted press has been handled.
+        #[arg(long)]
+        exit_when_done: bool,
+    },
+    /// Classify image files once: class, confidence and every probability.
+    Classify {
+        /// Images (JPEG, PNG, BMP).
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+        /// A .tflite classifier with labels.txt beside it.
+        #[arg(long, default_value_os_t = paths::default_model())]
+        model: PathBuf,
+        /// libLiteRt.so to use instead of searching for it.
+        #[arg(long)]
+        runtime_library: Option<PathBuf>,
+        /// Inference threads (0 = every core).
+        #[arg(long, default_value_t = 0)]
+        threads: u32,
+        /// The images are whole camera fields: find the white cell first.
+        #[arg(long)]
+        locate: bool,
+        /// One JSON object per line (file, label, confidence, probabilities).
+        #[arg(long)]
+        json: bool,
+    },
     /// Check a configuration file; exits non-zero with the problem.
     CheckConfig {
         /// The file to check.
@@ -53,6 +93,36 @@ pub enum Command {
 /// Runs the chosen subcommand.
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Run {
+            config,
+            data_dir,
+            presses,
+            exit_when_done,
+        } => run::run(
+            &config,
+            run::RunOptions {
+                data_dir,
+                presses,
+                exit_when_done,
+            },
+        ),
+        Command::Classify {
+            images,
+            model,
+            runtime_library,
+            threads,
+            locate,
+            json,
+        } => classify::run(
+            &images,
+            &classify::ClassifyOptions {
+                model,
+                library: runtime_library,
+                threads,
+                locate,
+                json,
+            },
+        ),
         Command::CheckConfig { file } => check::run(&file),
         Command::Report {
             config,

@@ -18,3 +18,15 @@ pub fn data_dir(config: &Path, override_dir: Option<PathBuf>) -> anyhow::Result<
     )?;
     Ok(config.storage.data_dir)
 }
+
+/// Where the Debian package installs the model.
+const INSTALLED_MODEL: &str = "/usr/share/hematovision/models/hematovision-wbc4.tflite";
+
+/// The shipped model: the installed one, else the one in this source checkout.
+pub fn default_model() -> PathBuf {
+    let installed = PathBuf::from(INSTALLED_MODEL);
+    if installed.exists() {
+        return installed;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("models/hematovision-wbc4.tflite")
+}

@@ -10,8 +10,13 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 pub use sections::{
-    CameraSection, CameraSourceKind, CountingSection, ModelSection, StorageSection,
+    ButtonDriver, ButtonsSection, CameraSection, CameraSourceKind, CountingSection, ModelSection,
+    SimButtonsSection, StorageSection,
 };
+
+use crate::hw::display::config::DisplayConfig;
+use crate::hw::setting::InvalidSetting;
+use crate::vision::{LocatorParams, ParamError};
 
 use serde::Deserialize;
 
@@ -77,6 +82,21 @@ impl Invalid {
     }
 }
 
+impl From<InvalidSetting> for Invalid {
+    fn from(e: InvalidSetting) -> Self {
+        Invalid::new(e.key, format!("must be {}, got {}", e.allowed, e.found))
+    }
+}
+
+impl From<ParamError> for Invalid {
+    fn from(e: ParamError) -> Self {
+        Invalid::new(
+            format!("locator.{}", e.key),
+            format!("must be {}, got {}", e.allowed, e.value),
+        )
+    }
+}
+
 /// Checks that `value` lies in `range`, naming the key otherwise.
 pub fn check_range<T: PartialOrd + std::fmt::Display>(
     key: &str,
@@ -105,6 +125,12 @@ pub struct Config {
     pub counting: CountingSection,
     /// Where the journal and crops are kept.
     pub storage: StorageSection,
+    /// The technician's buttons.
+    pub buttons: ButtonsSection,
+    /// The display.
+    pub display: DisplayConfig,
+    /// The white-cell locator.
+    pub locator: LocatorParams,
 }
 
 impl Config {
@@ -150,6 +176,9 @@ impl Config {
         self.model.validate()?;
         self.counting.validate()?;
         self.storage.validate()?;
+        self.buttons.validate()?;
+        self.display.validate()?;
+        self.locator.validate()?;
         Ok(())
     }
 
@@ -166,6 +195,9 @@ impl Config {
             fix(lib);
         }
         fix(&mut self.storage.data_dir);
+        if let Some(dir) = self.display.png_dir.as_mut() {
+            fix(dir);
+        }
     }
 }
 

@@ -27,6 +27,9 @@ pub struct CameraSection {
     pub replay_dir: PathBuf,
     /// Start again at the first image after the last one.
     pub replay_loop: bool,
+    /// Where the eyepiece reticle points, `[x, y]` in frame pixels; the cell nearest it
+    /// is classified. Absent: the frame's centre.
+    pub reticle: Option<[u32; 2]>,
 }
 
 impl Default for CameraSection {
@@ -35,6 +38,7 @@ impl Default for CameraSection {
             source: CameraSourceKind::Replay,
             replay_dir: PathBuf::from("frames"),
             replay_loop: true,
+            reticle: None,
         }
     }
 }
@@ -147,6 +151,45 @@ impl StorageSection {
         if self.data_dir.as_os_str().is_empty() {
             return Err(Invalid::new("storage.data_dir", "must name a folder"));
         }
+        Ok(())
+    }
+}
+
+/// Which button backend the daemon uses.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ButtonDriver {
+    /// Simulated: the keyboard on a terminal, or a press schedule.
+    #[default]
+    Sim,
+}
+
+/// `[buttons.sim]`: the simulated button.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SimButtonsSection {
+    /// Press schedule, e.g. `"1s,1s,undo:2s"` (delays between presses). Empty: the
+    /// keyboard when standard input is a terminal.
+    pub presses: String,
+    /// Stop the daemon once the last scheduled press has been handled.
+    pub exit_when_done: bool,
+}
+
+/// `[buttons]`: the technician's buttons.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ButtonsSection {
+    /// Backend.
+    pub driver: ButtonDriver,
+    /// Settings of the simulated button.
+    pub sim: SimButtonsSection,
+}
+
+impl ButtonsSection {
+    /// Checks the section.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        crate::hw::button::sim::parse_schedule(&self.sim.presses)
+            .map_err(|e| Invalid::new("buttons.sim.presses", e.to_string()))?;
         Ok(())
     }
 }

@@ -2,3 +2,6 @@
 
 pub mod button;
 pub mod display;
+pub mod setting;
+
+pub use setting::InvalidSetting;

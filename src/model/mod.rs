@@ -1,5 +1,14 @@
 //! Cell classification: the classifier trait and its implementations.
 
+pub mod litert;
+pub mod metadata;
+pub mod preprocess;
+mod tflite;
+
+pub use tflite::{
+    ClassifierOptions, ModelError, ModelInfo, TfliteClassifier, default_threads, softmax,
+};
+
 /// Errors of a classifier.
 #[derive(Debug, thiserror::Error)]
 pub enum ClassifyError {
@@ -9,6 +18,9 @@ pub enum ClassifyError {
     /// The inference engine failed.
     #[error("inference failed: {0}")]
     Engine(String),
+    /// The LiteRT runtime reported an error while running the model.
+    #[error("inference failed: {0}")]
+    Runtime(litert::LiteRtError),
 }
 
 /// Anything that turns an RGB picture of one cell into class probabilities.

@@ -2,6 +2,19 @@
 //!
 //! The daemon decides *what* to show as a [`Screen`]; a [`Display`] backend decides
 //! *how* (a real OLED, or a simulated one that prints to the terminal and saves PNGs).
+//!
+//! - [`framebuffer`]: the 128x64 one-bit frame with dirty-page tracking, PNG and
+//!   terminal renderings,
+//! - [`screens`]: the layouts of every [`Screen`], drawn on any embedded-graphics target,
+//! - [`sim`]: the simulated display (terminal + PNG snapshots).
+
+pub mod config;
+pub mod framebuffer;
+pub mod screens;
+pub mod sim;
+
+pub use config::{DisplayConfig, DisplayDriver};
+pub use sim::SimDisplay;
 
 /// Errors of a display backend.
 #[derive(Debug, thiserror::Error)]

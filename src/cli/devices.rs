@@ -1,0 +1,106 @@
+//! Building the daemon's devices from the configuration.
+
+use std::io::IsTerminal;
+use std::num::NonZeroUsize;
+use std::path::Path;
+
+use anyhow::Context;
+use hematovision::app::LocatorFinder;
+use hematovision::camera::FrameSource;
+use hematovision::camera::replay::ReplaySource;
+use hematovision::config::{ButtonDriver, CameraSourceKind, Config};
+use hematovision::hw::button::Buttons;
+use hematovision::hw::button::sim::{KeyboardButtons, ScriptedButtons, parse_schedule};
+use hematovision::hw::display::{Display, DisplayDriver, SimDisplay};
+use hematovision::model::{ClassifierOptions, TfliteClassifier};
+
+/// Fraction of the crop the cell fills when the model's metadata does not say.
+const DEFAULT_CELL_FRACTION: f32 = 0.5;
+
+/// Loads the model and the runtime named by the configuration (or overrides).
+pub fn classifier(
+    model: &Path,
+    library: Option<&Path>,
+    threads: u32,
+) -> anyhow::Result<TfliteClassifier> {
+    let options = ClassifierOptions {
+        library: library.map(Path::to_path_buf),
+        threads: NonZeroUsize::new(threads as usize),
+    };
+    let classifier = TfliteClassifier::open(model, &options)
+        .with_context(|| format!("cannot load the model {}", model.display()))?;
+    log::info!("model: {}", classifier.info());
+    Ok(classifier)
+}
+
+/// The cell finder, framing crops as the model's training images are framed.
+pub fn finder(config: &Config, classifier: &TfliteClassifier) -> LocatorFinder {
+    let cell_fraction = classifier
+        .metadata()
+        .and_then(|m| m.cell_fraction)
+        .unwrap_or(DEFAULT_CELL_FRACTION);
+    LocatorFinder::new(
+        config.locator.clone(),
+        cell_fraction,
+        config.camera.reticle.map(|[x, y]| (x, y)),
+    )
+}
+
+/// The frame source.
+pub fn camera(config: &Config) -> anyhow::Result<Box<dyn FrameSource>> {
+    match config.camera.source {
+        CameraSourceKind::Replay => {
+            let source = ReplaySource::open(&config.camera.replay_dir, config.camera.replay_loop)
+                .with_context(|| "camera.source = \"replay\" needs camera.replay_dir")?;
+            log::info!(
+                "camera: replaying {} images from {}",
+                source.files().len(),
+                config.camera.replay_dir.display()
+            );
+            Ok(Box::new(source))
+        }
+        CameraSourceKind::V4l2 => {
+            anyhow::bail!("camera.source = \"v4l2\" is not available in this build; use \"replay\"")
+        }
+    }
+}
+
+/// The display.
+pub fn display(config: &Config) -> anyhow::Result<Box<dyn Display>> {
+    match config.display.driver {
+        DisplayDriver::Sim => Ok(Box::new(SimDisplay::from_config(&config.display)?)),
+        other => {
+            anyhow::bail!("display.driver = {other:?} is not available in this build; use \"sim\"")
+        }
+    }
+}
+
+/// The buttons: a schedule (command line, then configuration), else the keyboard on a
+/// terminal, else none (the daemon then only resumes and waits).
+pub fn buttons(
+    config: &Config,
+    presses: Option<&str>,
+    exit_when_done: bool,
+) -> anyhow::Result<Box<dyn Buttons>> {
+    match config.buttons.driver {
+        ButtonDriver::Sim => {
+            let schedule = presses.unwrap_or(&config.buttons.sim.presses);
+            let exit = exit_when_done || config.buttons.sim.exit_when_done;
+            if !schedule.trim().is_empty() {
+                let parsed = parse_schedule(schedule)?;
+                log::info!("buttons: {} scripted presses", parsed.len());
+                return Ok(Box::new(ScriptedButtons::new(parsed, exit)));
+            }
+            if std::io::stdin().is_terminal() {
+                println!(
+                    "Keys: Enter = count, u = undo, n = new slide, q = quit (each then Enter)"
+                );
+                return Ok(Box::new(KeyboardButtons::new(std::io::BufReader::new(
+                    std::io::stdin(),
+                ))));
+            }
+            log::warn!("buttons: no schedule and no terminal; nothing will be counted");
+            Ok(Box::new(ScriptedButtons::new(Vec::new(), exit)))
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! `hematovision run`: the daemon.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use hematovision::app::{App, AppSettings, Devices};
+use hematovision::config::Config;
+use hematovision::hw::display::Screen;
+use hematovision::report::SlideReport;
+
+use super::devices;
+
+/// Options of `run` beyond the configuration file.
+#[derive(Debug, Default)]
+pub struct RunOptions {
+    /// Data directory, overriding the configuration.
+    pub data_dir: Option<PathBuf>,
+    /// Scripted presses, overriding the configuration.
+    pub presses: Option<String>,
+    /// Exit after the last scripted press.
+    pub exit_when_done: bool,
+}
+
+/// Starts the daemon and runs it until it is told to quit.
+pub fn run(config_path: &Path, options: RunOptions) -> anyhow::Result<ExitCode> {
+    let mut config = Config::load(config_path)?;
+    if let Some(dir) = options.data_dir {
+        config.storage.data_dir = dir;
+    }
+    log::info!(
+        "hematovision {} starting with {}",
+        env!("CARGO_PKG_VERSION"),
+        config_path.display()
+    );
+    let mut display = devices::display(&config)?;
+    let classifier = devices::classifier(
+        &config.model.path,
+        config.model.runtime_library.as_deref(),
+        config.model.threads,
+    )?;
+    let camera = devices::camera(&config)?;
+    let boot = Screen::Boot {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        model: classifier.info().name.clone(),
+        camera: match config.camera.source {
+            hematovision::config::CameraSourceKind::Replay => "REPLAY".into(),
+            hematovision::config::CameraSourceKind::V4l2 => "USB".into(),
+        },
+    };
+    if let Err(e) = display.show(&boot) {
+        log::warn!("display: {e}; counting goes on without it");
+    }
+    let devices = Devices {
+        finder: Box::new(devices::finder(&config, &classifier)),
+        classifier: Box::new(classifier),
+        camera,
+        display,
+        buttons: devices::buttons(&config, options.presses.as_deref(), options.exit_when_done)?,
+    };
+    let settings = AppSettings {
+        target: config.counting.target,
+        confidence_threshold: config.counting.confidence_threshold,
+        data_dir: config.storage.data_dir.clone(),
+        save_crops: config.storage.save_crops,
+    };
+    let mut app = App::start(devices, settings).with_context(|| {
+        format!(
+            "cannot open the journal in {}",
+            config.storage.data_dir.display()
+        )
+    })?;
+    app.run()?;
+    if let Some(session) = app.counter().session() {
+        println!("{}", SlideReport::of(session));
+    }
+    Ok(ExitCode::SUCCESS)
+}

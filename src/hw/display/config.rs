@@ -1,0 +1,152 @@
+//! The `[display]` section of the configuration.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::hw::setting::InvalidSetting;
+
+/// Which display backend to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DisplayDriver {
+    /// Simulated: terminal and/or PNG snapshots, no hardware.
+    #[default]
+    Sim,
+    /// A 128x64 SSD1306 OLED on I2C.
+    Ssd1306,
+    /// A 128x64 SH1106 OLED on I2C (many 1.3" "SSD1306" modules are this chip).
+    Sh1106,
+}
+
+/// The `[display]` section.
+///
+/// ```toml
+/// [display]
+/// driver = "ssd1306"      # "sim", "ssd1306" or "sh1106"
+/// bus = "/dev/i2c-1"      # I2C bus device (OLED drivers only)
+/// address = 0x3C          # 0x3C or 0x3D
+/// rotation = 0            # 0 or 180 degrees
+/// contrast = 207          # 0..=255
+/// terminal = true         # sim: print each screen to stdout
+/// png_dir = "screens"     # sim: save numbered PNG snapshots and latest.png here
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DisplayConfig {
+    /// Backend: `sim`, `ssd1306` or `sh1106`.
+    pub driver: DisplayDriver,
+    /// I2C bus device of the OLED.
+    pub bus: PathBuf,
+    /// 7-bit I2C address of the OLED: 0x3C or 0x3D.
+    pub address: u16,
+    /// Rotation in degrees: 0 or 180 (done by the controller, no redraw cost).
+    pub rotation: u16,
+    /// Contrast (brightness) 0..=255.
+    pub contrast: u16,
+    /// Simulated display: print every screen to stdout as Unicode half blocks.
+    pub terminal: bool,
+    /// Simulated display: directory for PNG snapshots (numbered, plus `latest.png`).
+    pub png_dir: Option<PathBuf>,
+}
+
+impl Default for DisplayConfig {
+    fn default() -> Self {
+        Self {
+            driver: DisplayDriver::Sim,
+            bus: PathBuf::from("/dev/i2c-1"),
+            address: 0x3C,
+            rotation: 0,
+            contrast: 0xCF,
+            terminal: true,
+            png_dir: None,
+        }
+    }
+}
+
+impl DisplayConfig {
+    /// Checks the values serde cannot: each error names the key and the allowed values.
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
+        if !matches!(self.address, 0x3C | 0x3D) {
+            return Err(InvalidSetting::new(
+                "display.address",
+                format!("{:#04X}", self.address),
+                "0x3C or 0x3D",
+            ));
+        }
+        if !matches!(self.rotation, 0 | 180) {
+            return Err(InvalidSetting::new(
+                "display.rotation",
+                self.rotation,
+                "0 or 180",
+            ));
+        }
+        if self.contrast > 255 {
+            return Err(InvalidSetting::new(
+                "display.contrast",
+                self.contrast,
+                "0..=255",
+            ));
+        }
+        if self.driver != DisplayDriver::Sim && self.bus.as_os_str().is_empty() {
+            return Err(InvalidSetting::new(
+                "display.bus",
+                "\"\"",
+                "an I2C device path such as /dev/i2c-1",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<DisplayConfig, toml::de::Error> {
+        toml::from_str(text)
+    }
+
+    #[test]
+    fn defaults_are_valid_and_simulated() {
+        let c = parse("").unwrap();
+        assert_eq!(c, DisplayConfig::default());
+        assert_eq!(c.driver, DisplayDriver::Sim);
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn full_section_parses() {
+        let c = parse(
+            "driver = \"sh1106\"\nbus = \"/dev/i2c-3\"\naddress = 0x3D\nrotation = 180\n\
+             contrast = 0\nterminal = false\npng_dir = \"/tmp/x\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.driver, DisplayDriver::Sh1106);
+        assert_eq!(c.address, 0x3D);
+        assert_eq!(c.png_dir, Some(PathBuf::from("/tmp/x")));
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn unknown_key_and_driver_are_named() {
+        let e = parse("adress = 0x3C").unwrap_err().to_string();
+        assert!(e.contains("adress"), "{e}");
+        let e = parse("driver = \"st7735\"").unwrap_err().to_string();
+        assert!(e.contains("st7735") && e.contains("ssd1306"), "{e}");
+    }
+
+    #[test]
+    fn out_of_range_values_name_key_and_range() {
+        let e = parse("address = 0x50").unwrap().validate().unwrap_err();
+        assert_eq!(e.key, "display.address");
+        assert!(e.to_string().contains("0x3C or 0x3D"), "{e}");
+        let e = parse("rotation = 90").unwrap().validate().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "display.rotation = 90 is not allowed (allowed: 0 or 180)"
+        );
+        let e = parse("contrast = 256").unwrap().validate().unwrap_err();
+        assert!(e.to_string().contains("0..=255"), "{e}");
+    }
+}

@@ -1,0 +1,201 @@
+//! The model's `metadata.json` (written by the training pipeline next to the `.tflite`) and
+//! `labels.txt`. The metadata states how the model was trained to see pictures, so that the
+//! daemon's preprocessing cannot silently disagree with training.
+//!
+//! ```json
+//! {"name": "hematovision-wbc4", "version": "1.0", "input_size": 224, "color_order": "RGB",
+//!  "crop": "center_square", "resize": "bilinear",
+//!  "normalization": {"mean": 127.5, "std": 127.5},
+//!  "labels": ["eosinophil", "lymphocyte", "monocyte", "neutrophil"],
+//!  "output": "probabilities", "cell_fraction": 0.6, "training": {}}
+//! ```
+//! Unknown keys are ignored (the file also documents training); the keys the daemon relies on
+//! are required and checked.
+
+use std::path::Path;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::preprocess::{ColorOrder, Crop};
+
+/// File name of the metadata, beside the model.
+pub const METADATA_FILE: &str = "metadata.json";
+/// File name of the labels, beside the model.
+pub const LABELS_FILE: &str = "labels.txt";
+
+/// Resampling used when resizing to the input size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resize {
+    /// `tf.image.resize(..., method="bilinear", antialias=False)`.
+    Bilinear,
+}
+
+/// What the model's output vector holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputKind {
+    /// Already probabilities (the model ends in softmax).
+    Probabilities,
+    /// Raw scores; the classifier applies softmax.
+    Logits,
+}
+
+/// Pixel normalisation: `(x - mean) / std` on 0–255 values.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Normalization {
+    /// Subtracted first.
+    pub mean: f32,
+    /// Divides the result.
+    pub std: f32,
+}
+
+/// Contents of `metadata.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelMetadata {
+    /// Model name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Model version (a string or a number in the file).
+    #[serde(default, deserialize_with = "string_or_number")]
+    pub version: Option<String>,
+    /// Input width and height in pixels.
+    pub input_size: u32,
+    /// Channel order.
+    pub color_order: ColorOrder,
+    /// Crop before resizing.
+    pub crop: Crop,
+    /// Resampling method.
+    pub resize: Resize,
+    /// Pixel normalisation.
+    pub normalization: Normalization,
+    /// Class names in output order; must equal `labels.txt`.
+    pub labels: Vec<String>,
+    /// Whether the output is probabilities or logits.
+    pub output: OutputKind,
+    /// Fraction of the crop the cell should fill (used by the cell locator), if given.
+    #[serde(default)]
+    pub cell_fraction: Option<f32>,
+    /// Free-form training record.
+    #[serde(default)]
+    pub training: Option<serde_json::Value>,
+}
+
+fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Option::<serde_json::Value>::deserialize(d)? {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(s)) => Some(s),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        Some(other) => {
+            return Err(serde::de::Error::custom(format!(
+                "version must be a string or a number, not {other}"
+            )));
+        }
+    })
+}
+
+impl ModelMetadata {
+    /// Parses and checks metadata text.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let meta: Self = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        meta.validate()?;
+        Ok(meta)
+    }
+
+    /// Checks values serde cannot: sizes, finite normalisation, labels.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.input_size == 0 {
+            return Err("input_size must be at least 1".into());
+        }
+        let Normalization { mean, std } = self.normalization;
+        if !mean.is_finite() || !std.is_finite() || std == 0.0 {
+            return Err(format!(
+                "normalization must have a finite mean and a finite non-zero std (got mean {mean}, std {std})"
+            ));
+        }
+        if self.labels.is_empty() {
+            return Err("labels must not be empty".into());
+        }
+        if let Some(i) = self.labels.iter().position(|l| l.trim().is_empty()) {
+            return Err(format!("label {i} is empty"));
+        }
+        if let Some(f) = self.cell_fraction
+            && !(f > 0.0 && f <= 1.0)
+        {
+            return Err(format!("cell_fraction must be in (0, 1], got {f}"));
+        }
+        Ok(())
+    }
+}
+
+/// Reads `labels.txt`: one class name per line, in output order; trailing blank lines and
+/// surrounding whitespace are ignored, blank lines in between are an error.
+pub fn parse_labels(text: &str) -> Result<Vec<String>, String> {
+    let mut labels: Vec<String> = text.lines().map(|l| l.trim().to_string()).collect();
+    while labels.last().is_some_and(|l| l.is_empty()) {
+        labels.pop();
+    }
+    if labels.is_empty() {
+        return Err("no labels (the file is empty)".into());
+    }
+    if let Some(i) = labels.iter().position(|l| l.is_empty()) {
+        return Err(format!("line {} is blank", i + 1));
+    }
+    Ok(labels)
+}
+
+/// Reads `labels.txt` at `path`.
+pub fn read_labels(path: &Path) -> Result<Vec<String>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    parse_labels(&text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"{"name": "wbc", "version": 3, "input_size": 224, "color_order": "RGB",
+        "crop": "center_square", "resize": "bilinear",
+        "normalization": {"mean": 127.5, "std": 127.5},
+        "labels": ["eosinophil", "lymphocyte", "monocyte", "neutrophil"],
+        "output": "probabilities", "cell_fraction": 0.6,
+        "training": {"epochs": 5}, "some_future_key": [1, 2]}"#;
+
+    #[test]
+    fn full_contract_parses_and_ignores_unknown_keys() {
+        let m = ModelMetadata::parse(GOOD).unwrap();
+        assert_eq!(m.version.as_deref(), Some("3"));
+        assert_eq!(m.crop, Crop::CenterSquare);
+        assert_eq!(m.output, OutputKind::Probabilities);
+        assert_eq!(m.labels.len(), 4);
+        assert_eq!(m.cell_fraction, Some(0.6));
+    }
+
+    #[test]
+    fn bad_values_are_rejected_with_the_reason() {
+        let cases = [
+            (GOOD.replace("\"bilinear\"", "\"nearest\""), "nearest"),
+            (GOOD.replace("\"std\": 127.5", "\"std\": 0"), "std"),
+            (
+                GOOD.replace("\"input_size\": 224", "\"input_size\": 0"),
+                "input_size",
+            ),
+            (GOOD.replace("\"RGB\"", "\"HSV\""), "HSV"),
+            (GOOD.replace("\"probabilities\"", "\"odds\""), "odds"),
+            (GOOD.replace("\"crop\": \"center_square\", ", ""), "crop"),
+            (GOOD.replace("0.6", "1.5"), "cell_fraction"),
+        ];
+        for (text, needle) in cases {
+            let err = ModelMetadata::parse(&text).unwrap_err();
+            assert!(err.contains(needle), "{needle}: {err}");
+        }
+    }
+
+    #[test]
+    fn labels_file_rules() {
+        assert_eq!(parse_labels("a\r\nb \n\n\n").unwrap(), vec!["a", "b"]);
+        assert!(parse_labels("").is_err());
+        assert!(parse_labels("\n\n").is_err());
+        assert!(parse_labels("a\n\nb\n").unwrap_err().contains("line 2"));
+    }
+}

@@ -1,0 +1,585 @@
+//! [`Classifier`] backed by a `.tflite` model on the LiteRT runtime.
+
+use std::fmt;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+
+use image::RgbImage;
+use serde::Serialize;
+
+use super::litert::{CompiledModel, DType, LiteRtError, Model, Quantization, Runtime};
+use super::metadata::{self, LABELS_FILE, METADATA_FILE, ModelMetadata, OutputKind};
+use super::preprocess::{self, Preprocessing, Preprocessor};
+use super::{Classifier, ClassifyError};
+
+/// Errors while loading a model for classification. Each names the file and what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// The model file could not be read.
+    #[error("cannot read the model {path}: {source}")]
+    Io {
+        /// The model file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The runtime library could not be loaded.
+    #[error(transparent)]
+    Runtime(#[from] LiteRtError),
+    /// LiteRT rejected the model (damaged or not a .tflite file, unsupported operators).
+    #[error("{path} is not a usable .tflite model: {source}")]
+    InvalidModel {
+        /// The model file.
+        path: PathBuf,
+        /// What LiteRT said.
+        source: LiteRtError,
+    },
+    /// `labels.txt` is missing or malformed.
+    #[error(
+        "{path}: {reason} (every model needs labels.txt beside it: one class name per line, in output order)"
+    )]
+    Labels {
+        /// The labels file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The label count differs from the model's output size.
+    #[error(
+        "{labels_path} has {labels} labels but the model {model} has {outputs} outputs; they must match one to one"
+    )]
+    LabelCount {
+        /// The labels file.
+        labels_path: PathBuf,
+        /// The model file.
+        model: PathBuf,
+        /// Number of labels.
+        labels: usize,
+        /// Number of outputs.
+        outputs: usize,
+    },
+    /// `metadata.json` is malformed or contradicts the model or `labels.txt`.
+    #[error("{path}: {reason}")]
+    Metadata {
+        /// The metadata file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The model's input is not one RGB image.
+    #[error(
+        "{path}: the model input is {dtype} {shape:?}, not an image; a classifier needs one input of shape [1, height, width, 3]"
+    )]
+    NotImageInput {
+        /// The model file.
+        path: PathBuf,
+        /// The input's shape.
+        shape: Vec<usize>,
+        /// The input's element type.
+        dtype: DType,
+    },
+    /// The model is an image model, but of a kind this classifier cannot drive.
+    #[error("{path}: {reason}")]
+    Unsupported {
+        /// The model file.
+        path: PathBuf,
+        /// What is not supported.
+        reason: String,
+    },
+}
+
+/// Options for loading a [`TfliteClassifier`].
+#[derive(Debug, Clone, Default)]
+pub struct ClassifierOptions {
+    /// The runtime library (the configuration key); `None` searches the usual places.
+    pub library: Option<PathBuf>,
+    /// Inference threads; `None` uses every core.
+    pub threads: Option<NonZeroUsize>,
+}
+
+/// What the loaded model is, for `--version`, the boot screen and logs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelInfo {
+    /// The model file.
+    pub path: PathBuf,
+    /// Name from the metadata, else the file stem.
+    pub name: String,
+    /// Version from the metadata, if any.
+    pub version: Option<String>,
+    /// Input width.
+    pub input_width: u32,
+    /// Input height.
+    pub input_height: u32,
+    /// Input element type (`"float32"`, `"int8"`, `"uint8"`).
+    pub input_dtype: String,
+    /// Output element type.
+    pub output_dtype: String,
+    /// Number of classes.
+    pub classes: usize,
+    /// Inference threads.
+    pub threads: usize,
+    /// Whether `metadata.json` was found and used.
+    pub has_metadata: bool,
+    /// The preprocessing applied.
+    pub preprocessing: Preprocessing,
+    /// The runtime library in use.
+    pub library: PathBuf,
+}
+
+impl fmt::Display for ModelInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.name)?;
+        if let Some(v) = &self.version {
+            write!(f, " {v}")?;
+        }
+        write!(
+            f,
+            " ({}x{} {}, {} classes, {} thread{})",
+            self.input_width,
+            self.input_height,
+            self.input_dtype,
+            self.classes,
+            self.threads,
+            if self.threads == 1 { "" } else { "s" }
+        )
+    }
+}
+
+/// How the output vector becomes probabilities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OutputMode {
+    /// Already probabilities (metadata says so, or a quantised output whose range is [0, 1]).
+    Probabilities,
+    /// Logits: apply softmax.
+    Logits,
+    /// No metadata, float output: apply softmax unless the vector already is a probability
+    /// distribution.
+    Detect,
+}
+
+/// Classifies cell pictures with a `.tflite` model: float32, int8 or uint8 input and output,
+/// one `[1, H, W, 3]` image input and one output vector with one value per label.
+///
+/// Files beside the model: `labels.txt` (required) and `metadata.json` (optional; without it
+/// a third-party model is assumed: no crop, bilinear resize, scale to [-1, 1]).
+pub struct TfliteClassifier {
+    compiled: CompiledModel,
+    labels: Vec<String>,
+    info: ModelInfo,
+    metadata: Option<ModelMetadata>,
+    preprocessor: Preprocessor,
+    input_dtype: DType,
+    input_quant: Option<Quantization>,
+    output_dtype: DType,
+    output_quant: Option<Quantization>,
+    output_mode: OutputMode,
+    /// Float tensor for quantised inputs (preprocessed, then quantised into the input).
+    scratch: Vec<f32>,
+}
+
+impl fmt::Debug for TfliteClassifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TfliteClassifier")
+            .field("info", &self.info)
+            .finish()
+    }
+}
+
+/// The default thread count: every core the process may use.
+pub fn default_threads() -> NonZeroUsize {
+    std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN)
+}
+
+impl TfliteClassifier {
+    /// Loads the runtime library and the model at `model_path`.
+    pub fn open(model_path: &Path, options: &ClassifierOptions) -> Result<Self, ModelError> {
+        let runtime = Runtime::load(options.library.as_deref())?;
+        Self::with_runtime(&runtime, model_path, options.threads)
+    }
+
+    /// Loads the model at `model_path` on an already loaded runtime.
+    pub fn with_runtime(
+        runtime: &Runtime,
+        model_path: &Path,
+        threads: Option<NonZeroUsize>,
+    ) -> Result<Self, ModelError> {
+        let dir = model_path.parent().unwrap_or(Path::new("."));
+        let labels_path = dir.join(LABELS_FILE);
+        let labels = metadata::read_labels(&labels_path).map_err(|reason| ModelError::Labels {
+            path: labels_path.clone(),
+            reason,
+        })?;
+        let meta_path = dir.join(METADATA_FILE);
+        let metadata = match std::fs::read_to_string(&meta_path) {
+            Ok(text) => {
+                Some(
+                    ModelMetadata::parse(&text).map_err(|reason| ModelError::Metadata {
+                        path: meta_path.clone(),
+                        reason,
+                    })?,
+                )
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => {
+                return Err(ModelError::Metadata {
+                    path: meta_path,
+                    reason: e.to_string(),
+                });
+            }
+        };
+
+        let bytes = std::fs::read(model_path).map_err(|source| ModelError::Io {
+            path: model_path.to_path_buf(),
+            source,
+        })?;
+        let invalid = |source| ModelError::InvalidModel {
+            path: model_path.to_path_buf(),
+            source,
+        };
+        let model = Model::from_bytes(runtime, &bytes).map_err(invalid)?;
+        drop(bytes);
+        let threads = threads.unwrap_or_else(default_threads);
+        let compiled = CompiledModel::new(&model, threads).map_err(invalid)?;
+        let unsupported = |reason: String| ModelError::Unsupported {
+            path: model_path.to_path_buf(),
+            reason,
+        };
+        if compiled.input_count() != 1 {
+            return Err(unsupported(format!(
+                "the model has {} inputs; a classifier needs exactly one image input",
+                compiled.input_count()
+            )));
+        }
+        if compiled.output_count() != 1 {
+            return Err(unsupported(format!(
+                "the model has {} outputs; a classifier needs exactly one class vector",
+                compiled.output_count()
+            )));
+        }
+        let input = compiled.input_info(0).map_err(invalid)?.clone();
+        let output = compiled.output_info(0).map_err(invalid)?.clone();
+
+        if input.shape.len() != 4 || input.shape[3] != 3 {
+            return Err(ModelError::NotImageInput {
+                path: model_path.to_path_buf(),
+                shape: input.shape,
+                dtype: input.dtype,
+            });
+        }
+        if input.shape[0] != 1 {
+            return Err(unsupported(format!(
+                "input batch size is {}; only single images (batch 1) are supported",
+                input.shape[0]
+            )));
+        }
+        let (height, width) = (input.shape[1], input.shape[2]);
+        if !matches!(input.dtype, DType::F32 | DType::I8 | DType::U8) {
+            return Err(ModelError::NotImageInput {
+                path: model_path.to_path_buf(),
+                shape: input.shape,
+                dtype: input.dtype,
+            });
+        }
+        let input_quant = quantization_for(input.dtype, input.quantization)
+            .map_err(|what| unsupported(format!("the {} input {what}", input.dtype)))?;
+        if !matches!(output.dtype, DType::F32 | DType::I8 | DType::U8) {
+            return Err(unsupported(format!(
+                "the output is {}; only float32, int8 and uint8 outputs are supported",
+                output.dtype
+            )));
+        }
+        let output_quant = quantization_for(output.dtype, output.quantization)
+            .map_err(|what| unsupported(format!("the {} output {what}", output.dtype)))?;
+        let classes = output.element_count();
+        if output.shape.iter().filter(|&&d| d != 1).count() > 1 {
+            return Err(unsupported(format!(
+                "the output shape {:?} is not a single class vector",
+                output.shape
+            )));
+        }
+        if labels.len() != classes {
+            return Err(ModelError::LabelCount {
+                labels_path,
+                model: model_path.to_path_buf(),
+                labels: labels.len(),
+                outputs: classes,
+            });
+        }
+
+        let (height, width) = (
+            u32::try_from(height).map_err(|_| unsupported("input too large".into()))?,
+            u32::try_from(width).map_err(|_| unsupported("input too large".into()))?,
+        );
+        let mut spec = Preprocessing::mobilenet(width, height);
+        let output_mode = match &metadata {
+            Some(meta) => {
+                let bad = |reason: String| ModelError::Metadata {
+                    path: meta_path.clone(),
+                    reason,
+                };
+                if meta.input_size != width || meta.input_size != height {
+                    return Err(bad(format!(
+                        "input_size {} does not match the model input {width}x{height}",
+                        meta.input_size
+                    )));
+                }
+                if meta.labels != labels {
+                    let at = meta
+                        .labels
+                        .iter()
+                        .zip(&labels)
+                        .position(|(a, b)| a != b)
+                        .unwrap_or(meta.labels.len().min(labels.len()));
+                    return Err(bad(format!(
+                        "labels differ from {} (first difference at position {at}: {:?} vs {:?})",
+                        labels_path.display(),
+                        meta.labels.get(at),
+                        labels.get(at)
+                    )));
+                }
+                spec.crop = meta.crop;
+                spec.color_order = meta.color_order;
+                spec.mean = meta.normalization.mean;
+                spec.std = meta.normalization.std;
+                match meta.output {
+                    OutputKind::Probabilities => OutputMode::Probabilities,
+                    OutputKind::Logits => OutputMode::Logits,
+                }
+            }
+            None => match output_quant {
+                Some(q) if quantized_range_is_unit(output.dtype, q) => OutputMode::Probabilities,
+                Some(_) => OutputMode::Logits,
+                None => OutputMode::Detect,
+            },
+        };
+
+        let info = ModelInfo {
+            path: model_path.to_path_buf(),
+            name: metadata
+                .as_ref()
+                .and_then(|m| m.name.clone())
+                .or_else(|| {
+                    model_path
+                        .file_stem()
+                        .map(|s| s.to_string_lossy().into_owned())
+                })
+                .unwrap_or_else(|| "model".into()),
+            version: metadata.as_ref().and_then(|m| m.version.clone()),
+            input_width: width,
+            input_height: height,
+            input_dtype: input.dtype.to_string(),
+            output_dtype: output.dtype.to_string(),
+            classes,
+            threads: threads.get(),
+            has_metadata: metadata.is_some(),
+            preprocessing: spec,
+            library: runtime.library_path().to_path_buf(),
+        };
+        log::info!("model loaded: {info}");
+        let scratch = if input.dtype == DType::F32 {
+            Vec::new()
+        } else {
+            vec![0.0; spec.tensor_len()]
+        };
+        Ok(Self {
+            compiled,
+            labels,
+            info,
+            metadata,
+            preprocessor: Preprocessor::new(spec),
+            input_dtype: input.dtype,
+            input_quant,
+            output_dtype: output.dtype,
+            output_quant,
+            output_mode,
+            scratch,
+        })
+    }
+
+    /// What the model is.
+    pub fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    /// The model's `metadata.json`, if it had one.
+    pub fn metadata(&self) -> Option<&ModelMetadata> {
+        self.metadata.as_ref()
+    }
+
+    /// The input tensor exactly as the model receives it for `image` (float values; for
+    /// quantised models, before quantisation). For checking preprocessing end to end.
+    pub fn preprocess(&mut self, image: &RgbImage) -> Result<Vec<f32>, ClassifyError> {
+        let mut out = vec![0.0; self.preprocessor.spec().tensor_len()];
+        self.preprocessor
+            .run(image, &mut out)
+            .map_err(|e| ClassifyError::Input(e.to_string()))?;
+        Ok(out)
+    }
+
+    fn fill_input(&mut self, image: &RgbImage) -> Result<(), ClassifyError> {
+        let input_err = |e: preprocess::PreprocessError| ClassifyError::Input(e.to_string());
+        match (self.input_dtype, self.input_quant) {
+            (DType::I8, Some(q)) => {
+                self.preprocessor
+                    .run(image, &mut self.scratch)
+                    .map_err(input_err)?;
+                let slot = self.compiled.input_mut::<i8>(0)?;
+                preprocess::quantize_i8(&self.scratch, q.scale, q.zero_point, slot);
+            }
+            (DType::U8, Some(q)) => {
+                self.preprocessor
+                    .run(image, &mut self.scratch)
+                    .map_err(input_err)?;
+                let slot = self.compiled.input_mut::<u8>(0)?;
+                preprocess::quantize_u8(&self.scratch, q.scale, q.zero_point, slot);
+            }
+            _ => {
+                let slot = self.compiled.input_mut::<f32>(0)?;
+                self.preprocessor.run(image, slot).map_err(input_err)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn read_output(&self) -> Result<Vec<f32>, ClassifyError> {
+        let mut out = Vec::with_capacity(self.labels.len());
+        match (self.output_dtype, self.output_quant) {
+            (DType::I8, Some(q)) => out.extend(
+                self.compiled
+                    .output::<i8>(0)?
+                    .iter()
+                    .map(|&v| dequantize(i64::from(v), q)),
+            ),
+            (DType::U8, Some(q)) => out.extend(
+                self.compiled
+                    .output::<u8>(0)?
+                    .iter()
+                    .map(|&v| dequantize(i64::from(v), q)),
+            ),
+            _ => out.extend_from_slice(self.compiled.output::<f32>(0)?),
+        }
+        Ok(out)
+    }
+}
+
+fn quantization_for(
+    dtype: DType,
+    q: Option<Quantization>,
+) -> Result<Option<Quantization>, &'static str> {
+    match dtype {
+        DType::F32 => Ok(None),
+        _ => match q {
+            Some(q) if q.scale.is_finite() && q.scale > 0.0 => Ok(Some(q)),
+            _ => Err("has no per-tensor quantisation (scale and zero point)"),
+        },
+    }
+}
+
+/// Whether every value a quantised tensor can hold lies in [0, 1]: the signature of a
+/// quantised softmax output.
+fn quantized_range_is_unit(dtype: DType, q: Quantization) -> bool {
+    let (lo, hi) = if dtype == DType::I8 {
+        (-128, 127)
+    } else {
+        (0, 255)
+    };
+    let min = dequantize(lo, q);
+    let max = dequantize(hi, q);
+    min >= -1e-6 && max <= 1.0 + 1e-6
+}
+
+fn dequantize(v: i64, q: Quantization) -> f32 {
+    (v - q.zero_point) as f32 * q.scale
+}
+
+/// Whether `v` already is a probability distribution (within float rounding).
+fn is_distribution(v: &[f32]) -> bool {
+    let sum: f32 = v.iter().sum();
+    v.iter().all(|x| (0.0..=1.0 + 1e-4).contains(x)) && (sum - 1.0).abs() <= 1e-3
+}
+
+/// Numerically stable softmax in place.
+pub fn softmax(v: &mut [f32]) {
+    let max = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    if !max.is_finite() {
+        return;
+    }
+    let mut sum = 0.0;
+    for x in v.iter_mut() {
+        *x = (*x - max).exp();
+        sum += *x;
+    }
+    for x in v.iter_mut() {
+        *x /= sum;
+    }
+}
+
+impl From<LiteRtError> for ClassifyError {
+    fn from(e: LiteRtError) -> Self {
+        ClassifyError::Runtime(e)
+    }
+}
+
+impl Classifier for TfliteClassifier {
+    fn labels(&self) -> &[String] {
+        &self.labels
+    }
+
+    /// Preprocesses, runs and returns one value per label. Probabilities from a quantised
+    /// output are dequantised as they are, so they sum to 1 only within quantisation error.
+    fn classify(&mut self, image: &RgbImage) -> Result<Vec<f32>, ClassifyError> {
+        self.fill_input(image)?;
+        self.compiled.run()?;
+        let mut out = self.read_output()?;
+        let apply_softmax = match self.output_mode {
+            OutputMode::Probabilities => false,
+            OutputMode::Logits => true,
+            OutputMode::Detect => !is_distribution(&out),
+        };
+        if apply_softmax {
+            softmax(&mut out);
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn softmax_is_stable_and_normalised() {
+        let mut v = vec![1000.0, 1001.0, 999.0];
+        softmax(&mut v);
+        let sum: f32 = v.iter().sum();
+        assert!((sum - 1.0).abs() < 1e-6);
+        assert!(v[1] > v[0] && v[0] > v[2]);
+    }
+
+    #[test]
+    fn distribution_detection() {
+        assert!(is_distribution(&[0.25, 0.25, 0.5]));
+        assert!(!is_distribution(&[0.5, 0.6]));
+        assert!(!is_distribution(&[-0.1, 1.1]));
+        assert!(!is_distribution(&[2.0, -1.0]));
+    }
+
+    #[test]
+    fn quantised_softmax_ranges_are_recognised() {
+        let uint8_softmax = Quantization {
+            scale: 1.0 / 256.0,
+            zero_point: 0,
+        };
+        let int8_softmax = Quantization {
+            scale: 1.0 / 256.0,
+            zero_point: -128,
+        };
+        let int8_logits = Quantization {
+            scale: 0.1,
+            zero_point: 3,
+        };
+        assert!(quantized_range_is_unit(DType::U8, uint8_softmax));
+        assert!(quantized_range_is_unit(DType::I8, int8_softmax));
+        assert!(!quantized_range_is_unit(DType::I8, int8_logits));
+    }
+}

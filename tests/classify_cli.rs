@@ -1,0 +1,77 @@
+//! `hematovision classify`: output formats and exit codes on good and bad files.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn shared() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/weights/imagenet-mobilenet-v2")
+}
+
+/// The Coral ImageNet model with its labels beside it, as `classify --model` expects.
+fn coral_model(dir: &Path) -> PathBuf {
+    let model = dir.join("mobilenet_v2_1.0_224_quant.tflite");
+    std::fs::copy(shared().join("mobilenet_v2_1.0_224_quant.tflite"), &model).unwrap();
+    std::fs::copy(shared().join("imagenet_labels.txt"), dir.join("labels.txt")).unwrap();
+    model
+}
+
+fn classify(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_hematovision"))
+        .arg("classify")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn good_files_are_classified_bad_ones_reported_and_the_exit_code_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = coral_model(dir.path());
+    let truncated = dir.path().join("truncated.jpg");
+    let jpeg = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/bccd/JPEGImages/BloodImage_00000.jpg"),
+    )
+    .unwrap();
+    std::fs::write(&truncated, &jpeg[..jpeg.len() / 3]).unwrap();
+    let missing = dir.path().join("missing.png");
+    let cat = shared().join("test_images/cat.bmp");
+    let bird = shared().join("test_images/bird.bmp");
+
+    let out = classify(&[
+        "--json".as_ref(),
+        "--model".as_ref(),
+        model.as_os_str(),
+        cat.as_os_str(),
+        truncated.as_os_str(),
+        missing.as_os_str(),
+        bird.as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "some files failed");
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4, "one line per file, good or bad");
+    assert_eq!(lines[0]["label"], "Egyptian cat");
+    assert!(lines[0]["confidence"].as_f64().unwrap() > 0.5);
+    assert!(lines[1]["error"].is_string(), "{}", lines[1]);
+    assert!(lines[2]["error"].is_string(), "{}", lines[2]);
+    assert_eq!(lines[3]["label"], "chickadee", "keeps going past bad files");
+    assert_eq!(lines[3]["file"], bird.display().to_string());
+
+    let ok = classify(&["--model".as_ref(), model.as_os_str(), cat.as_os_str()]);
+    assert!(ok.status.success());
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("Egyptian cat"));
+}
+
+#[test]
+fn a_model_without_labels_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.tflite");
+    std::fs::copy(shared().join("mobilenet_v2_1.0_224_quant.tflite"), &model).unwrap();
+    let cat = shared().join("test_images/cat.bmp");
+    let out = classify(&["--model".as_ref(), model.as_os_str(), cat.as_os_str()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("labels.txt"));
+}

@@ -1,0 +1,159 @@
+//! The real binary, end to end: the demo configuration, a SIGKILL, and a resume.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_hematovision"))
+}
+
+fn demo_config() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("config/demo.toml")
+}
+
+fn counted_lines(data: &Path) -> usize {
+    let Ok(dir) = std::fs::read_dir(data.join("journal")) else {
+        return 0;
+    };
+    dir.filter_map(|e| e.ok())
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .map(|t| t.lines().filter(|l| l.contains("\"cell_counted\"")).count())
+        .sum()
+}
+
+fn report(data: &Path) -> serde_json::Value {
+    let out = Command::new(bin())
+        .args(["report", "--json", "--data-dir"])
+        .arg(data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn killed_mid_slide_the_daemon_resumes_with_the_same_counts() {
+    let data = tempfile::tempdir().unwrap();
+    let mut child = Command::new(bin())
+        .args(["run", "--config"])
+        .arg(demo_config())
+        .arg("--data-dir")
+        .arg(data.path())
+        .args([
+            "--presses",
+            "0ms,50ms,50ms,50ms,50ms,50ms,50ms,50ms,50ms,50ms,50ms,60s",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while counted_lines(data.path()) < 6 {
+        assert!(
+            Instant::now() < deadline,
+            "the daemon counted nothing in time"
+        );
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the daemon stopped early: {status}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap(); // SIGKILL: no chance to clean up
+    child.wait().unwrap();
+
+    let before = report(data.path());
+    assert!(before["total"].as_u64().unwrap() >= 6, "{before}");
+    assert_eq!(before["open"], true);
+
+    let out = Command::new(bin())
+        .args(["run", "--config"])
+        .arg(demo_config())
+        .arg("--data-dir")
+        .arg(data.path())
+        .args(["--presses", "quit:0ms"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = report(data.path());
+    assert_eq!(after["session"], before["session"], "same slide resumed");
+    assert_eq!(after["counts"], before["counts"]);
+    assert_eq!(after["unidentified"], before["unidentified"]);
+    assert_eq!(after["total"], before["total"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(before["session"].as_str().unwrap()),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn the_demo_counts_every_bundled_field_and_shows_the_screen() {
+    let data = tempfile::tempdir().unwrap();
+    let out = Command::new(bin())
+        .args(["run", "--config"])
+        .arg(demo_config())
+        .arg("--data-dir")
+        .arg(data.path())
+        .args([
+            "--presses",
+            "0ms,0ms,0ms,0ms,0ms,0ms,0ms,0ms,0ms,0ms,0ms,0ms,undo:0ms",
+            "--exit-when-done",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains('▀') || stdout.contains('▄'),
+        "no screen printed"
+    );
+    let r = report(data.path());
+    // 12 fields, each with a white cell the locator must find; one press undone.
+    assert_eq!(r["total"], 11, "{r}\n{stderr}");
+    let crops = std::fs::read_dir(data.path().join("crops"))
+        .unwrap()
+        .flat_map(|d| std::fs::read_dir(d.unwrap().path()).unwrap())
+        .count();
+    assert_eq!(crops, 12, "a crop is kept for every classified cell");
+}
+
+#[test]
+fn check_config_accepts_the_shipped_files_and_names_bad_keys() {
+    let ok = Command::new(bin())
+        .arg("check-config")
+        .arg(demo_config())
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[counting]\ntarget = 100\nconfidence = 0.5\n").unwrap();
+    let out = Command::new(bin())
+        .arg("check-config")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("counting.confidence") && err.contains(":3:"),
+        "{err}"
+    );
+}

@@ -1,0 +1,313 @@
+//! Renders every screen the daemon can show into `docs/screens/` (PNG, 4x scale) and
+//! checks the layouts: the class name in large type, the UNSURE marker only when unsure,
+//! the multi-cell hint only with more than one cell, progress bars that follow the count.
+
+use std::fs;
+use std::path::PathBuf;
+
+use embedded_graphics::mono_font::MonoTextStyle;
+use embedded_graphics::mono_font::ascii::FONT_10X20;
+use embedded_graphics::pixelcolor::BinaryColor;
+use embedded_graphics::prelude::*;
+use embedded_graphics::text::{Alignment, Baseline, Text, TextStyleBuilder};
+use hematovision::hw::display::framebuffer::{Framebuffer, HEIGHT, WIDTH};
+use hematovision::hw::display::screens::{
+    self, CELLS_HINT, RESULT_LABEL, TALLY_PROGRESS, UNSURE_MARKER,
+};
+use hematovision::hw::display::{Screen, Status, TallyView};
+
+fn tally(counts: [u32; 4], unidentified: u32) -> TallyView {
+    TallyView {
+        labels: vec![
+            "eosinophil".into(),
+            "lymphocyte".into(),
+            "monocyte".into(),
+            "neutrophil".into(),
+        ],
+        counts: counts.to_vec(),
+        unidentified,
+        target: 100,
+    }
+}
+
+fn result(label: &str, confidence: f32, unsure: bool, cells: usize) -> Screen {
+    Screen::Result {
+        label: label.into(),
+        confidence,
+        unsure,
+        cells_in_view: cells,
+        tally: tally([2, 14, 3, 28], if unsure { 2 } else { 0 }),
+    }
+}
+
+fn render(screen: &Screen) -> Framebuffer {
+    let mut fb = Framebuffer::new();
+    match screens::draw(&mut fb, screen) {
+        Ok(()) => fb,
+        Err(never) => match never {},
+    }
+}
+
+fn region((x0, y0, x1, y1): (usize, usize, usize, usize)) -> usize {
+    (x1 - x0) * (y1 - y0)
+}
+
+fn lit(fb: &Framebuffer, (x0, y0, x1, y1): (usize, usize, usize, usize)) -> usize {
+    fb.lit_in(x0, y0, x1, y1)
+}
+
+/// Every screen variant, with the file name it is documented under.
+fn catalogue() -> Vec<(&'static str, &'static str, Screen)> {
+    let mut all = vec![
+        (
+            "boot",
+            "Start-up: version, model, camera found",
+            Screen::Boot {
+                version: "0.1.0".into(),
+                model: "mobilenetv2-wbc4 v1".into(),
+                camera: "/dev/video0 OK".into(),
+            },
+        ),
+        (
+            "result",
+            "A counted cell",
+            result("neutrophil", 0.97, false, 1),
+        ),
+        (
+            "result-unsure",
+            "Under the threshold: unidentified",
+            result("monocyte", 0.41, true, 1),
+        ),
+        (
+            "result-two-cells",
+            "Two cells in view: centre the one you mean",
+            result("lymphocyte", 0.88, false, 2),
+        ),
+        (
+            "result-unsure-three-cells",
+            "Unsure and three cells in view",
+            result("eosinophil", 0.52, true, 3),
+        ),
+        (
+            "tally-empty",
+            "New slide, nothing counted",
+            Screen::Tally(tally([0, 0, 0, 0], 0)),
+        ),
+        (
+            "tally",
+            "Running differential with unidentified cells",
+            Screen::Tally(tally([2, 14, 3, 28], 3)),
+        ),
+        (
+            "tally-done",
+            "Target reached",
+            Screen::Tally(tally([3, 31, 6, 60], 0)),
+        ),
+    ];
+    let statuses = [
+        ("status-ready", Status::Ready),
+        ("status-capturing", Status::Capturing),
+        ("status-no-camera", Status::NoCamera),
+        ("status-no-wbc", Status::NoWbc),
+        ("status-target-reached", Status::TargetReached),
+        ("status-undone", Status::Undone),
+        ("status-new-slide", Status::NewSlide),
+        ("status-error", Status::Error("E12".into())),
+    ];
+    for (name, status) in statuses {
+        all.push((
+            name,
+            "Status with the running count",
+            Screen::Status {
+                status,
+                tally: Some(tally([2, 14, 3, 28], 1)),
+            },
+        ));
+    }
+    all.push((
+        "status-no-camera-no-slide",
+        "Status before any slide is open",
+        Screen::Status {
+            status: Status::NoCamera,
+            tally: None,
+        },
+    ));
+    all
+}
+
+#[test]
+fn every_screen_renders_to_png_in_docs() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/screens");
+    fs::create_dir_all(&dir).unwrap();
+    let mut index = String::from(
+        "# Display screens\n\nRendered by `cargo test --test display_screens` from the same drawing \
+         code the OLED uses (128x64, shown at 4x).\n\n",
+    );
+    let mut renders = Vec::new();
+    for (name, caption, screen) in catalogue() {
+        let fb = render(&screen);
+        assert!(fb.lit_pixels() > 150, "{name} is nearly empty");
+        let png = fb.to_png(4).unwrap();
+        let path = dir.join(format!("{name}.png"));
+        // Rewrite only when the picture changed, so the committed files stay stable.
+        if fs::read(&path).ok().as_deref() != Some(png.as_slice()) {
+            fs::write(&path, &png).unwrap();
+        }
+        let decoded = image::open(&path).unwrap().to_rgb8();
+        assert_eq!(decoded.dimensions(), (WIDTH as u32 * 4, HEIGHT as u32 * 4));
+        index.push_str(&format!(
+            "**{name}** — {caption}\n\n![{name}]({name}.png)\n\n"
+        ));
+        renders.push((name, fb));
+    }
+    fs::write(dir.join("README.md"), index).unwrap();
+    // Every screen is distinguishable from every other one.
+    for (i, (a, fa)) in renders.iter().enumerate() {
+        for (b, fb) in &renders[i + 1..] {
+            assert_ne!(fa.as_bytes(), fb.as_bytes(), "{a} and {b} look the same");
+        }
+    }
+}
+
+#[test]
+fn class_name_is_drawn_in_large_type_centred() {
+    for label in ["neutrophil", "lymphocyte", "monocyte", "eosinophil"] {
+        let fb = render(&result(label, 0.9, false, 1));
+        let mut expected = Framebuffer::new();
+        let style = TextStyleBuilder::new()
+            .alignment(Alignment::Center)
+            .baseline(Baseline::Top)
+            .build();
+        Text::with_text_style(
+            &label.to_uppercase(),
+            Point::new(64, 0),
+            MonoTextStyle::new(&FONT_10X20, BinaryColor::On),
+            style,
+        )
+        .draw(&mut expected)
+        .unwrap();
+        for y in 0..20 {
+            for x in 0..WIDTH {
+                assert_eq!(fb.pixel(x, y), expected.pixel(x, y), "{label} at ({x},{y})");
+            }
+        }
+        assert!(lit(&fb, RESULT_LABEL) > 100);
+    }
+}
+
+#[test]
+fn unsure_marker_appears_only_when_unsure() {
+    for confidence in [0.05, 0.41, 0.69, 0.95] {
+        let sure = render(&result("monocyte", confidence, false, 1));
+        let unsure = render(&result("monocyte", confidence, true, 1));
+        let area = region(UNSURE_MARKER);
+        // The marker is an inverted (mostly lit) box; without it the area holds at most
+        // the bar, which at these confidences never fills most of it... except at 0.95.
+        assert!(
+            lit(&unsure, UNSURE_MARKER) * 10 > area * 6,
+            "marker missing at {confidence}"
+        );
+        if confidence < 0.6 {
+            assert!(
+                lit(&sure, UNSURE_MARKER) * 10 < area * 4,
+                "marker shown at {confidence}"
+            );
+        }
+        assert_ne!(sure.as_bytes(), unsure.as_bytes());
+    }
+}
+
+#[test]
+fn cells_hint_only_with_more_than_one_cell() {
+    assert_eq!(
+        lit(&render(&result("neutrophil", 0.9, false, 1)), CELLS_HINT),
+        0
+    );
+    assert_eq!(
+        lit(&render(&result("neutrophil", 0.9, false, 0)), CELLS_HINT),
+        0
+    );
+    assert!(lit(&render(&result("neutrophil", 0.9, false, 2)), CELLS_HINT) > 50);
+    let two = render(&result("neutrophil", 0.9, false, 2));
+    let three = render(&result("neutrophil", 0.9, false, 3));
+    assert_ne!(lit(&two, CELLS_HINT), 0);
+    assert_ne!(two.as_bytes(), three.as_bytes());
+}
+
+#[test]
+fn confidence_bar_grows_with_confidence() {
+    let row = 28; // middle of the bar
+    let filled = |c: f32| {
+        let fb = render(&result("neutrophil", c, false, 1));
+        (33..126).filter(|&x| fb.pixel(x, row)).count()
+    };
+    assert_eq!(filled(0.0), 0);
+    assert!(filled(0.5) > 40 && filled(0.5) < 52);
+    assert_eq!(filled(1.0), 93);
+}
+
+#[test]
+fn progress_bar_follows_differential_not_unidentified() {
+    let row = TALLY_PROGRESS.1 + 5;
+    let filled = |t: TallyView| {
+        let fb = render(&Screen::Tally(t));
+        (TALLY_PROGRESS.0 + 2..WIDTH)
+            .filter(|&x| fb.pixel(x, row))
+            .count()
+    };
+    let empty = filled(tally([0, 0, 0, 0], 0));
+    let half = filled(tally([10, 10, 10, 20], 0));
+    let full = filled(tally([25, 25, 25, 25], 0));
+    let over = filled(tally([30, 30, 30, 30], 0));
+    assert!(empty < half && half < full, "{empty} {half} {full}");
+    assert_eq!(full, over, "the bar stops at the target");
+    // Unidentified cells do not advance the differential.
+    let with_unidentified = render(&Screen::Tally(tally([10, 10, 10, 20], 30)));
+    let bar_lit = (TALLY_PROGRESS.0 + 2..WIDTH - 30)
+        .filter(|&x| with_unidentified.pixel(x, row))
+        .count();
+    assert!(bar_lit < full);
+}
+
+#[test]
+fn percentages_exclude_the_unidentified_bin() {
+    assert_eq!(screens::percent(14, 47), 30);
+    assert_eq!(screens::percent(1, 3), 33);
+    assert_eq!(screens::percent(1, 8), 13); // 12.5 rounds half up
+    assert_eq!(screens::percent(0, 0), 0);
+    assert_eq!(screens::confidence_percent(f32::NAN), 0);
+    assert_eq!(screens::confidence_percent(1.7), 100);
+    let t = tally([2, 14, 3, 28], 50);
+    assert_eq!(t.differential_total(), 47);
+    assert_eq!(screens::short_label("neutrophil"), "NEUTRO");
+    assert_eq!(screens::short_label("Monocyte"), "MONO");
+    assert_eq!(screens::large_label("lymphocyte"), "LYMPHOCYTE");
+}
+
+#[test]
+fn status_wording_fits_the_panel() {
+    for s in [
+        Status::Ready,
+        Status::Capturing,
+        Status::NoCamera,
+        Status::NoWbc,
+        Status::TargetReached,
+        Status::Undone,
+        Status::NewSlide,
+        Status::Error("E7".into()),
+    ] {
+        let text = screens::status_text(&s);
+        assert!(text.chars().count() <= 14, "{text}");
+        let fb = render(&Screen::Status {
+            status: s,
+            tally: None,
+        });
+        assert!(fb.lit_in(0, 0, WIDTH, 20) > 60, "{text} not in large type");
+        // Nothing drawn where the tally would be when there is none.
+        assert_eq!(fb.lit_in(0, 40, WIDTH, HEIGHT), 0, "{text}");
+    }
+    assert_eq!(
+        screens::status_text(&Status::Error("e12".into())),
+        "ERR E12"
+    );
+}
