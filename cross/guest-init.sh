@@ -65,10 +65,10 @@ check i2c-0-is-stub grep -q 'SMBus stub driver' /sys/class/i2c-dev/i2c-0/name
 
 # What the device tests read (see tests/hil_*.rs).
 export HV_HIL_VIDEO=/dev/video0
-export HV_HIL_GPIOCHIP=/dev/$gpiochip
+export HV_HIL_GPIO_CHIP=/dev/$gpiochip
 export HV_HIL_GPIO_LINE=0
 export HV_HIL_GPIO_PULL=$pull
-export HV_HIL_I2C=/dev/i2c-0
+export HV_HIL_I2C_BUS=/dev/i2c-0
 export HV_HIL_I2C_ADDR=0x3c
 [ -f /hil/litert/libLiteRt.so ] && export HEMATOVISION_LITERT_LIB=/hil/litert/libLiteRt.so
 [ -d /hil/models ] && export HV_HIL_MODELS=/hil/models

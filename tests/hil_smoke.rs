@@ -28,13 +28,13 @@ fn vivid_camera_node_opens() {
 #[test]
 #[ignore = "needs the HIL VM (cross/hil.sh)"]
 fn gpio_sim_chip_node_opens() {
-    assert_opens_as_char_device("HV_HIL_GPIOCHIP");
+    assert_opens_as_char_device("HV_HIL_GPIO_CHIP");
 }
 
 #[test]
 #[ignore = "needs the HIL VM (cross/hil.sh)"]
 fn i2c_stub_bus_node_opens() {
-    assert_opens_as_char_device("HV_HIL_I2C");
+    assert_opens_as_char_device("HV_HIL_I2C_BUS");
 }
 
 #[test]
