@@ -11,7 +11,14 @@
 
 #![warn(missing_docs)]
 
+pub mod app;
 pub mod camera;
+pub mod config;
+pub mod count;
 pub mod hw;
 pub mod model;
+pub mod report;
+pub mod service;
+pub mod store;
+pub mod time;
 pub mod vision;

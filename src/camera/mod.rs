@@ -42,3 +42,7 @@ pub trait FrameSource {
     /// Returns a frame captured no earlier than this call (stale queued frames are skipped).
     fn latest_frame(&mut self) -> Result<Frame, CameraError>;
 }
+
+pub mod replay;
+
+pub use replay::ReplaySource;

@@ -1,1 +1,108 @@
 //! Image processing with no I/O: finding white cells and cropping them.
+//!
+//! - [`locator`]: candidate white-cell boxes in a whole camera field,
+//! - [`crop`]: choosing the cell to classify and cutting a square around it,
+//! - [`locate_eval`]: scoring the locator against annotated fields,
+//! - [`convert`]: camera pixel formats to RGB.
+
+pub mod components;
+// pub mod convert;
+pub mod crop;
+pub mod locate_eval;
+pub mod locator;
+pub mod morphology;
+pub mod params;
+pub mod voc;
+
+pub use crop::{ChosenCell, choose_cell, crop_square};
+pub use locate_eval::{LocateReport, evaluate_dir};
+pub use locator::{Candidate, locate};
+pub use params::{LocatorParams, ParamError};
+
+/// An axis-aligned box in image pixels; `x0`/`y0` inclusive, `x1`/`y1` exclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct PixelBox {
+    /// Left edge (inclusive).
+    pub x0: u32,
+    /// Top edge (inclusive).
+    pub y0: u32,
+    /// Right edge (exclusive).
+    pub x1: u32,
+    /// Bottom edge (exclusive).
+    pub y1: u32,
+}
+
+impl PixelBox {
+    /// Width in pixels.
+    pub fn width(&self) -> u32 {
+        self.x1.saturating_sub(self.x0)
+    }
+
+    /// Height in pixels.
+    pub fn height(&self) -> u32 {
+        self.y1.saturating_sub(self.y0)
+    }
+
+    /// Area in pixels.
+    pub fn area(&self) -> u64 {
+        u64::from(self.width()) * u64::from(self.height())
+    }
+
+    /// Centre point (may be fractional).
+    pub fn centre(&self) -> (f32, f32) {
+        (
+            (self.x0 as f32 + self.x1 as f32) / 2.0,
+            (self.y0 as f32 + self.y1 as f32) / 2.0,
+        )
+    }
+
+    /// Intersection over union with `other`, 0 when they do not overlap.
+    pub fn iou(&self, other: &PixelBox) -> f32 {
+        let ix = self.x1.min(other.x1).saturating_sub(self.x0.max(other.x0));
+        let iy = self.y1.min(other.y1).saturating_sub(self.y0.max(other.y0));
+        let inter = u64::from(ix) * u64::from(iy);
+        let union = self.area() + other.area() - inter;
+        if union == 0 {
+            0.0
+        } else {
+            inter as f32 / union as f32
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iou_of_identical_disjoint_and_half_overlapping_boxes() {
+        let a = PixelBox {
+            x0: 0,
+            y0: 0,
+            x1: 10,
+            y1: 10,
+        };
+        assert_eq!(a.iou(&a), 1.0);
+        let far = PixelBox {
+            x0: 20,
+            y0: 20,
+            x1: 30,
+            y1: 30,
+        };
+        assert_eq!(a.iou(&far), 0.0);
+        let half = PixelBox {
+            x0: 5,
+            y0: 0,
+            x1: 15,
+            y1: 10,
+        };
+        assert!((a.iou(&half) - 50.0 / 150.0).abs() < 1e-6);
+        let empty = PixelBox {
+            x0: 3,
+            y0: 3,
+            x1: 3,
+            y1: 3,
+        };
+        assert_eq!(empty.iou(&empty), 0.0);
+    }
+}

@@ -14,6 +14,8 @@ pub mod map;
 #[cfg(feature = "rppal")]
 pub mod rppal_gpio;
 
+pub mod sim;
+
 use std::time::Duration;
 
 /// One thing the technician asked for.

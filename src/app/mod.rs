@@ -1,0 +1,387 @@
+//! The daemon's event loop: one owner of all state, driven by button events.
+
+mod finder;
+mod outcome;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+pub use finder::{CellFinder, FoundCell, LocatorFinder};
+pub use outcome::CountOutcome;
+
+use crate::camera::FrameSource;
+use crate::count::{Counter, Event, Stamp};
+use crate::hw::button::{ButtonEvent, Buttons};
+use crate::hw::display::{Display, Screen, Status, TallyView};
+use crate::model::Classifier;
+use crate::service::ServiceNotifier;
+use crate::store::{Journal, StoreError};
+
+/// How long the last result stays before "TARGET REACHED" replaces it.
+const TARGET_NOTICE_DELAY: Duration = Duration::from_millis(1500);
+/// How long the loop waits for a button before doing its periodic work.
+const TICK: Duration = Duration::from_millis(100);
+
+/// Errors that stop the daemon.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The journal could not be opened or read at start-up.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The button backend failed for good.
+    #[error(transparent)]
+    Buttons(#[from] crate::hw::button::ButtonError),
+}
+
+/// Settings of the loop, taken from the configuration.
+#[derive(Debug, Clone)]
+pub struct AppSettings {
+    /// Identified cells in a complete differential (for new slides).
+    pub target: u32,
+    /// Confidence under which a cell is unidentified (for new slides).
+    pub confidence_threshold: f32,
+    /// Where the journal and crops go.
+    pub data_dir: PathBuf,
+    /// Keep the crop of every counted cell.
+    pub save_crops: bool,
+}
+
+/// The devices the loop drives.
+pub struct Devices {
+    /// Camera (or replay).
+    pub camera: Box<dyn FrameSource>,
+    /// Finds the white cell in a frame.
+    pub finder: Box<dyn CellFinder>,
+    /// The model.
+    pub classifier: Box<dyn Classifier>,
+    /// The screen.
+    pub display: Box<dyn Display>,
+    /// The buttons.
+    pub buttons: Box<dyn Buttons>,
+}
+
+/// The running daemon.
+pub struct App {
+    devices: Devices,
+    settings: AppSettings,
+    journal: Journal,
+    counter: Counter,
+    started: Instant,
+    pending: Option<(Instant, Screen)>,
+    display_failing: bool,
+    service: ServiceNotifier,
+}
+
+impl App {
+    /// Opens the journal, resumes the open slide (or starts one) and shows the tally.
+    pub fn start(devices: Devices, settings: AppSettings) -> Result<App, AppError> {
+        let (journal, replay) = Journal::open(&settings.data_dir)?;
+        for problem in &replay.problems {
+            log::warn!("journal recovery: {problem}");
+        }
+        let mut app = App {
+            devices,
+            settings,
+            journal,
+            counter: replay.counter,
+            started: Instant::now(),
+            pending: None,
+            display_failing: false,
+            service: ServiceNotifier::from_env(),
+        };
+        let labels = app.devices.classifier.labels().to_vec();
+        match app.counter.open_session() {
+            Some(s) if s.labels == labels => {
+                log::info!(
+                    "resumed slide {} with {} cells ({} in the differential)",
+                    s.id,
+                    s.total(),
+                    s.differential_total()
+                );
+            }
+            Some(s) => {
+                log::warn!(
+                    "slide {} was counted with classes {:?} but the model now has {:?}: finishing it and starting a new slide",
+                    s.id,
+                    s.labels,
+                    labels
+                );
+                app.finish_and_start()?;
+            }
+            None => app.start_slide()?,
+        }
+        let tally = app.tally();
+        app.show(Screen::Status {
+            status: Status::Ready,
+            tally,
+        });
+        Ok(app)
+    }
+
+    /// The counting state (for reports and tests).
+    pub fn counter(&self) -> &Counter {
+        &self.counter
+    }
+
+    /// Runs until a Quit event.
+    pub fn run(&mut self) -> Result<(), AppError> {
+        let status = match self.counter.open_session() {
+            Some(s) => format!("slide {}: {} cells", s.id, s.total()),
+            None => "ready".to_string(),
+        };
+        self.service.ready(&status);
+        loop {
+            self.service.tick();
+            let event = self.devices.buttons.next_event(TICK)?;
+            if let Some((due, _)) = &self.pending
+                && Instant::now() >= *due
+                && let Some((_, screen)) = self.pending.take()
+            {
+                self.show(screen);
+            }
+            match event {
+                None => {}
+                Some(ButtonEvent::Quit) => {
+                    log::info!("quit requested");
+                    self.service.notify("STOPPING=1");
+                    return Ok(());
+                }
+                Some(event) => {
+                    self.handle(event);
+                }
+            }
+        }
+    }
+
+    /// Handles one technician action; failures are shown and logged, never fatal.
+    pub fn handle(&mut self, event: ButtonEvent) -> Option<CountOutcome> {
+        self.pending = None;
+        match event {
+            ButtonEvent::Count => {
+                let outcome = self.count_cell();
+                self.show_outcome(&outcome);
+                return Some(outcome);
+            }
+            ButtonEvent::Undo => self.undo(),
+            ButtonEvent::NewSlide => {
+                if let Err(e) = self.finish_and_start() {
+                    log::error!("cannot start a new slide: {e}");
+                    self.show_status(Status::Error("J01".into()));
+                } else {
+                    self.show_status(Status::NewSlide);
+                }
+            }
+            ButtonEvent::ToggleLive => {
+                log::warn!("live mode is not available in this build; the button does nothing");
+            }
+            ButtonEvent::Quit => {}
+        }
+        None
+    }
+
+    fn now(&self) -> Stamp {
+        Stamp {
+            wall_ms: crate::time::wall_ms_now(),
+            mono_ms: self.started.elapsed().as_millis() as u64,
+        }
+    }
+
+    /// Journals an event, then applies it: a count is confirmed only once it is on disk.
+    fn commit(&mut self, event: Event) -> Result<(), StoreError> {
+        self.journal.append(&event)?;
+        if let Err(e) = self.counter.apply(&event) {
+            // The event was built from this very counter, so this is a bug; it is logged
+            // rather than panicking, and replay will refuse the same line the same way.
+            log::error!("journaled event refused by the counter: {e}");
+        }
+        Ok(())
+    }
+
+    fn start_slide(&mut self) -> Result<(), StoreError> {
+        let at = self.now();
+        let id = self.journal.new_session_id(at.wall_ms);
+        let labels = self.devices.classifier.labels().to_vec();
+        match self.counter.start_event(
+            id,
+            labels,
+            self.settings.target,
+            self.settings.confidence_threshold,
+            at,
+        ) {
+            Ok(event) => {
+                log::info!("new slide {}", event.session());
+                self.commit(event)
+            }
+            Err(e) => {
+                log::error!("cannot start a slide: {e}");
+                Ok(())
+            }
+        }
+    }
+
+    fn finish_and_start(&mut self) -> Result<(), StoreError> {
+        if let Ok(event) = self.counter.finish_event(self.now()) {
+            self.commit(event)?;
+        }
+        self.start_slide()
+    }
+
+    fn undo(&mut self) {
+        match self.counter.undo_event(self.now()) {
+            Ok(event) => match self.commit(event) {
+                Ok(()) => self.show_status(Status::Undone),
+                Err(e) => {
+                    log::error!("undo not saved: {e}");
+                    self.show_status(Status::Error("J01".into()));
+                }
+            },
+            Err(e) => {
+                log::info!("undo: {e}");
+                self.show_status(Status::Ready);
+            }
+        }
+    }
+
+    fn count_cell(&mut self) -> CountOutcome {
+        self.show_status(Status::Capturing);
+        let frame = match self.devices.camera.latest_frame() {
+            Ok(frame) => frame,
+            Err(e) => {
+                log::warn!("no frame: {e}");
+                return CountOutcome::NoFrame(e.to_string());
+            }
+        };
+        let Some(found) = self.devices.finder.find(&frame.image) else {
+            log::info!("{}: no white cell found; nothing counted", frame.origin);
+            return CountOutcome::NoCell;
+        };
+        let probabilities = match self.devices.classifier.classify(&found.crop) {
+            Ok(p) => p,
+            Err(e) => {
+                log::error!("{}: {e}", frame.origin);
+                return CountOutcome::Failed(format!("classifier: {e}"));
+            }
+        };
+        let at = self.now();
+        let crop_path = self.save_crop(&found.crop);
+        let event =
+            match self
+                .counter
+                .count_event(probabilities, frame.origin.clone(), crop_path, at)
+            {
+                Ok(event) => event,
+                Err(e) => {
+                    log::error!("cannot count: {e}");
+                    return CountOutcome::Failed(e.to_string());
+                }
+            };
+        let Event::CellCounted { cell, .. } = &event else {
+            return CountOutcome::Failed("unexpected event".into());
+        };
+        let cell = cell.clone();
+        if let Err(e) = self.commit(event) {
+            log::error!("cell not counted, the journal could not be written: {e}");
+            return CountOutcome::NotSaved(e.to_string());
+        }
+        log::info!(
+            "{}: cell {} {} {:.1}%{} ({} in view)",
+            frame.origin,
+            cell.seq,
+            cell.label,
+            cell.confidence * 100.0,
+            if cell.identified { "" } else { " UNSURE" },
+            found.cells_in_view
+        );
+        CountOutcome::Counted {
+            cell,
+            cells_in_view: found.cells_in_view,
+        }
+    }
+
+    fn save_crop(&self, crop: &image::RgbImage) -> Option<String> {
+        if !self.settings.save_crops {
+            return None;
+        }
+        let session = self.counter.open_session()?;
+        let dir = self.settings.data_dir.join("crops").join(&session.id);
+        let path = dir.join(format!("{:05}.jpg", session.next_seq()));
+        let saved = std::fs::create_dir_all(&dir)
+            .map_err(|e| e.to_string())
+            .and_then(|()| crop.save(&path).map_err(|e| e.to_string()));
+        match saved {
+            Ok(()) => Some(path.display().to_string()),
+            Err(e) => {
+                log::warn!("crop not saved to {}: {e}", path.display());
+                None
+            }
+        }
+    }
+
+    fn show_outcome(&mut self, outcome: &CountOutcome) {
+        match outcome {
+            CountOutcome::Counted {
+                cell,
+                cells_in_view,
+            } => {
+                let Some(tally) = self.tally() else { return };
+                self.show(Screen::Result {
+                    label: cell.label.clone(),
+                    confidence: cell.confidence,
+                    unsure: !cell.identified,
+                    cells_in_view: *cells_in_view,
+                    tally: tally.clone(),
+                });
+                let reached = self
+                    .counter
+                    .open_session()
+                    .is_some_and(|s| s.target_reached());
+                if reached {
+                    self.pending = Some((
+                        Instant::now() + TARGET_NOTICE_DELAY,
+                        Screen::Status {
+                            status: Status::TargetReached,
+                            tally: Some(tally),
+                        },
+                    ));
+                }
+            }
+            CountOutcome::NoFrame(_) => self.show_status(Status::NoCamera),
+            CountOutcome::NoCell => self.show_status(Status::NoWbc),
+            CountOutcome::Failed(_) => self.show_status(Status::Error("C01".into())),
+            CountOutcome::NotSaved(_) => self.show_status(Status::Error("J01".into())),
+        }
+    }
+
+    fn tally(&self) -> Option<TallyView> {
+        let s = self.counter.open_session()?;
+        Some(TallyView {
+            labels: s.labels.clone(),
+            counts: s.counts().to_vec(),
+            unidentified: s.unidentified(),
+            target: s.target,
+        })
+    }
+
+    fn show_status(&mut self, status: Status) {
+        let tally = self.tally();
+        self.show(Screen::Status { status, tally });
+    }
+
+    /// Draws a screen; a failing display is logged once per outage and never stops counting.
+    fn show(&mut self, screen: Screen) {
+        match self.devices.display.show(&screen) {
+            Ok(()) => {
+                if self.display_failing {
+                    log::info!("display is back");
+                    self.display_failing = false;
+                }
+            }
+            Err(e) => {
+                if !self.display_failing {
+                    log::warn!("display: {e}; counting goes on");
+                    self.display_failing = true;
+                }
+            }
+        }
+    }
+}

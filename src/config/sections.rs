@@ -1,0 +1,195 @@
+//! The sections of the configuration file.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use super::{Invalid, check_range};
+
+/// Which frame source the daemon uses.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CameraSourceKind {
+    /// A USB camera through Video4Linux2.
+    V4l2,
+    /// Pictures replayed from a folder (demo, tests, no hardware).
+    #[default]
+    Replay,
+}
+
+/// `[camera]`: where frames come from.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CameraSection {
+    /// `v4l2` or `replay`.
+    pub source: CameraSourceKind,
+    /// Folder of images replayed in file-name order (source = "replay").
+    pub replay_dir: PathBuf,
+    /// Start again at the first image after the last one.
+    pub replay_loop: bool,
+    /// Where the eyepiece reticle points, `[x, y]` in frame pixels; the cell nearest it
+    /// is classified. Absent: the frame's centre.
+    pub reticle: Option<[u32; 2]>,
+}
+
+impl Default for CameraSection {
+    fn default() -> Self {
+        CameraSection {
+            source: CameraSourceKind::Replay,
+            replay_dir: PathBuf::from("frames"),
+            replay_loop: true,
+            reticle: None,
+        }
+    }
+}
+
+impl CameraSection {
+    /// Checks the section.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        if self.source == CameraSourceKind::Replay && self.replay_dir.as_os_str().is_empty() {
+            return Err(Invalid::new(
+                "camera.replay_dir",
+                "must name a folder of images when camera.source = \"replay\"",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `[model]`: the classifier and the runtime that runs it.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelSection {
+    /// The `.tflite` model; `labels.txt` and `metadata.json` sit beside it.
+    pub path: PathBuf,
+    /// `libLiteRt.so` to load; when absent the usual places are searched.
+    pub runtime_library: Option<PathBuf>,
+    /// Inference threads; 0 = one per core.
+    pub threads: u32,
+}
+
+impl Default for ModelSection {
+    fn default() -> Self {
+        ModelSection {
+            path: PathBuf::from("/usr/share/hematovision/models/hematovision-wbc4.tflite"),
+            runtime_library: None,
+            threads: 0,
+        }
+    }
+}
+
+impl ModelSection {
+    /// Checks the section.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        if self.path.as_os_str().is_empty() {
+            return Err(Invalid::new("model.path", "must name a .tflite file"));
+        }
+        check_range("model.threads", self.threads, 0, 64)
+    }
+}
+
+/// `[counting]`: the differential count.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CountingSection {
+    /// Identified cells that complete a differential.
+    pub target: u32,
+    /// Cells whose top probability is under this go to 'unidentified'.
+    pub confidence_threshold: f32,
+}
+
+impl Default for CountingSection {
+    fn default() -> Self {
+        CountingSection {
+            target: 100,
+            confidence_threshold: 0.6,
+        }
+    }
+}
+
+impl CountingSection {
+    /// Checks the section.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        check_range("counting.target", self.target, 1, 10_000)?;
+        if !self.confidence_threshold.is_finite() {
+            return Err(Invalid::new(
+                "counting.confidence_threshold",
+                "must be a number between 0 and 1",
+            ));
+        }
+        check_range(
+            "counting.confidence_threshold",
+            self.confidence_threshold,
+            0.0,
+            1.0,
+        )
+    }
+}
+
+/// `[storage]`: the journal and the saved crops.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageSection {
+    /// Folder of the journal (`journal/`) and crops (`crops/`).
+    pub data_dir: PathBuf,
+    /// Keep the crop of every counted cell, so a count can be reviewed later.
+    pub save_crops: bool,
+}
+
+impl Default for StorageSection {
+    fn default() -> Self {
+        StorageSection {
+            data_dir: PathBuf::from("/var/lib/hematovision"),
+            save_crops: true,
+        }
+    }
+}
+
+impl StorageSection {
+    /// Checks the section.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        if self.data_dir.as_os_str().is_empty() {
+            return Err(Invalid::new("storage.data_dir", "must name a folder"));
+        }
+        Ok(())
+    }
+}
+
+/// Which button backend the daemon uses.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ButtonDriver {
+    /// Simulated: the keyboard on a terminal, or a press schedule.
+    #[default]
+    Sim,
+}
+
+/// `[buttons.sim]`: the simulated button.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SimButtonsSection {
+    /// Press schedule, e.g. `"1s,1s,undo:2s"` (delays between presses). Empty: the
+    /// keyboard when standard input is a terminal.
+    pub presses: String,
+    /// Stop the daemon once the last scheduled press has been handled.
+    pub exit_when_done: bool,
+}
+
+/// `[buttons]`: the technician's buttons.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ButtonsSection {
+    /// Backend.
+    pub driver: ButtonDriver,
+    /// Settings of the simulated button.
+    pub sim: SimButtonsSection,
+}
+
+impl ButtonsSection {
+    /// Checks the section.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        crate::hw::button::sim::parse_schedule(&self.sim.presses)
+            .map_err(|e| Invalid::new("buttons.sim.presses", e.to_string()))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,94 @@
+//! The events that change the count; one journal line each.
+
+use serde::{Deserialize, Serialize};
+
+/// When something happened, on both clocks.
+///
+/// The wall clock is what a person reads in a report; the monotonic clock orders events
+/// even when the wall clock jumps (a Pi has no real-time clock and may boot in 1970).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Stamp {
+    /// Milliseconds since the Unix epoch.
+    pub wall_ms: u64,
+    /// Milliseconds on the daemon's monotonic clock (since the daemon started).
+    pub mono_ms: u64,
+}
+
+/// One classified cell, as it is counted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CellRecord {
+    /// Number of the cell within its session, from 1; never reused, even after an undo.
+    pub seq: u64,
+    /// Index of the predicted class in the session's labels.
+    pub class: usize,
+    /// The predicted class name.
+    pub label: String,
+    /// Probability of the predicted class.
+    pub confidence: f32,
+    /// Probability of every class, in label order.
+    pub probabilities: Vec<f32>,
+    /// False when the confidence was under the threshold: the cell goes to the
+    /// 'unidentified' bin and is not part of the differential.
+    pub identified: bool,
+    /// Where the frame came from (file name or device).
+    pub frame: String,
+    /// Path of the saved crop that was classified, if crops are kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crop: Option<String>,
+    /// When the cell was counted.
+    pub at: Stamp,
+}
+
+/// Everything that changes the count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// A new slide was started.
+    SessionStarted {
+        /// Session identifier (unique per data directory).
+        session: String,
+        /// Class names of the model used for this slide.
+        labels: Vec<String>,
+        /// How many identified cells make the differential complete.
+        target: u32,
+        /// Confidence under which a cell is recorded as unidentified.
+        threshold: f32,
+        /// When.
+        at: Stamp,
+    },
+    /// One cell was counted.
+    CellCounted {
+        /// Session the cell belongs to.
+        session: String,
+        /// The cell.
+        cell: CellRecord,
+    },
+    /// The last counted cell was taken back.
+    Undone {
+        /// Session.
+        session: String,
+        /// Sequence number of the cell taken back.
+        seq: u64,
+        /// When.
+        at: Stamp,
+    },
+    /// The slide is finished; later counts go to a new session.
+    SessionFinished {
+        /// Session.
+        session: String,
+        /// When.
+        at: Stamp,
+    },
+}
+
+impl Event {
+    /// The session this event belongs to.
+    pub fn session(&self) -> &str {
+        match self {
+            Event::SessionStarted { session, .. }
+            | Event::CellCounted { session, .. }
+            | Event::Undone { session, .. }
+            | Event::SessionFinished { session, .. } => session,
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! The counting core: slide sessions and the differential count.
+//!
+//! Pure logic with no I/O and no clock reads: every change is an [`Event`], applied by
+//! [`Counter::apply`]. The daemon writes each event to the journal *before* applying it,
+//! and on start-up replays the journal through the same `apply`, so a restarted daemon
+//! has exactly the counts it had before.
+
+mod counter;
+mod event;
+mod session;
+
+pub use counter::{CountError, Counter};
+pub use event::{CellRecord, Event, Stamp};
+pub use session::Session;

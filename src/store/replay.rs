@@ -1,0 +1,207 @@
+//! Reading the journal back: recovery at start-up and reports.
+//!
+//! A power cut can leave the last line of a journal file half written. Such a torn line
+//! has no terminating newline; recovery reports it, cuts it off (every complete line
+//! before it is kept) and the daemon resumes with the counts of the complete lines.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::count::{Counter, Event};
+
+use super::journal::{StoreError, apply_all, journal_dir, session_file};
+
+/// The result of reading a session's journal file.
+#[derive(Debug, Default)]
+pub struct Replay {
+    /// The counter after every readable event.
+    pub counter: Counter,
+    /// The file that was read, if any.
+    pub file: Option<PathBuf>,
+    /// Events applied.
+    pub events: usize,
+    /// Bytes of a torn last line (0 if the file ended cleanly).
+    pub torn_bytes: usize,
+    /// Everything that was wrong: torn tail, unreadable lines, refused events.
+    pub problems: Vec<String>,
+}
+
+/// One line of `report --list`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SessionSummary {
+    /// Session identifier.
+    pub session: String,
+    /// False once the slide was finished.
+    pub open: bool,
+    /// Cells recorded (identified + unidentified).
+    pub total: u32,
+}
+
+/// Parses a journal file's bytes: complete lines as events, and the length of a torn tail.
+fn parse(bytes: &[u8], path: &Path) -> (Vec<(usize, Event)>, usize, Vec<String>) {
+    let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let torn = bytes.len() - complete;
+    let mut events = Vec::new();
+    let mut problems = Vec::new();
+    for (i, line) in bytes[..complete].split(|&b| b == b'\n').enumerate() {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match serde_json::from_slice::<Event>(line) {
+            Ok(event) => events.push((i + 1, event)),
+            Err(e) => {
+                let msg = format!("{}:{}: unreadable line skipped: {e}", path.display(), i + 1);
+                log::error!("{msg}");
+                problems.push(msg);
+            }
+        }
+    }
+    if torn > 0 {
+        let msg = format!(
+            "{}: torn last line ({torn} bytes, a write cut off by a power loss or crash) dropped; every line before it is kept",
+            path.display()
+        );
+        log::warn!("{msg}");
+        problems.push(msg);
+    }
+    (events, torn, problems)
+}
+
+/// Reads and replays one journal file; with `repair`, cuts off a torn tail on disk.
+fn replay_file(path: &Path, repair: bool) -> Result<Replay, StoreError> {
+    let bytes = fs::read(path).map_err(|e| StoreError::io("read", path, e))?;
+    let (events, torn, mut problems) = parse(&bytes, path);
+    if repair && torn > 0 {
+        let keep = (bytes.len() - torn) as u64;
+        let file = OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(|e| StoreError::io("open", path, e))?;
+        file.set_len(keep)
+            .and_then(|()| file.sync_all())
+            .map_err(|e| StoreError::io("repair", path, e))?;
+    }
+    let mut counter = Counter::new();
+    problems.extend(apply_all(
+        &mut counter,
+        events.iter().map(|(line, e)| (*line, e)),
+        path,
+    ));
+    Ok(Replay {
+        counter,
+        file: Some(path.to_path_buf()),
+        events: events.len(),
+        torn_bytes: torn,
+        problems,
+    })
+}
+
+/// Journal files in the data directory, sorted by name (= by session start).
+fn journal_files(data_dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
+    let dir = journal_dir(data_dir);
+    if !dir.exists() {
+        return Ok(Vec::new());
+    }
+    let mut files: Vec<PathBuf> = fs::read_dir(&dir)
+        .map_err(|e| StoreError::io("list", &dir, e))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// True if the file's last complete line finishes its session and nothing follows it.
+fn ends_finished(path: &Path) -> Result<bool, StoreError> {
+    let mut file = File::open(path).map_err(|e| StoreError::io("open", path, e))?;
+    let len = file
+        .metadata()
+        .map_err(|e| StoreError::io("stat", path, e))?
+        .len();
+    let start = len.saturating_sub(16 * 1024);
+    let mut tail = Vec::new();
+    file.seek(SeekFrom::Start(start))
+        .and_then(|_| file.read_to_end(&mut tail))
+        .map_err(|e| StoreError::io("read", path, e))?;
+    if tail.last() != Some(&b'\n') {
+        return Ok(false);
+    }
+    let body = &tail[..tail.len() - 1];
+    let last = body.rsplit(|&b| b == b'\n').next().unwrap_or(body);
+    Ok(matches!(
+        serde_json::from_slice::<Event>(last),
+        Ok(Event::SessionFinished { .. })
+    ))
+}
+
+/// Finds the slide that was open when the daemon stopped, repairs its file and replays it.
+pub(super) fn recover_open_session(data_dir: &Path) -> Result<Replay, StoreError> {
+    let mut open = Vec::new();
+    for path in journal_files(data_dir)? {
+        if !ends_finished(&path)? {
+            let modified = fs::metadata(&path).and_then(|m| m.modified()).ok();
+            open.push((modified, path));
+        }
+    }
+    // The most recently written open file wins (names can be out of order when a Pi
+    // without a real-time clock booted with a wrong date).
+    open.sort();
+    let Some((_, newest)) = open.pop() else {
+        return Ok(Replay::default());
+    };
+    for (_, other) in &open {
+        log::warn!(
+            "{} is also unfinished; it stays as it is (hematovision report --session shows it)",
+            other.display()
+        );
+    }
+    let replay = replay_file(&newest, true)?;
+    log::info!("resumed {} from {} events", newest.display(), replay.events);
+    Ok(replay)
+}
+
+/// Reads one session (the newest when `session` is `None`) without changing any file.
+pub fn read_session(data_dir: &Path, session: Option<&str>) -> Result<Replay, StoreError> {
+    let path = match session {
+        Some(id) => {
+            let path = session_file(data_dir, id);
+            if !path.exists() {
+                return Err(StoreError::NoSuchSession(id.to_string()));
+            }
+            path
+        }
+        None => {
+            let newest = journal_files(data_dir)?
+                .into_iter()
+                .filter_map(|p| {
+                    let modified = fs::metadata(&p).and_then(|m| m.modified()).ok()?;
+                    Some((modified, p))
+                })
+                .max();
+            match newest {
+                Some((_, path)) => path,
+                None => return Ok(Replay::default()),
+            }
+        }
+    };
+    replay_file(&path, false)
+}
+
+/// Every session in the journal, oldest first.
+pub fn list_sessions(data_dir: &Path) -> Result<Vec<SessionSummary>, StoreError> {
+    let mut out = Vec::new();
+    for path in journal_files(data_dir)? {
+        let replay = replay_file(&path, false)?;
+        if let Some(s) = replay.counter.session() {
+            out.push(SessionSummary {
+                session: s.id.clone(),
+                open: s.is_open(),
+                total: s.total(),
+            });
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,271 @@
+//! White-cell locator for Romanowsky-stained (Wright, Giemsa, Leishman) blood smears.
+//!
+//! In such smears the white cells' nuclei are dark purple-blue while red cells are pale
+//! pink and the background is light. The locator:
+//!
+//! 1. shrinks the field by an integer factor to about [`LocatorParams::work_width`] pixels
+//!    wide (box average), for speed and resolution independence;
+//! 2. estimates the background / red-cell colour as the field's per-channel median and
+//!    normalises against it, which cancels the camera's white balance and exposure;
+//! 3. thresholds the nucleus-ness `B/B_bg - R/R_bg` (blue gained, red lost relative to the
+//!    surroundings);
+//! 4. closes then opens the mask (3x3) and labels its connected components;
+//! 5. drops specks, groups nearby fragments (the separate lobes of a neutrophil), and
+//!    filters the groups by size and shape;
+//! 6. grows each nucleus box by a margin to cover the whole cell.
+//!
+//! It is a pure function: no I/O, no clock, no global state.
+
+use image::RgbImage;
+
+use super::PixelBox;
+use super::components::{components, group_nearby};
+use super::morphology::Mask;
+use super::params::LocatorParams;
+
+/// One candidate white cell.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Candidate {
+    /// The whole cell (nucleus plus cytoplasm margin), in input image pixels.
+    pub cell: PixelBox,
+    /// The grouped nucleus, in input image pixels.
+    pub nucleus: PixelBox,
+    /// Mean nucleus-ness of the nucleus pixels (unitless; higher = stronger stain contrast,
+    /// always above [`LocatorParams::nucleus_threshold`]).
+    pub score: f32,
+}
+
+/// The shrunken working copy: red and blue only, as floats, plus the shrink factor.
+struct Working {
+    width: usize,
+    height: usize,
+    factor: u32,
+    red: Vec<f32>,
+    blue: Vec<f32>,
+}
+
+/// Box-averages `image` by an integer factor so that it is about `work_width` wide.
+fn shrink(image: &RgbImage, work_width: u32) -> Working {
+    let (w, h) = image.dimensions();
+    let factor = ((w as f32 / work_width.max(1) as f32).round() as u32).max(1);
+    let (ww, wh) = ((w / factor) as usize, (h / factor) as usize);
+    let mut red = vec![0.0f32; ww * wh];
+    let mut blue = vec![0.0f32; ww * wh];
+    let raw = image.as_raw();
+    let k = factor as usize;
+    let stride = w as usize * 3;
+    let mut acc_r = vec![0u32; ww];
+    let mut acc_b = vec![0u32; ww];
+    let norm = 1.0 / (k * k) as f32;
+    for wy in 0..wh {
+        acc_r.iter_mut().for_each(|v| *v = 0);
+        acc_b.iter_mut().for_each(|v| *v = 0);
+        for sy in wy * k..(wy + 1) * k {
+            let row = &raw[sy * stride..sy * stride + ww * k * 3];
+            for (wx, block) in row.chunks_exact(k * 3).enumerate() {
+                let (mut r, mut b) = (0u32, 0u32);
+                for px in block.chunks_exact(3) {
+                    r += u32::from(px[0]);
+                    b += u32::from(px[2]);
+                }
+                acc_r[wx] += r;
+                acc_b[wx] += b;
+            }
+        }
+        for wx in 0..ww {
+            red[wy * ww + wx] = acc_r[wx] as f32 * norm;
+            blue[wy * ww + wx] = acc_b[wx] as f32 * norm;
+        }
+    }
+    Working {
+        width: ww,
+        height: wh,
+        factor,
+        red,
+        blue,
+    }
+}
+
+/// Median of values in 0..=255 through a 256-bin histogram; at least 1 so it can divide.
+fn median_u8(values: &[f32]) -> f32 {
+    let mut hist = [0usize; 256];
+    for &v in values {
+        hist[v.clamp(0.0, 255.0) as usize] += 1;
+    }
+    let half = values.len() / 2;
+    let mut seen = 0;
+    for (level, &n) in hist.iter().enumerate() {
+        seen += n;
+        if seen > half {
+            return (level as f32).max(1.0);
+        }
+    }
+    1.0
+}
+
+/// Finds candidate white cells in a whole field, strongest stain contrast first.
+///
+/// `params` should have passed [`LocatorParams::validate`]; out-of-range values are not
+/// rejected here but may give useless results. An empty or tiny image gives no candidates.
+pub fn locate(image: &RgbImage, params: &LocatorParams) -> Vec<Candidate> {
+    let (img_w, img_h) = image.dimensions();
+    let work = shrink(image, params.work_width);
+    if work.width == 0 || work.height == 0 {
+        return Vec::new();
+    }
+    let red_bg = median_u8(&work.red);
+    let blue_bg = median_u8(&work.blue);
+
+    let mut mask = Mask::new(work.width, work.height);
+    let mut strength = vec![0.0f32; work.width * work.height];
+    for (i, s) in strength.iter_mut().enumerate() {
+        *s = work.blue[i] / blue_bg - work.red[i] / red_bg;
+        if *s > params.nucleus_threshold {
+            mask.set(i % work.width, i / work.width, true);
+        }
+    }
+    let mut scratch = Vec::new();
+    mask.close(&mut scratch);
+    mask.open(&mut scratch);
+
+    let fragments: Vec<_> = components(&mask, &strength, &mut Vec::new())
+        .into_iter()
+        .filter(|c| c.area >= params.min_fragment_area as usize)
+        .collect();
+    let groups = group_nearby(fragments, params.merge_gap as usize);
+
+    let max_area = params.max_nucleus_fraction * (work.width * work.height) as f32;
+    let k = work.factor;
+    let mut out: Vec<Candidate> = groups
+        .into_iter()
+        .filter(|g| g.area >= params.min_nucleus_area as usize && g.area as f32 <= max_area)
+        .filter(|g| {
+            let (long, short) = (g.width().max(g.height()), g.width().min(g.height()));
+            long as f32 <= params.max_aspect * short as f32
+        })
+        .map(|g| {
+            let nucleus = PixelBox {
+                x0: g.x0 as u32 * k,
+                y0: g.y0 as u32 * k,
+                x1: (g.x1 as u32 * k).min(img_w),
+                y1: (g.y1 as u32 * k).min(img_h),
+            };
+            let grow =
+                (params.cell_margin * nucleus.width().max(nucleus.height()) as f32).round() as u32;
+            let cell = PixelBox {
+                x0: nucleus.x0.saturating_sub(grow),
+                y0: nucleus.y0.saturating_sub(grow),
+                x1: nucleus.x1.saturating_add(grow).min(img_w),
+                y1: nucleus.y1.saturating_add(grow).min(img_h),
+            };
+            Candidate {
+                cell,
+                nucleus,
+                score: g.weight / g.area as f32,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| b.score.total_cmp(&a.score));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::Rgb;
+
+    /// A synthetic field: pale background, pink "red cells", and purple discs as nuclei.
+    fn field(white_balance: [f32; 3], nuclei: &[(i32, i32, i32)]) -> RgbImage {
+        let mut img = RgbImage::from_fn(640, 480, |x, y| {
+            let rbc = ((x / 90) + (y / 90)) % 2 == 0
+                && ((x % 90) as i32 - 45).pow(2) + ((y % 90) as i32 - 45).pow(2) < 35 * 35;
+            if rbc {
+                Rgb([215, 150, 160])
+            } else {
+                Rgb([225, 215, 220])
+            }
+        });
+        for &(cx, cy, r) in nuclei {
+            for y in (cy - r).max(0)..(cy + r).min(480) {
+                for x in (cx - r).max(0)..(cx + r).min(640) {
+                    if (x - cx).pow(2) + (y - cy).pow(2) < r * r {
+                        img.put_pixel(x as u32, y as u32, Rgb([120, 90, 200]));
+                    }
+                }
+            }
+        }
+        for p in img.pixels_mut() {
+            for c in 0..3 {
+                p[c] = (p[c] as f32 * white_balance[c]).clamp(0.0, 255.0) as u8;
+            }
+        }
+        img
+    }
+
+    fn contains(b: &PixelBox, x: u32, y: u32) -> bool {
+        (b.x0..b.x1).contains(&x) && (b.y0..b.y1).contains(&y)
+    }
+
+    #[test]
+    fn finds_one_nucleus_and_grows_it_to_a_cell() {
+        let c = locate(
+            &field([1.0; 3], &[(300, 200, 50)]),
+            &LocatorParams::default(),
+        );
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert!(contains(&c[0].nucleus, 300, 200));
+        assert!(c[0].cell.width() > c[0].nucleus.width());
+        assert!(
+            (90..=140).contains(&c[0].nucleus.width()),
+            "{:?}",
+            c[0].nucleus
+        );
+        assert!(c[0].score > LocatorParams::default().nucleus_threshold);
+    }
+
+    #[test]
+    fn robust_to_white_balance() {
+        for wb in [[1.1, 1.0, 0.75], [0.7, 0.9, 1.15], [0.6, 0.6, 0.6]] {
+            let c = locate(&field(wb, &[(300, 200, 50)]), &LocatorParams::default());
+            assert_eq!(c.len(), 1, "white balance {wb:?}: {c:?}");
+        }
+    }
+
+    #[test]
+    fn lobes_are_grouped_into_one_cell_and_far_cells_stay_apart() {
+        // Three lobes 30 px apart (one neutrophil) and a lymphocyte far away.
+        let img = field(
+            [1.0; 3],
+            &[
+                (200, 200, 22),
+                (255, 190, 22),
+                (228, 245, 22),
+                (520, 380, 45),
+            ],
+        );
+        let c = locate(&img, &LocatorParams::default());
+        assert_eq!(c.len(), 2, "{c:?}");
+        let neutrophil = c.iter().find(|c| contains(&c.nucleus, 228, 200)).unwrap();
+        assert!(contains(&neutrophil.nucleus, 200, 200) && contains(&neutrophil.nucleus, 255, 190));
+    }
+
+    #[test]
+    fn empty_field_and_specks_give_nothing() {
+        let p = LocatorParams::default();
+        assert!(locate(&field([1.0; 3], &[]), &p).is_empty());
+        assert!(locate(&field([1.0; 3], &[(100, 100, 6), (400, 300, 8)]), &p).is_empty());
+        assert!(locate(&RgbImage::new(0, 0), &p).is_empty());
+        assert!(locate(&RgbImage::new(3, 2), &p).is_empty());
+    }
+
+    #[test]
+    fn cell_box_is_clipped_at_the_border() {
+        let c = locate(
+            &field([1.0; 3], &[(20, 460, 50)]),
+            &LocatorParams::default(),
+        );
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].cell.x0, 0);
+        assert_eq!(c[0].cell.y1, 480);
+    }
+}

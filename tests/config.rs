@@ -1,0 +1,97 @@
+//! Configuration errors name the key and the reason.
+
+use std::path::Path;
+
+use hematovision::config::{Config, ConfigError};
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::parse(text, Path::new("test.toml"))
+}
+
+#[test]
+fn an_empty_file_gives_the_documented_defaults() {
+    let c = parse("").unwrap();
+    assert_eq!(c.counting.target, 100);
+    assert_eq!(c.counting.confidence_threshold, 0.6);
+    assert!(c.storage.save_crops);
+}
+
+#[test]
+fn an_unknown_key_is_named_with_its_line() {
+    let err = parse("[counting]\ntarget = 100\ntargte = 3\n").unwrap_err();
+    match &err {
+        ConfigError::Key { key, line, .. } => {
+            assert_eq!(key, "counting.targte");
+            assert_eq!(*line, 3);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(err.to_string().contains("unknown field"), "{err}");
+}
+
+#[test]
+fn an_unknown_section_is_named() {
+    let err = parse("[camra]\nsource = \"replay\"\n").unwrap_err();
+    assert!(err.to_string().contains("`camra`"), "{err}");
+}
+
+#[test]
+fn a_wrong_type_names_the_key_and_the_expected_type() {
+    let err = parse("[counting]\ntarget = \"many\"\n").unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("counting.target"), "{msg}");
+    assert!(msg.contains("expected u32"), "{msg}");
+    let err = parse("[camera]\nsource = \"usb\"\n").unwrap_err();
+    assert!(err.to_string().contains("camera.source"), "{err}");
+}
+
+#[test]
+fn out_of_range_values_name_the_key_and_the_allowed_range() {
+    let err = parse("[counting]\ntarget = 0\n").unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, ConfigError::Invalid { .. }));
+    assert!(
+        msg.contains("counting.target") && msg.contains("between 1 and 10000"),
+        "{msg}"
+    );
+    let err = parse("[counting]\nconfidence_threshold = 1.5\n").unwrap_err();
+    assert!(
+        err.to_string().contains("counting.confidence_threshold"),
+        "{err}"
+    );
+    let err = parse("[counting]\nconfidence_threshold = nan\n").unwrap_err();
+    assert!(
+        err.to_string().contains("counting.confidence_threshold"),
+        "{err}"
+    );
+    let err = parse("[model]\nthreads = 65\n").unwrap_err();
+    assert!(err.to_string().contains("model.threads"), "{err}");
+}
+
+#[test]
+fn broken_toml_is_a_syntax_error_with_the_position() {
+    let err = parse("[counting\n").unwrap_err();
+    assert!(matches!(err, ConfigError::Syntax { .. }));
+    assert!(err.to_string().contains("line 1"), "{err}");
+}
+
+#[test]
+fn a_missing_file_names_the_file() {
+    let err = Config::load(Path::new("/nonexistent/hv.toml")).unwrap_err();
+    assert!(matches!(err, ConfigError::Read { .. }));
+    assert!(err.to_string().contains("/nonexistent/hv.toml"), "{err}");
+}
+
+#[test]
+fn relative_paths_are_relative_to_the_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("hv.toml");
+    std::fs::write(
+        &file,
+        "[storage]\ndata_dir = \"data\"\n[model]\npath = \"/abs/m.tflite\"\n",
+    )
+    .unwrap();
+    let c = Config::load(&file).unwrap();
+    assert_eq!(c.storage.data_dir, dir.path().join("data"));
+    assert_eq!(c.model.path, Path::new("/abs/m.tflite"));
+}

@@ -1,0 +1,66 @@
+//! The white-cell locator on real BCCD camera fields.
+//!
+//! The committed fixtures are checked on every run. The full 364-field set is a benchmark,
+//! not a test: run it with
+//! `cargo test --release --test locator_fields -- --ignored --nocapture`
+//! (it reads `$CARGO_MANIFEST_DIR/../shared/datasets/bccd-fields`, or `BCCD_FIELDS`).
+
+use std::path::{Path, PathBuf};
+
+use hematovision::vision::{LocatorParams, choose_cell, crop_square, evaluate_dir, locate};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bccd")
+}
+
+#[test]
+fn every_fixture_white_cell_is_found() {
+    let report = evaluate_dir(&fixtures(), &LocatorParams::default()).unwrap();
+    println!("{report}");
+    assert_eq!(report.fields, 12);
+    assert_eq!(report.wbc_total, 13);
+    assert_eq!(report.wbc_found, 13, "missed in {:?}", report.missed_in);
+    assert!(report.skipped.is_empty());
+    let json = serde_json::to_value(&report).unwrap();
+    for key in ["recall", "fp_per_field", "fields", "ms_median"] {
+        assert!(json.get(key).is_some(), "missing key {key}");
+    }
+}
+
+#[test]
+fn two_cell_field_chooses_the_one_nearest_the_reticle() {
+    let img = image::open(fixtures().join("JPEGImages/BloodImage_00070.jpg"))
+        .unwrap()
+        .into_rgb8();
+    let found = locate(&img, &LocatorParams::default());
+    // Annotated: an eosinophil at (167,83)-(296,206) and a lymphocyte at (375,348)-(471,439).
+    let upper = choose_cell(&found, img.dimensions(), Some((230, 140))).unwrap();
+    let lower = choose_cell(&found, img.dimensions(), Some((420, 400))).unwrap();
+    assert!(upper.count >= 2);
+    assert_ne!(upper.index, lower.index);
+    assert!(upper.candidate.cell.y1 < 300 && lower.candidate.cell.y0 > 250);
+    let crop = crop_square(&img, &lower.candidate.cell, 0.5);
+    assert_eq!(crop.width(), crop.height());
+    assert!(
+        crop.width()
+            >= 2 * lower
+                .candidate
+                .cell
+                .width()
+                .max(lower.candidate.cell.height())
+                - 1
+    );
+}
+
+#[test]
+#[ignore = "benchmark over the full shared BCCD set; run in release with --ignored --nocapture"]
+fn full_bccd_set_report() {
+    let dir = std::env::var_os("BCCD_FIELDS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets/bccd-fields")
+        });
+    let report = evaluate_dir(&dir, &LocatorParams::default()).unwrap();
+    println!("{report}");
+    println!("{}", serde_json::to_string(&report).unwrap());
+}
