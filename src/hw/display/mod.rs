@@ -10,8 +10,12 @@
 
 pub mod config;
 pub mod framebuffer;
+#[cfg(test)]
+mod mock;
 pub mod screens;
 pub mod sim;
+pub mod ssd1306;
+pub mod transport;
 
 pub use config::{DisplayConfig, DisplayDriver};
 pub use sim::SimDisplay;
