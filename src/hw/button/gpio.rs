@@ -18,7 +18,7 @@ use gpiocdev::Request;
 use gpiocdev::line::{Bias, EdgeDetection, EdgeKind, EventClock};
 use log::{debug, info};
 
-use super::config::{BiasSetting, ButtonsConfig, LineRef};
+use super::config::{BiasSetting, ButtonDriver, ButtonsConfig, LineRef};
 use super::gesture::Edge;
 use super::map::ButtonMap;
 use super::{ButtonError, ButtonEvent, Buttons};
@@ -403,6 +403,27 @@ impl Buttons for GpioButtons {
     }
 }
 
+/// The hardware buttons of `config`: [`GpioButtons`] for `driver = "gpio"`, rppal's for
+/// `driver = "rppal"` (with the `rppal` feature). The simulated driver is not hardware and
+/// is refused here. Settings are validated first; errors name the key and the fix.
+pub fn open_hardware(config: &ButtonsConfig) -> Result<Box<dyn Buttons + Send>, ButtonError> {
+    config
+        .validate()
+        .map_err(|e| ButtonError::Device(e.to_string()))?;
+    match config.driver {
+        ButtonDriver::Gpio => Ok(Box::new(GpioButtons::open(config)?)),
+        #[cfg(feature = "rppal")]
+        ButtonDriver::Rppal => Ok(Box::new(super::rppal_gpio::RppalButtons::open(config)?)),
+        #[cfg(not(feature = "rppal"))]
+        ButtonDriver::Rppal => Err(ButtonError::Device(
+            "buttons.driver = \"rppal\" needs a build with `--features rppal`".to_string(),
+        )),
+        ButtonDriver::Sim => Err(ButtonError::Device(
+            "buttons.driver = \"sim\" is the simulated button, not hardware".to_string(),
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -440,6 +461,27 @@ mod tests {
         };
         let e: ButtonError = GpioButtons::open(&config).unwrap_err().into();
         assert!(e.to_string().contains("/nonexistent/gpiochip0"));
+    }
+
+    #[test]
+    fn open_hardware_refuses_sim_and_reports_missing_chips() {
+        let e = open_hardware(&ButtonsConfig::default())
+            .err()
+            .map(|e| e.to_string());
+        assert!(e.unwrap_or_default().contains("simulated"));
+        let config = ButtonsConfig {
+            driver: ButtonDriver::Gpio,
+            chip: "gpiochip-missing".into(),
+            ..ButtonsConfig::default()
+        };
+        let e = open_hardware(&config)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            e.contains("gpiochip-missing") && e.contains("buttons.chip"),
+            "{e}"
+        );
     }
 
     #[test]
