@@ -16,7 +16,7 @@ use std::fs;
 use std::thread::sleep;
 use std::time::Duration;
 
-use hematovision::hw::button::config::{BiasSetting, ButtonDriver, ButtonsConfig, LineRef};
+use hematovision::hw::button::config::{BiasSetting, GpioButtonsConfig, LineRef};
 use hematovision::hw::button::gpio::GpioButtons;
 use hematovision::hw::button::{ButtonEvent, Buttons};
 
@@ -45,13 +45,12 @@ fn gpio_sim_short_long_and_double_presses() {
     };
     let line: u32 = env("HV_HIL_GPIO_LINE").map_or(0, |v| v.parse().unwrap());
     set(&pull, "pull-up");
-    let config = ButtonsConfig {
-        driver: ButtonDriver::Gpio,
+    let config = GpioButtonsConfig {
         chip,
         line: LineRef::Offset(line),
         active_low: true,
         bias: BiasSetting::PullUp,
-        ..ButtonsConfig::default()
+        ..GpioButtonsConfig::default()
     };
     config.validate().unwrap();
     let mut buttons = GpioButtons::open(&config).unwrap();
@@ -93,18 +92,17 @@ fn gpio_missing_line_name_is_a_clear_error() {
     let Some(chip) = env("HV_HIL_GPIO_CHIP") else {
         panic!("set HV_HIL_GPIO_CHIP");
     };
-    let config = ButtonsConfig {
-        driver: ButtonDriver::Gpio,
+    let config = GpioButtonsConfig {
         chip: chip.clone(),
         line: LineRef::Name("NO_SUCH_LINE".into()),
-        ..ButtonsConfig::default()
+        ..GpioButtonsConfig::default()
     };
     let e = GpioButtons::open(&config).unwrap_err().to_string();
     assert!(
-        e.contains("NO_SUCH_LINE") && e.contains("buttons.line"),
+        e.contains("NO_SUCH_LINE") && e.contains("buttons.gpio.line"),
         "{e}"
     );
-    let config = ButtonsConfig {
+    let config = GpioButtonsConfig {
         line: LineRef::Offset(10_000),
         ..config
     };

@@ -1,4 +1,7 @@
-//! The `[buttons]` section of the configuration.
+//! The `[buttons.gpio]` section: the technician's buttons on GPIO lines.
+//!
+//! The `[buttons]` section chooses the backend (`driver = "sim" | "gpio" | "rppal"`);
+//! both real backends read their lines from this subsection, next to `[buttons.sim]`.
 
 use std::fmt;
 
@@ -8,19 +11,6 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::gesture::GestureTiming;
 use crate::hw::setting::InvalidSetting;
 use std::time::Duration;
-
-/// Which button backend to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ButtonDriver {
-    /// Simulated: keyboard on a TTY, a scripted schedule otherwise.
-    #[default]
-    Sim,
-    /// The Linux GPIO character device (uAPI v2): any Pi, Jetson or Linux board.
-    Gpio,
-    /// `rppal` (Raspberry Pi only; needs the `rppal` cargo feature).
-    Rppal,
-}
 
 /// A GPIO line: its offset on the chip (`17`) or its name (`"GPIO17"`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -91,11 +81,10 @@ pub enum BiasSetting {
     None,
 }
 
-/// The `[buttons]` section.
+/// The `[buttons.gpio]` section (used by the `gpio` and `rppal` drivers).
 ///
 /// ```toml
-/// [buttons]
-/// driver = "gpio"          # "sim", "gpio" or "rppal"
+/// [buttons.gpio]
 /// chip = "gpiochip0"       # /dev path, name (gpiochip0) or label (pinctrl-rp1)
 /// line = 17                # the main button: offset or name ("GPIO17")
 /// active_low = true        # pressed = line pulled to ground
@@ -109,9 +98,7 @@ pub enum BiasSetting {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct ButtonsConfig {
-    /// Backend: `sim`, `gpio` or `rppal`.
-    pub driver: ButtonDriver,
+pub struct GpioButtonsConfig {
     /// GPIO chip: a path (`/dev/gpiochip0`), a name (`gpiochip0`) or a label
     /// (`pinctrl-bcm2711`, `pinctrl-rp1`, `tegra234-gpio`).
     pub chip: String,
@@ -135,11 +122,10 @@ pub struct ButtonsConfig {
     pub live: Option<LineRef>,
 }
 
-impl Default for ButtonsConfig {
+impl Default for GpioButtonsConfig {
     fn default() -> Self {
         let t = GestureTiming::default();
         Self {
-            driver: ButtonDriver::Sim,
             chip: "gpiochip0".to_string(),
             line: LineRef::Offset(17),
             active_low: true,
@@ -154,7 +140,7 @@ impl Default for ButtonsConfig {
     }
 }
 
-impl ButtonsConfig {
+impl GpioButtonsConfig {
     /// The gesture timing these settings describe.
     pub fn timing(&self) -> GestureTiming {
         GestureTiming {
@@ -167,9 +153,9 @@ impl ButtonsConfig {
     /// The extra buttons with their config keys, in a fixed order.
     pub fn extra_buttons(&self) -> Vec<(&'static str, &LineRef)> {
         [
-            ("buttons.undo", self.undo.as_ref()),
-            ("buttons.new_slide", self.new_slide.as_ref()),
-            ("buttons.live", self.live.as_ref()),
+            ("buttons.gpio.undo", self.undo.as_ref()),
+            ("buttons.gpio.new_slide", self.new_slide.as_ref()),
+            ("buttons.gpio.live", self.live.as_ref()),
         ]
         .into_iter()
         .filter_map(|(k, l)| l.map(|l| (k, l)))
@@ -178,30 +164,23 @@ impl ButtonsConfig {
 
     /// Checks the values serde cannot: each error names the key and the allowed values.
     pub fn validate(&self) -> Result<(), InvalidSetting> {
-        if self.driver == ButtonDriver::Rppal && !cfg!(feature = "rppal") {
-            return Err(InvalidSetting::new(
-                "buttons.driver",
-                "\"rppal\"",
-                "\"sim\" or \"gpio\" (this build lacks the `rppal` cargo feature)",
-            ));
-        }
         if self.chip.trim().is_empty() {
             return Err(InvalidSetting::new(
-                "buttons.chip",
+                "buttons.gpio.chip",
                 "\"\"",
                 "a chip path, name or label, e.g. \"gpiochip0\"",
             ));
         }
         if !(1..=200).contains(&self.debounce_ms) {
             return Err(InvalidSetting::new(
-                "buttons.debounce_ms",
+                "buttons.gpio.debounce_ms",
                 self.debounce_ms,
                 "1..=200",
             ));
         }
         if !(300..=10_000).contains(&self.long_press_ms) {
             return Err(InvalidSetting::new(
-                "buttons.long_press_ms",
+                "buttons.gpio.long_press_ms",
                 self.long_press_ms,
                 "300..=10000",
             ));
@@ -211,12 +190,12 @@ impl ButtonsConfig {
                 || self.double_press_ms >= self.long_press_ms)
         {
             return Err(InvalidSetting::new(
-                "buttons.double_press_ms",
+                "buttons.gpio.double_press_ms",
                 self.double_press_ms,
-                "0 (off) or 100..=1000, and below buttons.long_press_ms",
+                "0 (off) or 100..=1000, and below buttons.gpio.long_press_ms",
             ));
         }
-        let mut seen = vec![("buttons.line", &self.line)];
+        let mut seen = vec![("buttons.gpio.line", &self.line)];
         for (key, line) in self.extra_buttons() {
             if let Some((other, _)) = seen.iter().find(|(_, l)| *l == line) {
                 return Err(InvalidSetting::new(
@@ -235,14 +214,14 @@ impl ButtonsConfig {
 mod tests {
     use super::*;
 
-    fn parse(text: &str) -> Result<ButtonsConfig, toml::de::Error> {
+    fn parse(text: &str) -> Result<GpioButtonsConfig, toml::de::Error> {
         toml::from_str(text)
     }
 
     #[test]
     fn defaults_are_valid() {
         let c = parse("").unwrap();
-        assert_eq!(c, ButtonsConfig::default());
+        assert_eq!(c, GpioButtonsConfig::default());
         c.validate().unwrap();
         assert_eq!(c.timing(), GestureTiming::default());
     }
@@ -250,7 +229,7 @@ mod tests {
     #[test]
     fn full_section_parses_offsets_and_names() {
         let c = parse(
-            "driver = \"gpio\"\nchip = \"pinctrl-rp1\"\nline = \"GPIO17\"\nactive_low = false\n\
+            "chip = \"pinctrl-rp1\"\nline = \"GPIO17\"\nactive_low = false\n\
              bias = \"pull-down\"\ndebounce_ms = 5\nlong_press_ms = 2000\ndouble_press_ms = 0\n\
              undo = 27\nnew_slide = \"GPIO22\"\nlive = 23\n",
         )
@@ -274,23 +253,17 @@ mod tests {
             .unwrap()
             .validate()
             .unwrap_err();
-        assert_eq!(e.key, "buttons.long_press_ms");
+        assert_eq!(e.key, "buttons.gpio.long_press_ms");
         assert!(e.to_string().contains("300..=10000"));
         let e = parse("debounce_ms = 0").unwrap().validate().unwrap_err();
-        assert_eq!(e.key, "buttons.debounce_ms");
+        assert_eq!(e.key, "buttons.gpio.debounce_ms");
         let e = parse("double_press_ms = 50")
             .unwrap()
             .validate()
             .unwrap_err();
-        assert_eq!(e.key, "buttons.double_press_ms");
+        assert_eq!(e.key, "buttons.gpio.double_press_ms");
         let e = parse("undo = 17").unwrap().validate().unwrap_err();
-        assert_eq!(e.key, "buttons.undo");
-        assert!(e.to_string().contains("buttons.line"), "{e}");
-    }
-
-    #[test]
-    fn rppal_driver_needs_the_feature() {
-        let r = parse("driver = \"rppal\"").unwrap().validate();
-        assert_eq!(r.is_ok(), cfg!(feature = "rppal"));
+        assert_eq!(e.key, "buttons.gpio.undo");
+        assert!(e.to_string().contains("buttons.gpio.line"), "{e}");
     }
 }

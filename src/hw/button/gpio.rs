@@ -18,7 +18,7 @@ use gpiocdev::Request;
 use gpiocdev::line::{Bias, EdgeDetection, EdgeKind, EventClock};
 use log::{debug, info};
 
-use super::config::{BiasSetting, ButtonDriver, ButtonsConfig, LineRef};
+use super::config::{BiasSetting, GpioButtonsConfig, LineRef};
 use super::gesture::Edge;
 use super::map::ButtonMap;
 use super::{ButtonError, ButtonEvent, Buttons};
@@ -38,8 +38,8 @@ SUBSYSTEM==\"gpio\", KERNEL==\"gpiochip*\", GROUP=\"gpio\", MODE=\"0660\"";
 pub enum GpioSetupError {
     /// No chip matches the configured path, name or label.
     #[error(
-        "GPIO chip {chip:?} (buttons.chip) not found; available chips: {available}. \
-         Set buttons.chip to a path, name or label from this list (see `gpiodetect`)"
+        "GPIO chip {chip:?} (buttons.gpio.chip) not found; available chips: {available}. \
+         Set buttons.gpio.chip to a path, name or label from this list (see `gpiodetect`)"
     )]
     ChipNotFound {
         /// The configured chip.
@@ -48,13 +48,13 @@ pub enum GpioSetupError {
         available: String,
     },
     /// The chip exists but this user may not open it.
-    #[error("permission denied opening GPIO chip {path} (buttons.chip): {fix}", fix = PERMISSION_FIX)]
+    #[error("permission denied opening GPIO chip {path} (buttons.gpio.chip): {fix}", fix = PERMISSION_FIX)]
     PermissionDenied {
         /// The chip device.
         path: PathBuf,
     },
     /// The path exists but is not a GPIO chip.
-    #[error("{path} (buttons.chip) is not a GPIO chip: {reason}")]
+    #[error("{path} (buttons.gpio.chip) is not a GPIO chip: {reason}")]
     NotAChip {
         /// The configured path.
         path: PathBuf,
@@ -155,7 +155,7 @@ fn available_chips() -> String {
     }
 }
 
-/// Finds the chip device for `buttons.chip`: a path, a name under /dev, or a label.
+/// Finds the chip device for `buttons.gpio.chip`: a path, a name under /dev, or a label.
 pub fn resolve_chip(chip: &str) -> Result<PathBuf, GpioSetupError> {
     let not_found = || GpioSetupError::ChipNotFound {
         chip: chip.to_string(),
@@ -275,21 +275,20 @@ impl std::fmt::Debug for GpioButtons {
 impl GpioButtons {
     /// Requests the configured lines as debounced inputs with edge events.
     ///
-    /// `config` should have passed [`ButtonsConfig::validate`]; its `driver` is not
-    /// looked at.
-    pub fn open(config: &ButtonsConfig) -> Result<Self, GpioSetupError> {
+    /// `config` should have passed [`GpioButtonsConfig::validate`].
+    pub fn open(config: &GpioButtonsConfig) -> Result<Self, GpioSetupError> {
         let path = resolve_chip(&config.chip)?;
         let chip = open_chip(&path)?;
-        let main = resolve_line(&chip, &config.line, "buttons.line")?;
+        let main = resolve_line(&chip, &config.line, "buttons.gpio.line")?;
         let actions = [
-            ("buttons.undo", ButtonEvent::Undo, config.undo.as_ref()),
+            ("buttons.gpio.undo", ButtonEvent::Undo, config.undo.as_ref()),
             (
-                "buttons.new_slide",
+                "buttons.gpio.new_slide",
                 ButtonEvent::NewSlide,
                 config.new_slide.as_ref(),
             ),
             (
-                "buttons.live",
+                "buttons.gpio.live",
                 ButtonEvent::ToggleLive,
                 config.live.as_ref(),
             ),
@@ -403,23 +402,36 @@ impl Buttons for GpioButtons {
     }
 }
 
-/// The hardware buttons of `config`: [`GpioButtons`] for `driver = "gpio"`, rppal's for
-/// `driver = "rppal"` (with the `rppal` feature). The simulated driver is not hardware and
-/// is refused here. Settings are validated first; errors name the key and the fix.
-pub fn open_hardware(config: &ButtonsConfig) -> Result<Box<dyn Buttons + Send>, ButtonError> {
+/// The library that drives the button lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GpioBackend {
+    /// The GPIO character device through gpiocdev (`buttons.driver = "gpio"`).
+    Cdev,
+    /// rppal (`buttons.driver = "rppal"`), only in builds with the `rppal` feature.
+    Rppal,
+}
+
+/// Whether this build contains the rppal backend (cargo feature `rppal`).
+pub const RPPAL_BUILT: bool = cfg!(feature = "rppal");
+
+/// The hardware buttons of `[buttons.gpio]` through `backend`. Settings are validated
+/// first; every error names the key and the fix.
+pub fn open_hardware(
+    backend: GpioBackend,
+    config: &GpioButtonsConfig,
+) -> Result<Box<dyn Buttons + Send>, ButtonError> {
     config
         .validate()
         .map_err(|e| ButtonError::Device(e.to_string()))?;
-    match config.driver {
-        ButtonDriver::Gpio => Ok(Box::new(GpioButtons::open(config)?)),
+    match backend {
+        GpioBackend::Cdev => Ok(Box::new(GpioButtons::open(config)?)),
         #[cfg(feature = "rppal")]
-        ButtonDriver::Rppal => Ok(Box::new(super::rppal_gpio::RppalButtons::open(config)?)),
+        GpioBackend::Rppal => Ok(Box::new(super::rppal_gpio::RppalButtons::open(config)?)),
         #[cfg(not(feature = "rppal"))]
-        ButtonDriver::Rppal => Err(ButtonError::Device(
-            "buttons.driver = \"rppal\" needs a build with `--features rppal`".to_string(),
-        )),
-        ButtonDriver::Sim => Err(ButtonError::Device(
-            "buttons.driver = \"sim\" is the simulated button, not hardware".to_string(),
+        GpioBackend::Rppal => Err(ButtonError::Device(
+            "buttons.driver = \"rppal\" needs a build with `cargo build --features rppal`; \
+             or use buttons.driver = \"gpio\""
+                .to_string(),
         )),
     }
 }
@@ -434,7 +446,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("/dev/gpiochip-does-not-exist"), "{e}");
-        assert!(e.contains("buttons.chip"), "{e}");
+        assert!(e.contains("buttons.gpio.chip"), "{e}");
         assert!(e.contains("available chips"), "{e}");
         let e = resolve_chip("no-such-label").unwrap_err().to_string();
         assert!(e.contains("no-such-label"), "{e}");
@@ -448,40 +460,51 @@ mod tests {
         let path = resolve_chip(file.to_str().unwrap()).unwrap();
         let e = open_chip(&path).unwrap_err().to_string();
         assert!(
-            e.contains("is not a GPIO chip") && e.contains("buttons.chip"),
+            e.contains("is not a GPIO chip") && e.contains("buttons.gpio.chip"),
             "{e}"
         );
     }
 
     #[test]
     fn open_with_missing_chip_fails_cleanly() {
-        let config = ButtonsConfig {
+        let config = GpioButtonsConfig {
             chip: "/nonexistent/gpiochip0".into(),
-            ..ButtonsConfig::default()
+            ..GpioButtonsConfig::default()
         };
         let e: ButtonError = GpioButtons::open(&config).unwrap_err().into();
         assert!(e.to_string().contains("/nonexistent/gpiochip0"));
     }
 
     #[test]
-    fn open_hardware_refuses_sim_and_reports_missing_chips() {
-        let e = open_hardware(&ButtonsConfig::default())
-            .err()
-            .map(|e| e.to_string());
-        assert!(e.unwrap_or_default().contains("simulated"));
-        let config = ButtonsConfig {
-            driver: ButtonDriver::Gpio,
+    fn open_hardware_reports_missing_chips_and_the_rppal_feature() {
+        let config = GpioButtonsConfig {
             chip: "gpiochip-missing".into(),
-            ..ButtonsConfig::default()
+            ..GpioButtonsConfig::default()
         };
-        let e = open_hardware(&config)
+        let e = open_hardware(GpioBackend::Cdev, &config)
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(
-            e.contains("gpiochip-missing") && e.contains("buttons.chip"),
+            e.contains("gpiochip-missing") && e.contains("buttons.gpio.chip"),
             "{e}"
         );
+        if !RPPAL_BUILT {
+            let e = open_hardware(GpioBackend::Rppal, &config)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(e.contains("--features rppal"), "{e}");
+        }
+        let bad = GpioButtonsConfig {
+            debounce_ms: 0,
+            ..config
+        };
+        let e = open_hardware(GpioBackend::Cdev, &bad)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("buttons.gpio.debounce_ms"), "{e}");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! - [`gpio`]: the real backend on the Linux GPIO character device (uAPI v2),
 //! - `rppal_gpio` (cargo feature `rppal`): the same buttons through rppal, Pi only,
 //! - [`map`]: routing of line edges to actions (main button gestures, extra buttons),
-//! - [`config`]: the `[buttons]` section.
+//! - [`config`]: the `[buttons.gpio]` section of both real backends.
 
 pub mod config;
 pub mod gesture;

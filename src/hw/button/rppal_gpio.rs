@@ -3,7 +3,7 @@
 //! For users who prefer rppal. The default backend is [`super::gpio`], which works on
 //! every board with the GPIO character device; rppal stopped receiving fixes in July
 //! 2025 and checks for a Raspberry Pi. Lines are BCM GPIO numbers (`line = 17`); line
-//! names and `buttons.chip` are not used. Edges carry rppal's kernel timestamps and go
+//! names and `buttons.gpio.chip` are not used. Edges carry rppal's kernel timestamps and go
 //! through the same [`ButtonMap`] as the character-device backend.
 
 use std::collections::VecDeque;
@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use ::rppal::gpio::{Gpio, InputPin, Trigger};
 use log::info;
 
-use super::config::{BiasSetting, ButtonsConfig, LineRef};
+use super::config::{BiasSetting, GpioButtonsConfig, LineRef};
 use super::gesture::Edge;
 use super::gpio::{PERMISSION_FIX, monotonic_now};
 use super::map::ButtonMap;
@@ -60,19 +60,19 @@ fn rppal_error(what: &str, e: ::rppal::gpio::Error) -> ButtonError {
 
 impl RppalButtons {
     /// Configures the main button and the extra buttons as interrupt inputs.
-    pub fn open(config: &ButtonsConfig) -> Result<Self, ButtonError> {
+    pub fn open(config: &GpioButtonsConfig) -> Result<Self, ButtonError> {
         let gpio = Gpio::new().map_err(|e| rppal_error("opening GPIO with rppal", e))?;
-        let main = bcm(&config.line, "buttons.line")?;
+        let main = bcm(&config.line, "buttons.gpio.line")?;
         let mut extras = Vec::new();
         for (key, event, line) in [
-            ("buttons.undo", ButtonEvent::Undo, config.undo.as_ref()),
+            ("buttons.gpio.undo", ButtonEvent::Undo, config.undo.as_ref()),
             (
-                "buttons.new_slide",
+                "buttons.gpio.new_slide",
                 ButtonEvent::NewSlide,
                 config.new_slide.as_ref(),
             ),
             (
-                "buttons.live",
+                "buttons.gpio.live",
                 ButtonEvent::ToggleLive,
                 config.live.as_ref(),
             ),
