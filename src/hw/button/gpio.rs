@@ -44,7 +44,7 @@ pub enum GpioSetupError {
     ChipNotFound {
         /// The configured chip.
         chip: String,
-        /// The chips that exist, as "name [label]".
+        /// The chips that exist, as `name [label]`.
         available: String,
     },
     /// The chip exists but this user may not open it.
