@@ -10,8 +10,9 @@ use hematovision::camera::FrameSource;
 use hematovision::camera::replay::ReplaySource;
 use hematovision::config::{ButtonDriver, CameraSourceKind, Config};
 use hematovision::hw::button::Buttons;
+use hematovision::hw::button::gpio::{GpioBackend, open_hardware};
 use hematovision::hw::button::sim::{KeyboardButtons, ScriptedButtons, parse_schedule};
-use hematovision::hw::display::{Display, DisplayDriver, SimDisplay};
+use hematovision::hw::display::{Display, open_default};
 use hematovision::model::{ClassifierOptions, TfliteClassifier};
 
 /// Fraction of the crop the cell fills when the model's metadata does not say.
@@ -65,14 +66,9 @@ pub fn camera(config: &Config) -> anyhow::Result<Box<dyn FrameSource>> {
     }
 }
 
-/// The display.
+/// The display: simulated, or an OLED that is retried while it is missing.
 pub fn display(config: &Config) -> anyhow::Result<Box<dyn Display>> {
-    match config.display.driver {
-        DisplayDriver::Sim => Ok(Box::new(SimDisplay::from_config(&config.display)?)),
-        other => {
-            anyhow::bail!("display.driver = {other:?} is not available in this build; use \"sim\"")
-        }
-    }
+    Ok(open_default(&config.display)?)
 }
 
 /// The buttons: a schedule (command line, then configuration), else the keyboard on a
@@ -102,5 +98,7 @@ pub fn buttons(
             log::warn!("buttons: no schedule and no terminal; nothing will be counted");
             Ok(Box::new(ScriptedButtons::new(Vec::new(), exit)))
         }
+        ButtonDriver::Gpio => Ok(open_hardware(GpioBackend::Cdev, &config.buttons.gpio)?),
+        ButtonDriver::Rppal => Ok(open_hardware(GpioBackend::Rppal, &config.buttons.gpio)?),
     }
 }

@@ -162,6 +162,10 @@ pub enum ButtonDriver {
     /// Simulated: the keyboard on a terminal, or a press schedule.
     #[default]
     Sim,
+    /// Push buttons on the GPIO character device (`[buttons.gpio]`).
+    Gpio,
+    /// Push buttons through rppal (Raspberry Pi only; builds with the `rppal` feature).
+    Rppal,
 }
 
 /// `[buttons.sim]`: the simulated button.
@@ -183,6 +187,8 @@ pub struct ButtonsSection {
     pub driver: ButtonDriver,
     /// Settings of the simulated button.
     pub sim: SimButtonsSection,
+    /// Settings of the GPIO buttons (drivers `gpio` and `rppal`).
+    pub gpio: crate::hw::button::config::GpioButtonsConfig,
 }
 
 impl ButtonsSection {
@@ -190,6 +196,9 @@ impl ButtonsSection {
     pub fn validate(&self) -> Result<(), Invalid> {
         crate::hw::button::sim::parse_schedule(&self.sim.presses)
             .map_err(|e| Invalid::new("buttons.sim.presses", e.to_string()))?;
+        if self.driver != ButtonDriver::Sim {
+            self.gpio.validate()?;
+        }
         Ok(())
     }
 }

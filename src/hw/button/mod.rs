@@ -1,4 +1,18 @@
 //! Buttons: what the technician asks for.
+//!
+//! - [`gesture`]: the pure recogniser turning timed edges into short / long / double
+//!   presses (and the mapping to [`ButtonEvent`]s),
+//! - [`gpio`]: the real backend on the Linux GPIO character device (uAPI v2),
+//! - `rppal_gpio` (cargo feature `rppal`): the same buttons through rppal, Pi only,
+//! - [`map`]: routing of line edges to actions (main button gestures, extra buttons),
+//! - [`config`]: the `[buttons.gpio]` section of both real backends.
+
+pub mod config;
+pub mod gesture;
+pub mod gpio;
+pub mod map;
+#[cfg(feature = "rppal")]
+pub mod rppal_gpio;
 
 pub mod sim;
 

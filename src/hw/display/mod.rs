@@ -6,14 +6,27 @@
 //! - [`framebuffer`]: the 128x64 one-bit frame with dirty-page tracking, PNG and
 //!   terminal renderings,
 //! - [`screens`]: the layouts of every [`Screen`], drawn on any embedded-graphics target,
-//! - [`sim`]: the simulated display (terminal + PNG snapshots).
+//! - [`sim`]: the simulated display (terminal + PNG snapshots),
+//! - [`ssd1306`]: the SSD1306 / SH1106 OLED driver over an [`transport::I2cTransport`],
+//!   on Linux through [`linux_i2c`] (raw I2C or SMBus block writes),
+//! - [`resilient`]: keeps counting when the OLED is missing or failing, retries it,
+//! - [`backend`]: picks the backend from the `[display]` section ([`open_default`]).
 
+pub mod backend;
 pub mod config;
 pub mod framebuffer;
+pub mod linux_i2c;
+#[cfg(test)]
+mod mock;
+pub mod resilient;
 pub mod screens;
 pub mod sim;
+pub mod ssd1306;
+pub mod transport;
 
+pub use backend::{open_default, open_display, open_oled};
 pub use config::{DisplayConfig, DisplayDriver};
+pub use resilient::ResilientDisplay;
 pub use sim::SimDisplay;
 
 /// Errors of a display backend.

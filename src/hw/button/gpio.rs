@@ -1,0 +1,526 @@
+//! Buttons on the Linux GPIO character device (uAPI v2, through `gpiocdev`).
+//!
+//! Works on every Raspberry Pi (the Pi 5 through RP1), Jetson and other Linux boards.
+//! The kernel debounces the lines and timestamps each edge (CLOCK_MONOTONIC); the
+//! edges go through the pure [`ButtonMap`] (gesture recogniser + extra buttons), so
+//! the timing of a gesture is the kernel's, not the time this process got to read it.
+//!
+//! Opening fails early and clearly: a missing chip lists the chips that exist, a missing
+//! line says how to list line names, permission denied says how to grant access.
+
+use std::collections::VecDeque;
+use std::fs;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use gpiocdev::Request;
+use gpiocdev::line::{Bias, EdgeDetection, EdgeKind, EventClock};
+use log::{debug, info};
+
+use super::config::{BiasSetting, GpioButtonsConfig, LineRef};
+use super::gesture::Edge;
+use super::map::ButtonMap;
+use super::{ButtonError, ButtonEvent, Buttons};
+
+/// Consumer name shown by `gpioinfo` for the lines we hold.
+pub const CONSUMER: &str = "hematovision";
+
+/// How to let the daemon's user open GPIO chips (shown with permission errors).
+pub const PERMISSION_FIX: &str = "add the daemon's user to group `gpio` \
+(sudo usermod -aG gpio USER, then restart the service), or where that group does not exist \
+install a udev rule, e.g. /etc/udev/rules.d/60-gpiochip.rules: \
+SUBSYSTEM==\"gpio\", KERNEL==\"gpiochip*\", GROUP=\"gpio\", MODE=\"0660\"";
+
+/// Why the GPIO buttons could not be set up. Every message names the chip or line, the
+/// config key and the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum GpioSetupError {
+    /// No chip matches the configured path, name or label.
+    #[error(
+        "GPIO chip {chip:?} (buttons.gpio.chip) not found; available chips: {available}. \
+         Set buttons.gpio.chip to a path, name or label from this list (see `gpiodetect`)"
+    )]
+    ChipNotFound {
+        /// The configured chip.
+        chip: String,
+        /// The chips that exist, as `name [label]`.
+        available: String,
+    },
+    /// The chip exists but this user may not open it.
+    #[error("permission denied opening GPIO chip {path} (buttons.gpio.chip): {fix}", fix = PERMISSION_FIX)]
+    PermissionDenied {
+        /// The chip device.
+        path: PathBuf,
+    },
+    /// The path exists but is not a GPIO chip.
+    #[error("{path} (buttons.gpio.chip) is not a GPIO chip: {reason}")]
+    NotAChip {
+        /// The configured path.
+        path: PathBuf,
+        /// What the kernel or gpiocdev said.
+        reason: String,
+    },
+    /// A line name is not on the chip.
+    #[error(
+        "GPIO line {line} ({key}) not found on {chip}; list the line names with `gpioinfo {chip}` \
+         or give the line's offset instead"
+    )]
+    LineNotFound {
+        /// The configured line.
+        line: LineRef,
+        /// Its config key.
+        key: &'static str,
+        /// The chip searched.
+        chip: String,
+    },
+    /// A line offset beyond the chip's lines.
+    #[error("GPIO line {line} ({key}) is out of range: {chip} has lines 0..{num_lines}")]
+    LineOutOfRange {
+        /// The configured offset.
+        line: u32,
+        /// Its config key.
+        key: &'static str,
+        /// The chip.
+        chip: String,
+        /// How many lines the chip has.
+        num_lines: u32,
+    },
+    /// Another process (or a kernel driver) holds the line.
+    #[error(
+        "GPIO line {line} ({key}) on {chip} is in use by {consumer:?}; stop that program or \
+         driver (see `gpioinfo {chip}`) or choose a free line"
+    )]
+    LineBusy {
+        /// The line's offset.
+        line: u32,
+        /// Its config key.
+        key: &'static str,
+        /// The chip.
+        chip: String,
+        /// Who holds it.
+        consumer: String,
+    },
+    /// The kernel refused the request or a query failed.
+    #[error("cannot set up GPIO lines on {chip}: {reason}")]
+    Kernel {
+        /// The chip.
+        chip: String,
+        /// What failed.
+        reason: String,
+    },
+}
+
+impl From<GpioSetupError> for ButtonError {
+    fn from(e: GpioSetupError) -> Self {
+        ButtonError::Device(e.to_string())
+    }
+}
+
+/// Current CLOCK_MONOTONIC time, the clock of the kernel's edge timestamps.
+pub fn monotonic_now() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime only writes the timespec we pass; CLOCK_MONOTONIC always exists
+    // on Linux, so the call cannot fail with valid arguments.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    if rc != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// "gpiochip0 [pinctrl-bcm2711], gpiochip1 [raspberrypi-exp-gpio]" or "none".
+fn available_chips() -> String {
+    let chips = gpiocdev::chip::chips().unwrap_or_default();
+    let names: Vec<String> = chips
+        .iter()
+        .map(|p| {
+            let name = p.file_name().map_or_else(
+                || p.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            );
+            match gpiocdev::Chip::from_path(p).and_then(|c| c.info()) {
+                Ok(info) => format!("{name} [{}]", info.label),
+                Err(_) => format!("{name} [not readable]"),
+            }
+        })
+        .collect();
+    if names.is_empty() {
+        "none (no /dev/gpiochip* on this machine)".to_string()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// Finds the chip device for `buttons.gpio.chip`: a path, a name under /dev, or a label.
+pub fn resolve_chip(chip: &str) -> Result<PathBuf, GpioSetupError> {
+    let not_found = || GpioSetupError::ChipNotFound {
+        chip: chip.to_string(),
+        available: available_chips(),
+    };
+    let candidate = if chip.contains('/') {
+        PathBuf::from(chip)
+    } else {
+        Path::new("/dev").join(chip)
+    };
+    if candidate.exists() {
+        return Ok(candidate);
+    }
+    if chip.contains('/') {
+        return Err(not_found());
+    }
+    // Not a device name: look for a chip with that label.
+    for path in gpiocdev::chip::chips().unwrap_or_default() {
+        if let Ok(info) = gpiocdev::Chip::from_path(&path).and_then(|c| c.info())
+            && info.label == chip
+        {
+            return Ok(path);
+        }
+    }
+    Err(not_found())
+}
+
+/// Opens the chip, mapping permission and type errors to their fixes.
+fn open_chip(path: &Path) -> Result<gpiocdev::Chip, GpioSetupError> {
+    // Open it ourselves first: the io::Error tells permission problems apart reliably.
+    if let Err(e) = fs::File::open(path) {
+        return Err(match e.kind() {
+            ErrorKind::PermissionDenied => GpioSetupError::PermissionDenied {
+                path: path.to_path_buf(),
+            },
+            ErrorKind::NotFound => GpioSetupError::ChipNotFound {
+                chip: path.display().to_string(),
+                available: available_chips(),
+            },
+            _ => GpioSetupError::NotAChip {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            },
+        });
+    }
+    gpiocdev::Chip::from_path(path).map_err(|e| GpioSetupError::NotAChip {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
+}
+
+/// Resolves a configured line on an open chip to a free offset.
+fn resolve_line(
+    chip: &gpiocdev::Chip,
+    line: &LineRef,
+    key: &'static str,
+) -> Result<u32, GpioSetupError> {
+    let chip_name = chip.path().display().to_string();
+    let kernel = |e: gpiocdev::Error| GpioSetupError::Kernel {
+        chip: chip_name.clone(),
+        reason: e.to_string(),
+    };
+    let num_lines = chip.info().map_err(kernel)?.num_lines;
+    let offset = match line {
+        LineRef::Offset(n) => *n,
+        LineRef::Name(name) => {
+            chip.find_line_info(name)
+                .ok_or_else(|| GpioSetupError::LineNotFound {
+                    line: line.clone(),
+                    key,
+                    chip: chip_name.clone(),
+                })?
+                .offset
+        }
+    };
+    if offset >= num_lines {
+        return Err(GpioSetupError::LineOutOfRange {
+            line: offset,
+            key,
+            chip: chip_name,
+            num_lines,
+        });
+    }
+    let info = chip.line_info(offset).map_err(kernel)?;
+    if info.used {
+        return Err(GpioSetupError::LineBusy {
+            line: offset,
+            key,
+            chip: chip_name,
+            consumer: if info.consumer.is_empty() {
+                "an unnamed user".to_string()
+            } else {
+                info.consumer
+            },
+        });
+    }
+    Ok(offset)
+}
+
+/// The technician's buttons on GPIO lines (main button with gestures, optional extras).
+pub struct GpioButtons {
+    request: Request,
+    chip: PathBuf,
+    map: ButtonMap,
+    queue: VecDeque<ButtonEvent>,
+}
+
+impl std::fmt::Debug for GpioButtons {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GpioButtons")
+            .field("chip", &self.chip)
+            .field("lines", &self.map.lines())
+            .finish()
+    }
+}
+
+impl GpioButtons {
+    /// Requests the configured lines as debounced inputs with edge events.
+    ///
+    /// `config` should have passed [`GpioButtonsConfig::validate`].
+    pub fn open(config: &GpioButtonsConfig) -> Result<Self, GpioSetupError> {
+        let path = resolve_chip(&config.chip)?;
+        let chip = open_chip(&path)?;
+        let main = resolve_line(&chip, &config.line, "buttons.gpio.line")?;
+        let actions = [
+            ("buttons.gpio.undo", ButtonEvent::Undo, config.undo.as_ref()),
+            (
+                "buttons.gpio.new_slide",
+                ButtonEvent::NewSlide,
+                config.new_slide.as_ref(),
+            ),
+            (
+                "buttons.gpio.live",
+                ButtonEvent::ToggleLive,
+                config.live.as_ref(),
+            ),
+        ];
+        let mut extras = Vec::new();
+        for (key, event, line) in actions {
+            if let Some(line) = line {
+                extras.push((resolve_line(&chip, line, key)?, event));
+            }
+        }
+        let timing = config.timing();
+        let map = ButtonMap::new(main, timing, &extras);
+        let offsets = map.lines();
+        let bias = match config.bias {
+            BiasSetting::PullUp => Bias::PullUp,
+            BiasSetting::PullDown => Bias::PullDown,
+            BiasSetting::None => Bias::Disabled,
+        };
+        let mut builder = Request::builder();
+        builder
+            .on_chip(&path)
+            .with_consumer(CONSUMER)
+            .with_lines(&offsets)
+            .as_input()
+            .with_bias(bias)
+            .with_edge_detection(EdgeDetection::BothEdges)
+            .with_event_clock(EventClock::Monotonic)
+            .with_debounce_period(timing.debounce);
+        if config.active_low {
+            builder.as_active_low();
+        }
+        let request = builder.request().map_err(|e| GpioSetupError::Kernel {
+            chip: path.display().to_string(),
+            reason: format!("requesting lines {offsets:?}: {e}"),
+        })?;
+        info!(
+            "buttons: lines {offsets:?} on {} ({}active-low, {:?}, debounce {} ms)",
+            path.display(),
+            if config.active_low { "" } else { "not " },
+            config.bias,
+            timing.debounce.as_millis()
+        );
+        Ok(Self {
+            request,
+            chip: path,
+            map,
+            queue: VecDeque::new(),
+        })
+    }
+
+    /// The chip device in use.
+    pub fn chip(&self) -> &Path {
+        &self.chip
+    }
+
+    fn read_available(&mut self) -> Result<(), ButtonError> {
+        loop {
+            let event = self.request.read_edge_event().map_err(|e| {
+                ButtonError::Device(format!(
+                    "reading GPIO events from {}: {e}",
+                    self.chip.display()
+                ))
+            })?;
+            let edge = match event.kind {
+                EdgeKind::Rising => Edge::Press,
+                EdgeKind::Falling => Edge::Release,
+            };
+            debug!(
+                "gpio line {} {edge:?} at {} ns",
+                event.offset, event.timestamp_ns
+            );
+            let t = Duration::from_nanos(event.timestamp_ns);
+            self.queue.extend(self.map.edge(event.offset, t, edge));
+            let more = self.request.has_edge_event().map_err(|e| {
+                ButtonError::Device(format!("polling {}: {e}", self.chip.display()))
+            })?;
+            if !more {
+                return Ok(());
+            }
+        }
+    }
+}
+
+impl Buttons for GpioButtons {
+    fn next_event(&mut self, timeout: Duration) -> Result<Option<ButtonEvent>, ButtonError> {
+        let start = Instant::now();
+        loop {
+            if let Some(event) = self.queue.pop_front() {
+                return Ok(Some(event));
+            }
+            let now = monotonic_now();
+            self.queue.extend(self.map.poll(now));
+            if !self.queue.is_empty() {
+                continue;
+            }
+            let elapsed = start.elapsed();
+            if elapsed >= timeout {
+                return Ok(None);
+            }
+            let mut wait = timeout - elapsed;
+            if let Some(deadline) = self.map.deadline() {
+                wait = wait.min(deadline.saturating_sub(now));
+            }
+            let ready = self.request.wait_edge_event(wait).map_err(|e| {
+                ButtonError::Device(format!("waiting on {}: {e}", self.chip.display()))
+            })?;
+            if ready {
+                self.read_available()?;
+            }
+        }
+    }
+}
+
+/// The library that drives the button lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GpioBackend {
+    /// The GPIO character device through gpiocdev (`buttons.driver = "gpio"`).
+    Cdev,
+    /// rppal (`buttons.driver = "rppal"`), only in builds with the `rppal` feature.
+    Rppal,
+}
+
+/// Whether this build contains the rppal backend (cargo feature `rppal`).
+pub const RPPAL_BUILT: bool = cfg!(feature = "rppal");
+
+/// The hardware buttons of `[buttons.gpio]` through `backend`. Settings are validated
+/// first; every error names the key and the fix.
+pub fn open_hardware(
+    backend: GpioBackend,
+    config: &GpioButtonsConfig,
+) -> Result<Box<dyn Buttons + Send>, ButtonError> {
+    config
+        .validate()
+        .map_err(|e| ButtonError::Device(e.to_string()))?;
+    match backend {
+        GpioBackend::Cdev => Ok(Box::new(GpioButtons::open(config)?)),
+        #[cfg(feature = "rppal")]
+        GpioBackend::Rppal => Ok(Box::new(super::rppal_gpio::RppalButtons::open(config)?)),
+        #[cfg(not(feature = "rppal"))]
+        GpioBackend::Rppal => Err(ButtonError::Device(
+            "buttons.driver = \"rppal\" needs a build with `cargo build --features rppal`; \
+             or use buttons.driver = \"gpio\""
+                .to_string(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_chip_names_the_chip_key_and_alternatives() {
+        let e = resolve_chip("/dev/gpiochip-does-not-exist")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("/dev/gpiochip-does-not-exist"), "{e}");
+        assert!(e.contains("buttons.gpio.chip"), "{e}");
+        assert!(e.contains("available chips"), "{e}");
+        let e = resolve_chip("no-such-label").unwrap_err().to_string();
+        assert!(e.contains("no-such-label"), "{e}");
+    }
+
+    #[test]
+    fn a_plain_file_is_not_a_chip() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("gpiochip7");
+        fs::write(&file, b"").unwrap();
+        let path = resolve_chip(file.to_str().unwrap()).unwrap();
+        let e = open_chip(&path).unwrap_err().to_string();
+        assert!(
+            e.contains("is not a GPIO chip") && e.contains("buttons.gpio.chip"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn open_with_missing_chip_fails_cleanly() {
+        let config = GpioButtonsConfig {
+            chip: "/nonexistent/gpiochip0".into(),
+            ..GpioButtonsConfig::default()
+        };
+        let e: ButtonError = GpioButtons::open(&config).unwrap_err().into();
+        assert!(e.to_string().contains("/nonexistent/gpiochip0"));
+    }
+
+    #[test]
+    fn open_hardware_reports_missing_chips_and_the_rppal_feature() {
+        let config = GpioButtonsConfig {
+            chip: "gpiochip-missing".into(),
+            ..GpioButtonsConfig::default()
+        };
+        let e = open_hardware(GpioBackend::Cdev, &config)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            e.contains("gpiochip-missing") && e.contains("buttons.gpio.chip"),
+            "{e}"
+        );
+        if !RPPAL_BUILT {
+            let e = open_hardware(GpioBackend::Rppal, &config)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(e.contains("--features rppal"), "{e}");
+        }
+        let bad = GpioButtonsConfig {
+            debounce_ms: 0,
+            ..config
+        };
+        let e = open_hardware(GpioBackend::Cdev, &bad)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("buttons.gpio.debounce_ms"), "{e}");
+    }
+
+    #[test]
+    fn permission_message_says_how_to_fix() {
+        let e = GpioSetupError::PermissionDenied {
+            path: "/dev/gpiochip0".into(),
+        }
+        .to_string();
+        assert!(e.contains("/dev/gpiochip0") && e.contains("group `gpio`") && e.contains("udev"));
+    }
+
+    #[test]
+    fn monotonic_clock_advances() {
+        let a = monotonic_now();
+        std::thread::sleep(Duration::from_millis(2));
+        assert!(monotonic_now() > a);
+        assert!(a > Duration::ZERO);
+    }
+}

@@ -1,0 +1,151 @@
+//! Buttons through `rppal` (optional cargo feature `rppal`; Raspberry Pi only).
+//!
+//! For users who prefer rppal. The default backend is [`super::gpio`], which works on
+//! every board with the GPIO character device; rppal stopped receiving fixes in July
+//! 2025 and checks for a Raspberry Pi. Lines are BCM GPIO numbers (`line = 17`); line
+//! names and `buttons.gpio.chip` are not used. Edges carry rppal's kernel timestamps and go
+//! through the same [`ButtonMap`] as the character-device backend.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use ::rppal::gpio::{Gpio, InputPin, Trigger};
+use log::info;
+
+use super::config::{BiasSetting, GpioButtonsConfig, LineRef};
+use super::gesture::Edge;
+use super::gpio::{PERMISSION_FIX, monotonic_now};
+use super::map::ButtonMap;
+use super::{ButtonError, ButtonEvent, Buttons};
+
+/// The technician's buttons through rppal.
+pub struct RppalButtons {
+    // Kept alive: dropping a pin releases it.
+    gpio: Gpio,
+    pins: Vec<InputPin>,
+    active_low: bool,
+    map: ButtonMap,
+    queue: VecDeque<ButtonEvent>,
+}
+
+impl std::fmt::Debug for RppalButtons {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RppalButtons")
+            .field("lines", &self.map.lines())
+            .finish()
+    }
+}
+
+fn bcm(line: &LineRef, key: &str) -> Result<u8, ButtonError> {
+    match line {
+        LineRef::Offset(n) => u8::try_from(*n).map_err(|_| {
+            ButtonError::Device(format!("{key} = {n}: not a BCM GPIO number (0..=53)"))
+        }),
+        LineRef::Name(name) => Err(ButtonError::Device(format!(
+            "{key} = \"{name}\": the rppal driver takes BCM GPIO numbers (e.g. 17), not names"
+        ))),
+    }
+}
+
+fn rppal_error(what: &str, e: ::rppal::gpio::Error) -> ButtonError {
+    let fix = match e {
+        ::rppal::gpio::Error::PermissionDenied(_) => format!("; {PERMISSION_FIX}"),
+        ::rppal::gpio::Error::UnknownModel => {
+            "; rppal works only on Raspberry Pi boards: use buttons.driver = \"gpio\"".to_string()
+        }
+        _ => String::new(),
+    };
+    ButtonError::Device(format!("{what}: {e}{fix}"))
+}
+
+impl RppalButtons {
+    /// Configures the main button and the extra buttons as interrupt inputs.
+    pub fn open(config: &GpioButtonsConfig) -> Result<Self, ButtonError> {
+        let gpio = Gpio::new().map_err(|e| rppal_error("opening GPIO with rppal", e))?;
+        let main = bcm(&config.line, "buttons.gpio.line")?;
+        let mut extras = Vec::new();
+        for (key, event, line) in [
+            ("buttons.gpio.undo", ButtonEvent::Undo, config.undo.as_ref()),
+            (
+                "buttons.gpio.new_slide",
+                ButtonEvent::NewSlide,
+                config.new_slide.as_ref(),
+            ),
+            (
+                "buttons.gpio.live",
+                ButtonEvent::ToggleLive,
+                config.live.as_ref(),
+            ),
+        ] {
+            if let Some(line) = line {
+                extras.push((u32::from(bcm(line, key)?), event));
+            }
+        }
+        let timing = config.timing();
+        let map = ButtonMap::new(u32::from(main), timing, &extras);
+        let mut pins = Vec::new();
+        for line in map.lines() {
+            let number = u8::try_from(line).unwrap_or(u8::MAX);
+            let pin = gpio
+                .get(number)
+                .map_err(|e| rppal_error(&format!("GPIO{number}"), e))?;
+            let mut input = match config.bias {
+                BiasSetting::PullUp => pin.into_input_pullup(),
+                BiasSetting::PullDown => pin.into_input_pulldown(),
+                BiasSetting::None => pin.into_input(),
+            };
+            input
+                .set_interrupt(Trigger::Both, Some(timing.debounce))
+                .map_err(|e| rppal_error(&format!("GPIO{number} interrupt"), e))?;
+            pins.push(input);
+        }
+        info!("buttons (rppal): BCM {:?}", map.lines());
+        Ok(Self {
+            gpio,
+            pins,
+            active_low: config.active_low,
+            map,
+            queue: VecDeque::new(),
+        })
+    }
+}
+
+impl Buttons for RppalButtons {
+    fn next_event(&mut self, timeout: Duration) -> Result<Option<ButtonEvent>, ButtonError> {
+        let start = Instant::now();
+        loop {
+            if let Some(event) = self.queue.pop_front() {
+                return Ok(Some(event));
+            }
+            let now = monotonic_now();
+            self.queue.extend(self.map.poll(now));
+            if !self.queue.is_empty() {
+                continue;
+            }
+            let elapsed = start.elapsed();
+            if elapsed >= timeout {
+                return Ok(None);
+            }
+            let mut wait = timeout - elapsed;
+            if let Some(deadline) = self.map.deadline() {
+                wait = wait.min(deadline.saturating_sub(now));
+            }
+            let pins: Vec<&InputPin> = self.pins.iter().collect();
+            let polled = self
+                .gpio
+                .poll_interrupts(&pins, false, Some(wait))
+                .map_err(|e| rppal_error("waiting for a button", e))?;
+            if let Some((pin, event)) = polled {
+                let rising = matches!(event.trigger, Trigger::RisingEdge);
+                let edge = if rising != self.active_low {
+                    Edge::Press
+                } else {
+                    Edge::Release
+                };
+                let line = u32::from(pin.pin());
+                let events = self.map.edge(line, event.timestamp, edge);
+                self.queue.extend(events);
+            }
+        }
+    }
+}

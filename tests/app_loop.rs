@@ -1,0 +1,299 @@
+//! The event loop with test devices: failures are shown and never stop counting.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hematovision::app::{App, AppSettings, CellFinder, CountOutcome, Devices, FoundCell};
+use hematovision::camera::{CameraError, Frame, FrameSource};
+use hematovision::hw::button::{ButtonError, ButtonEvent, Buttons};
+use hematovision::hw::display::{Display, DisplayError, Screen, Status};
+use hematovision::model::{Classifier, ClassifyError};
+use image::RgbImage;
+
+/// Camera whose frames (or errors) are queued by the test.
+struct QueueCamera(VecDeque<Result<(), CameraError>>);
+
+impl FrameSource for QueueCamera {
+    fn latest_frame(&mut self) -> Result<Frame, CameraError> {
+        match self.0.pop_front().unwrap_or(Ok(())) {
+            Ok(()) => Ok(Frame {
+                image: RgbImage::new(8, 8),
+                sequence: 0,
+                timestamp: Duration::ZERO,
+                origin: "test.jpg".into(),
+            }),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Finder that finds a cell unless told there is none.
+struct Finder(bool);
+
+impl CellFinder for Finder {
+    fn find(&mut self, frame: &RgbImage) -> Option<FoundCell> {
+        self.0.then(|| FoundCell {
+            crop: frame.clone(),
+            cells_in_view: 1,
+        })
+    }
+}
+
+/// Classifier returning queued probabilities.
+struct Fixed {
+    labels: Vec<String>,
+    answers: VecDeque<Vec<f32>>,
+}
+
+impl Classifier for Fixed {
+    fn labels(&self) -> &[String] {
+        &self.labels
+    }
+    fn classify(&mut self, _: &RgbImage) -> Result<Vec<f32>, ClassifyError> {
+        self.answers
+            .pop_front()
+            .ok_or_else(|| ClassifyError::Engine("no answer queued".into()))
+    }
+}
+
+/// Display that records what it was asked to show, and may fail.
+#[derive(Clone, Default)]
+struct Recorder {
+    shown: Arc<Mutex<Vec<Screen>>>,
+    fail: bool,
+}
+
+impl Display for Recorder {
+    fn show(&mut self, screen: &Screen) -> Result<(), DisplayError> {
+        self.shown.lock().unwrap().push(screen.clone());
+        if self.fail {
+            Err(DisplayError::Device("unplugged".into()))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl Recorder {
+    fn last_status(&self) -> Option<Status> {
+        self.shown
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .find_map(|s| match s {
+                Screen::Status { status, .. } => Some(status.clone()),
+                _ => None,
+            })
+    }
+}
+
+struct NoButtons;
+
+impl Buttons for NoButtons {
+    fn next_event(&mut self, _: Duration) -> Result<Option<ButtonEvent>, ButtonError> {
+        Ok(Some(ButtonEvent::Quit))
+    }
+}
+
+fn labels(names: &[&str]) -> Vec<String> {
+    names.iter().map(|s| s.to_string()).collect()
+}
+
+const FOUR: [&str; 4] = ["EOSINOPHIL", "LYMPHOCYTE", "MONOCYTE", "NEUTROPHIL"];
+
+fn start(
+    dir: &std::path::Path,
+    camera: Vec<Result<(), CameraError>>,
+    finds: bool,
+    answers: Vec<Vec<f32>>,
+    display: Recorder,
+    class_names: &[&str],
+) -> App {
+    let devices = Devices {
+        camera: Box::new(QueueCamera(camera.into())),
+        finder: Box::new(Finder(finds)),
+        classifier: Box::new(Fixed {
+            labels: labels(class_names),
+            answers: answers.into(),
+        }),
+        display: Box::new(display),
+        buttons: Box::new(NoButtons),
+    };
+    let settings = AppSettings {
+        target: 2,
+        confidence_threshold: 0.6,
+        data_dir: dir.to_path_buf(),
+        save_crops: true,
+    };
+    App::start(devices, settings).unwrap()
+}
+
+#[test]
+fn a_failing_display_never_stops_counting() {
+    let dir = tempfile::tempdir().unwrap();
+    let display = Recorder {
+        fail: true,
+        ..Recorder::default()
+    };
+    let mut app = start(
+        dir.path(),
+        vec![],
+        true,
+        vec![vec![0.9, 0.05, 0.03, 0.02]],
+        display.clone(),
+        &FOUR,
+    );
+    let outcome = app.handle(ButtonEvent::Count).unwrap();
+    assert!(
+        matches!(outcome, CountOutcome::Counted { .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(app.counter().session().unwrap().counts(), &[1, 0, 0, 0]);
+    assert!(display.shown.lock().unwrap().len() >= 2, "it kept trying");
+    // The crop that was classified is kept beside the journal.
+    let crop = match outcome {
+        CountOutcome::Counted { cell, .. } => cell.crop.unwrap(),
+        _ => unreachable!(),
+    };
+    assert!(std::path::Path::new(&crop).exists());
+}
+
+#[test]
+fn no_white_cell_counts_nothing_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let display = Recorder::default();
+    let mut app = start(dir.path(), vec![], false, vec![], display.clone(), &FOUR);
+    assert_eq!(app.handle(ButtonEvent::Count), Some(CountOutcome::NoCell));
+    assert_eq!(app.counter().session().unwrap().total(), 0);
+    assert_eq!(display.last_status(), Some(Status::NoWbc));
+}
+
+#[test]
+fn a_missing_camera_shows_no_camera_and_bad_frames_are_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let display = Recorder::default();
+    let bad = || {
+        Err(CameraError::BadFrame {
+            origin: "x.jpg".into(),
+            reason: "corrupt".into(),
+        })
+    };
+    let mut app = start(
+        dir.path(),
+        vec![
+            Err(CameraError::Unavailable("unplugged".into())),
+            bad(),
+            Ok(()),
+        ],
+        true,
+        vec![vec![0.1, 0.8, 0.05, 0.05]],
+        display.clone(),
+        &FOUR,
+    );
+    assert!(matches!(
+        app.handle(ButtonEvent::Count),
+        Some(CountOutcome::NoFrame(_))
+    ));
+    assert_eq!(display.last_status(), Some(Status::NoCamera));
+    assert!(matches!(
+        app.handle(ButtonEvent::Count),
+        Some(CountOutcome::Counted { .. })
+    ));
+}
+
+#[test]
+fn unsure_cells_are_unidentified_and_undo_and_new_slide_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let display = Recorder::default();
+    let mut app = start(
+        dir.path(),
+        vec![],
+        true,
+        vec![vec![0.4, 0.3, 0.2, 0.1], vec![0.0, 0.0, 1.0, 0.0]],
+        display.clone(),
+        &FOUR,
+    );
+    app.handle(ButtonEvent::Count);
+    app.handle(ButtonEvent::Count);
+    let s = app.counter().session().unwrap();
+    assert_eq!((s.unidentified(), s.counts()[2]), (1, 1));
+    let first = s.id.clone();
+    app.handle(ButtonEvent::Undo);
+    assert_eq!(display.last_status(), Some(Status::Undone));
+    assert_eq!(app.counter().session().unwrap().total(), 1);
+    app.handle(ButtonEvent::NewSlide);
+    assert_eq!(display.last_status(), Some(Status::NewSlide));
+    let s = app.counter().session().unwrap();
+    assert_ne!(s.id, first);
+    assert_eq!(s.total(), 0);
+}
+
+#[test]
+fn a_classifier_failure_is_shown_and_counts_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let display = Recorder::default();
+    let mut app = start(dir.path(), vec![], true, vec![], display.clone(), &FOUR);
+    assert!(matches!(
+        app.handle(ButtonEvent::Count),
+        Some(CountOutcome::Failed(_))
+    ));
+    assert!(matches!(display.last_status(), Some(Status::Error(_))));
+    assert_eq!(app.counter().session().unwrap().total(), 0);
+}
+
+#[test]
+fn restart_resumes_and_a_changed_model_starts_a_new_slide() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = start(
+        dir.path(),
+        vec![],
+        true,
+        vec![vec![0.9, 0.05, 0.03, 0.02]],
+        Recorder::default(),
+        &FOUR,
+    );
+    app.handle(ButtonEvent::Count);
+    let id = app.counter().session().unwrap().id.clone();
+    drop(app);
+    let resumed = start(dir.path(), vec![], true, vec![], Recorder::default(), &FOUR);
+    assert_eq!(resumed.counter().session().unwrap().id, id);
+    assert_eq!(resumed.counter().session().unwrap().total(), 1);
+    drop(resumed);
+    let other = start(
+        dir.path(),
+        vec![],
+        true,
+        vec![],
+        Recorder::default(),
+        &["A", "B"],
+    );
+    let s = other.counter().session().unwrap();
+    assert_ne!(s.id, id, "slide counted with other classes is not mixed");
+    assert_eq!(s.labels, labels(&["A", "B"]));
+    let old = hematovision::store::read_session(dir.path(), Some(&id)).unwrap();
+    assert!(!old.counter.session().unwrap().is_open());
+}
+
+#[test]
+fn reaching_the_target_is_announced() {
+    let dir = tempfile::tempdir().unwrap();
+    let display = Recorder::default();
+    let mut app = start(
+        dir.path(),
+        vec![],
+        true,
+        vec![vec![0.9, 0.05, 0.03, 0.02], vec![0.9, 0.05, 0.03, 0.02]],
+        display.clone(),
+        &FOUR,
+    );
+    app.handle(ButtonEvent::Count);
+    app.handle(ButtonEvent::Count);
+    assert!(app.counter().session().unwrap().target_reached());
+    // The result stays up a moment, then the loop shows TARGET REACHED.
+    app.run().unwrap();
+    std::thread::sleep(Duration::from_millis(1600));
+    app.run().unwrap();
+    assert_eq!(display.last_status(), Some(Status::TargetReached));
+}
