@@ -85,6 +85,8 @@ for bin in /hil/tests/*; do
     echo "HIL-END $name rc=$?"
 done
 
+# Kernel warnings help explain a failure; they do not decide one.
+dmesg | grep -iE 'warn|bug|oops|gpio|i2c|vivid|irq' | sed 's/^/HIL-DMESG /' | tail -n 60
 echo "HIL-DONE"
 sync
 poweroff -f

@@ -268,7 +268,8 @@ judge() { # judge CONSOLE_LOG FILTER
         log "the guest did not finish (no HIL-DONE): timeout or crash"
         failed=$((failed + 1))
     }
-    while read -r kind bin name; do
+    local known=0 reason
+    while read -r kind bin name reason; do
         [ -z "$kind" ] || [[ $kind == \#* ]] && continue
         if [ "$kind" = check ]; then
             name=$bin
@@ -280,6 +281,16 @@ judge() { # judge CONSOLE_LOG FILTER
                 inside && $1 == "test" && $2 == t && $3 == "..." { print $4 }' "$console" | tail -n1)
             name="$bin::$name"
         fi
+        if [ "$kind" = xfail ]; then
+            # A known failure of the environment, documented in hil-expected.txt: it must
+            # still run and still fail; once it passes, the entry has to go.
+            case $line in
+            FAILED) known=$((known + 1)) && echo "  XFAIL    $name ($reason)" ;;
+            ok) failed=$((failed + 1)) && echo "  XPASS    $name (passes now: make it a 'test' line)" ;;
+            *) failed=$((failed + 1)) && echo "  MISSING  $name" ;;
+            esac
+            continue
+        fi
         case $line in
         ok) passed=$((passed + 1)) && echo "  ok       $name" ;;
         "") failed=$((failed + 1)) && echo "  MISSING  $name" ;;
@@ -290,9 +301,10 @@ judge() { # judge CONSOLE_LOG FILTER
     local extra
     extra=$(grep -E '^test .* \.\.\. FAILED$' "$console" | awk '{print $2}' || true)
     for name in $extra; do
-        grep -qE "[[:space:]]$name\$" "$ROOT/cross/hil-expected.txt" && continue
+        grep -qE "^(test|xfail) [^ ]+ $name( |\$)" "$ROOT/cross/hil-expected.txt" && continue
         failed=$((failed + 1)) && echo "  FAILED   $name (not in cross/hil-expected.txt)"
     done
+    [ $known = 0 ] || echo "hil: $known known failure(s) of the environment (xfail lines)"
     echo "hil: $passed passed, $failed failed"
     [ $failed = 0 ]
 }
@@ -320,9 +332,23 @@ run_user_tests() {
         "$ROOT/cross/fetch-litert.sh" aarch64 || log "LiteRT for aarch64 unavailable; its tests will say so"
     fi
     [ -f "$litert" ] && export HEMATOVISION_LITERT_LIB=$litert
+    # Without a binfmt_misc entry for aarch64 (none on this sandboxed kernel), a test cannot
+    # exec the aarch64 daemon as a child process: the kernel refuses the foreign ELF. Those
+    # test files (the ones using CARGO_BIN_EXE_*) are left out here; the host suite runs
+    # them on x86_64 and the VM runs the aarch64 daemon for real.
+    local targets=(--lib --bins) skipped=() t name
+    for t in "$ROOT"/tests/*.rs; do
+        name=$(basename "$t" .rs)
+        if grep -q 'CARGO_BIN_EXE_' "$t" && [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
+            skipped+=("$name")
+        else
+            targets+=(--test "$name")
+        fi
+    done
+    [ ${#skipped[@]} -eq 0 ] || log "not under qemu-user (they exec the aarch64 binary): ${skipped[*]}"
     log "cargo test --target $TARGET (under qemu-aarch64)"
     local rc=0
-    (cd "$ROOT" && cargo test --target "$TARGET") || rc=$?
+    (cd "$ROOT" && cargo test --target "$TARGET" --no-fail-fast "${targets[@]}") || rc=$?
     log "user-tests wall time $(elapsed)"
     return $rc
 }
