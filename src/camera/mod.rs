@@ -1,5 +1,16 @@
 //! Frame sources: where the daemon's pictures come from.
 
+pub mod config;
+pub mod negotiate;
+pub mod replay;
+#[cfg(feature = "v4l2")]
+pub mod v4l2;
+
+pub use config::{CameraConfig, CameraConfigError, PixelFormat};
+pub use replay::ReplaySource;
+#[cfg(feature = "v4l2")]
+pub use v4l2::V4l2Source;
+
 use std::time::Duration;
 
 use image::RgbImage;
@@ -42,7 +53,3 @@ pub trait FrameSource {
     /// Returns a frame captured no earlier than this call (stale queued frames are skipped).
     fn latest_frame(&mut self) -> Result<Frame, CameraError>;
 }
-
-pub mod replay;
-
-pub use replay::ReplaySource;

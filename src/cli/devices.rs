@@ -60,9 +60,15 @@ pub fn camera(config: &Config) -> anyhow::Result<Box<dyn FrameSource>> {
             );
             Ok(Box::new(source))
         }
-        CameraSourceKind::V4l2 => {
-            anyhow::bail!("camera.source = \"v4l2\" is not available in this build; use \"replay\"")
-        }
+        #[cfg(feature = "v4l2")]
+        CameraSourceKind::V4l2 => Ok(Box::new(hematovision::camera::V4l2Source::new(
+            config.camera.v4l2.clone(),
+        ))),
+        #[cfg(not(feature = "v4l2"))]
+        CameraSourceKind::V4l2 => anyhow::bail!(
+            "camera.source = \"v4l2\" needs a build with the v4l2 feature \
+             (cargo build --release --features v4l2; the Debian package has it)"
+        ),
     }
 }
 

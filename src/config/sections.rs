@@ -30,6 +30,8 @@ pub struct CameraSection {
     /// Where the eyepiece reticle points, `[x, y]` in frame pixels; the cell nearest it
     /// is classified. Absent: the frame's centre.
     pub reticle: Option<[u32; 2]>,
+    /// The USB camera (source = "v4l2").
+    pub v4l2: crate::camera::CameraConfig,
 }
 
 impl Default for CameraSection {
@@ -39,6 +41,7 @@ impl Default for CameraSection {
             replay_dir: PathBuf::from("frames"),
             replay_loop: true,
             reticle: None,
+            v4l2: crate::camera::CameraConfig::default(),
         }
     }
 }
@@ -52,6 +55,12 @@ impl CameraSection {
                 "must name a folder of images when camera.source = \"replay\"",
             ));
         }
+        self.v4l2.validate().map_err(|e| {
+            Invalid::new(
+                format!("camera.v4l2.{}", e.key),
+                format!("must be {}, got {}", e.allowed, e.value),
+            )
+        })?;
         Ok(())
     }
 }

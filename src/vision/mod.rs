@@ -6,7 +6,7 @@
 //! - [`convert`]: camera pixel formats to RGB.
 
 pub mod components;
-// pub mod convert;
+pub mod convert;
 pub mod crop;
 pub mod locate_eval;
 pub mod locator;
