@@ -61,6 +61,8 @@ setup_host() {
     command -v aarch64-linux-gnu-gcc >/dev/null || from_stable+=(gcc-aarch64-linux-gnu)
     [ -e "$SYSROOT/libc.so" ] || from_stable+=(libc6-dev-arm64-cross)
     [ -e "$SYSROOT/libstdc++.so.6" ] || from_stable+=(libstdc++6-arm64-cross)
+    # The v4l crate generates its bindings with bindgen, which needs libclang.
+    [ -n "$(ls /usr/lib/llvm-*/lib/libclang.so* 2>/dev/null)" ] || from_stable+=(libclang-dev)
     local tool pkg
     for tool in make:make cpio:cpio xz:xz-utils gzip:gzip; do
         command -v "${tool%%:*}" >/dev/null || from_stable+=("${tool#*:}")
@@ -159,8 +161,12 @@ build_rust() {
     done
     [ ${#tests[@]} -gt 0 ] || die "no tests/hil*.rs in the project"
     log "cargo: building the daemon and $((${#tests[@]} / 2)) HIL test binaries for $TARGET"
-    (cd "$ROOT" && cargo build -q --target "$TARGET" --bins) >&2
-    (cd "$ROOT" && cargo test -q --target "$TARGET" --no-run --message-format=json "${tests[@]}") |
+    local features=()
+    # Hardware backends that are optional cargo features (the V4L2 camera) are built here.
+    grep -qE '^v4l2 *=' "$ROOT/Cargo.toml" && features=(--features v4l2)
+    (cd "$ROOT" && cargo build -q --target "$TARGET" --bins "${features[@]}") >&2
+    (cd "$ROOT" && cargo test -q --target "$TARGET" --no-run --message-format=json \
+        "${features[@]}" "${tests[@]}") |
         jq -r 'select(.reason == "compiler-artifact" and .executable != null and .profile.test == true) | .executable'
 }
 
