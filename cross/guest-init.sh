@@ -81,7 +81,7 @@ for bin in /hil/tests/*; do
     name=${bin##*/}
     echo "HIL-BEGIN $name"
     # shellcheck disable=SC2086 # an empty filter must vanish
-    "$bin" --ignored --test-threads=1 $filter 2>&1
+    "$bin" --ignored --test-threads=1 --show-output $filter 2>&1
     echo "HIL-END $name rc=$?"
 done
 

@@ -240,11 +240,14 @@ pack_initramfs() { # pack_initramfs OUT TEST_BINARY...
     done
     local daemon=$ROOT/target/$TARGET/debug/hematovision
     [ -x "$daemon" ] && aarch64-linux-gnu-strip -o "$stage/hil/bin/hematovision" "$daemon"
+    # The shipped model with its labels and metadata, and the small test model as a fallback.
+    mkdir -p "$stage/hil/models/fixture-tiny"
     if [ -d "$ROOT/models" ]; then
-        mkdir -p "$stage/hil/models"
-        find "$ROOT/models" -maxdepth 1 -type f \( -name '*.tflite' -o -name '*.json' -o -name '*.toml' \) \
+        find "$ROOT/models" -maxdepth 1 -type f \( -name '*.tflite' -o -name '*.json' -o -name 'labels.txt' \) \
             -exec cp {} "$stage/hil/models/" \;
     fi
+    local tiny=$ROOT/tests/fixtures/models/tiny
+    [ -f "$tiny/tiny_f32.tflite" ] && cp "$tiny/tiny_f32.tflite" "$tiny/labels.txt" "$stage/hil/models/fixture-tiny/"
     if [ -f "$ROOT/.litert/aarch64/libLiteRt.so" ]; then
         mkdir -p "$stage/hil/litert"
         cp -L "$ROOT/.litert/aarch64/libLiteRt.so" "$stage/hil/litert/"
