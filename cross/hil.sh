@@ -357,7 +357,9 @@ run_user_tests() {
     [ ${#skipped[@]} -eq 0 ] || log "not under qemu-user (they exec the aarch64 binary): ${skipped[*]}"
     log "cargo test --target $TARGET (under qemu-aarch64)"
     local rc=0
-    (cd "$ROOT" && cargo test --target "$TARGET" --no-fail-fast "${targets[@]}") || rc=$?
+    local features=()
+    grep -qE '^v4l2 *=' "$ROOT/Cargo.toml" && features=(--features v4l2)
+    (cd "$ROOT" && cargo test --target "$TARGET" --no-fail-fast "${features[@]}" "${targets[@]}") || rc=$?
     log "user-tests wall time $(elapsed)"
     return $rc
 }

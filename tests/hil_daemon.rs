@@ -25,7 +25,10 @@ fn model() -> PathBuf {
     }
     let tiny = dir.join("fixture-tiny/tiny_f32.tflite");
     assert!(tiny.is_file(), "no model in {}", dir.display());
-    eprintln!("models/hematovision-wbc4.tflite is not there yet: using {}", tiny.display());
+    eprintln!(
+        "models/hematovision-wbc4.tflite is not there yet: using {}",
+        tiny.display()
+    );
     tiny
 }
 
@@ -113,7 +116,10 @@ max_aspect = 8.0
     let mut presses = 0;
     while counted_cells(&data) == 0 && Instant::now() < deadline {
         if let Ok(Some(status)) = child.try_wait() {
-            panic!("the daemon exited with {status}: {}", fs::read_to_string(&log).unwrap_or_default());
+            panic!(
+                "the daemon exited with {status}: {}",
+                fs::read_to_string(&log).unwrap_or_default()
+            );
         }
         press(&pull);
         presses += 1;
@@ -129,7 +135,10 @@ max_aspect = 8.0
     let daemon_log = fs::read_to_string(&log).unwrap_or_default();
     let tail: Vec<&str> = daemon_log.lines().rev().take(40).collect();
     let tail: Vec<&str> = tail.into_iter().rev().collect();
-    eprintln!("{presses} press(es); daemon log (end):\n{}", tail.join("\n"));
+    eprintln!(
+        "{presses} press(es); daemon log (end):\n{}",
+        tail.join("\n")
+    );
     assert!(counted_cells(&data) >= 1, "no cell counted in the journal");
 
     let report = Command::new(&daemon)
@@ -137,7 +146,11 @@ max_aspect = 8.0
         .arg(&data)
         .output()
         .expect("report");
-    assert!(report.status.success(), "{}", String::from_utf8_lossy(&report.stderr));
+    assert!(
+        report.status.success(),
+        "{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&report.stdout).expect("report JSON");
     eprintln!("report: {report}");
 }

@@ -11,7 +11,11 @@ use hil_support::device;
 fn assert_opens_as_char_device(var: &str) {
     let path = device(var);
     let meta = std::fs::metadata(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    assert!(meta.file_type().is_char_device(), "{} is not a character device", path.display());
+    assert!(
+        meta.file_type().is_char_device(),
+        "{} is not a character device",
+        path.display()
+    );
     OpenOptions::new()
         .read(true)
         .write(true)
