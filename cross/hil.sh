@@ -7,7 +7,7 @@
 #   cross/hil.sh all             both
 #   cross/hil.sh setup           install and fetch only
 #
-# Environment: HIL_CACHE (default .hil-cache/ at the repo root), HIL_TIMEOUT (seconds
+# Environment: HIL_CACHE (default .hil-cache/ at the repo root), HIL_SMP (guest CPUs, default 2), HIL_TIMEOUT (seconds
 # the VM may run, default 600), HIL_QUIET=1 (do not echo the guest console).
 set -euo pipefail
 
@@ -262,7 +262,7 @@ boot_vm() { # boot_vm INITRD CONSOLE_LOG FILTER
     [ -n "$3" ] && append+=" hil.filter=$3"
     log "booting qemu-system-aarch64 (timeout ${HIL_TIMEOUT:-600} s)"
     local vm_started=$(date +%s) rc=0
-    timeout -k 10 "${HIL_TIMEOUT:-600}" qemu-system-aarch64 -M virt -cpu cortex-a53 -smp 2 -m 1024 \
+    timeout -k 10 "${HIL_TIMEOUT:-600}" qemu-system-aarch64 -M virt -cpu cortex-a53 -smp "${HIL_SMP:-2}" -m 1024 \
         -nographic -nic none -no-reboot -kernel "$KROOT/boot/vmlinuz-$KERNEL_ABI-arm64" -initrd "$1" \
         -append "$append" </dev/null | tr -d '\r' | tee "$2" |
         if [ "${HIL_QUIET:-0}" = 1 ]; then cat >/dev/null; else sed 's/^/guest| /'; fi || rc=$?
