@@ -3,6 +3,7 @@
 mod check;
 mod classify;
 mod devices;
+mod locate_eval;
 pub mod logging;
 mod paths;
 mod report;
@@ -65,6 +66,17 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Score the white-cell locator on annotated camera fields (JPEGImages/ + Annotations/).
+    LocateEval {
+        /// A folder in the BCCD layout, e.g. ../shared/datasets/bccd-fields.
+        dir: PathBuf,
+        /// Take the locator settings from this configuration file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// One JSON object (recall, fp_per_field, fields, ms_median, ...).
+        #[arg(long)]
+        json: bool,
+    },
     /// Check a configuration file; exits non-zero with the problem.
     CheckConfig {
         /// The file to check.
@@ -124,6 +136,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             },
         ),
         Command::CheckConfig { file } => check::run(&file),
+        Command::LocateEval { dir, config, json } => {
+            locate_eval::run(&dir, config.as_deref(), json)
+        }
         Command::Report {
             config,
             data_dir,
