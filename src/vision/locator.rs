@@ -268,4 +268,26 @@ mod tests {
         assert_eq!(c[0].cell.x0, 0);
         assert_eq!(c[0].cell.y1, 480);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_image_gives_boxes_inside_it(
+            w in 0u32..90,
+            h in 0u32..70,
+            seed in proptest::collection::vec(0u8..=255, 1..64),
+            work_width in 40u32..200,
+        ) {
+            let img = RgbImage::from_fn(w, h, |x, y| {
+                let i = (x as usize * 7 + y as usize * 13) % seed.len();
+                Rgb([seed[i], seed[(i + 1) % seed.len()], seed[(i + 2) % seed.len()]])
+            });
+            let params = LocatorParams { work_width, min_fragment_area: 1, min_nucleus_area: 1, ..Default::default() };
+            for c in locate(&img, &params) {
+                proptest::prop_assert!(c.cell.x0 <= c.nucleus.x0 && c.nucleus.x1 <= c.cell.x1);
+                proptest::prop_assert!(c.cell.x1 <= w && c.cell.y1 <= h);
+                proptest::prop_assert!(c.nucleus.width() > 0 && c.nucleus.height() > 0);
+                proptest::prop_assert!(c.score.is_finite());
+            }
+        }
+    }
 }
