@@ -6,7 +6,8 @@
 //! 1. shrinks the field by an integer factor to about [`LocatorParams::work_width`] pixels
 //!    wide (box average), for speed and resolution independence;
 //! 2. estimates the background / red-cell colour as the field's per-channel median and
-//!    normalises against it, which cancels the camera's white balance and exposure;
+//!    normalises against it, which cancels the camera's white balance and exposure (a
+//!    nearly black background, such as a capped lens, gives no candidates);
 //! 3. thresholds the nucleus-ness `B/B_bg - R/R_bg` (blue gained, red lost relative to the
 //!    surroundings);
 //! 4. closes then opens the mask (3x3) and labels its connected components;
@@ -115,6 +116,9 @@ pub fn locate(image: &RgbImage, params: &LocatorParams) -> Vec<Candidate> {
     }
     let red_bg = median_u8(&work.red);
     let blue_bg = median_u8(&work.blue);
+    if red_bg.max(blue_bg) < f32::from(params.min_background) {
+        return Vec::new();
+    }
 
     let mut mask = Mask::new(work.width, work.height);
     let mut strength = vec![0.0f32; work.width * work.height];
@@ -256,6 +260,26 @@ mod tests {
         assert!(locate(&field([1.0; 3], &[(100, 100, 6), (400, 300, 8)]), &p).is_empty());
         assert!(locate(&RgbImage::new(0, 0), &p).is_empty());
         assert!(locate(&RgbImage::new(3, 2), &p).is_empty());
+    }
+
+    #[test]
+    fn dark_noisy_field_gives_nothing() {
+        // A capped lens: near-black with sensor noise, where ratios to the background
+        // would otherwise blow small blue speckles up into "nuclei".
+        let img = RgbImage::from_fn(640, 480, |x, y| {
+            let n = ((x * 31 + y * 17) % 7) as u8;
+            let blob = (100..200).contains(&x) && (100..200).contains(&y);
+            Rgb([2 + n, 2 + n, if blob { 12 } else { 3 + n }])
+        });
+        assert!(locate(&img, &LocatorParams::default()).is_empty());
+        let p = LocatorParams {
+            min_background: 0,
+            ..Default::default()
+        };
+        assert!(
+            !locate(&img, &p).is_empty(),
+            "the guard, not luck, rejects it"
+        );
     }
 
     #[test]
