@@ -34,6 +34,9 @@ pub struct Candidate {
     /// Mean nucleus-ness of the nucleus pixels (unitless; higher = stronger stain contrast,
     /// always above [`LocatorParams::nucleus_threshold`]).
     pub score: f32,
+    /// The nucleus touches the image border, so the cell is probably cut off (such cells
+    /// are often left unannotated in datasets; the daemon may prefer a whole cell).
+    pub at_border: bool,
 }
 
 /// The shrunken working copy: red and blue only, as floats, plus the shrink factor.
@@ -162,10 +165,12 @@ pub fn locate(image: &RgbImage, params: &LocatorParams) -> Vec<Candidate> {
                 x1: nucleus.x1.saturating_add(grow).min(img_w),
                 y1: nucleus.y1.saturating_add(grow).min(img_h),
             };
+            let at_border = g.x0 == 0 || g.y0 == 0 || g.x1 >= work.width || g.y1 >= work.height;
             Candidate {
                 cell,
                 nucleus,
                 score: g.weight / g.area as f32,
+                at_border,
             }
         })
         .collect();
@@ -291,6 +296,12 @@ mod tests {
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].cell.x0, 0);
         assert_eq!(c[0].cell.y1, 480);
+        assert!(c[0].at_border);
+        let inside = locate(
+            &field([1.0; 3], &[(300, 200, 50)]),
+            &LocatorParams::default(),
+        );
+        assert!(!inside[0].at_border);
     }
 
     proptest::proptest! {
