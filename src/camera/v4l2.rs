@@ -531,6 +531,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn source_can_move_to_a_capture_thread() {
+        fn is_send<T: Send>() {}
+        is_send::<V4l2Source>();
+    }
+
+    #[test]
     fn monotonic_clock_advances() {
         let a = monotonic_now();
         std::thread::sleep(Duration::from_millis(2));
