@@ -1,8 +1,10 @@
 //! Command-line interface: argument definitions and dispatch.
 
+mod bench;
 mod check;
 mod classify;
 mod devices;
+mod eval;
 mod locate_eval;
 pub mod logging;
 mod paths;
@@ -77,6 +79,50 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Measure a model on a labelled folder DIR/CLASS/*.jpg through the daemon's own path:
+    /// accuracy, per-class precision/recall/F1, confusion matrix, speed.
+    Eval {
+        /// Folder with one subfolder per class (names matched case-insensitively).
+        dir: PathBuf,
+        /// The model (labels.txt and metadata.json beside it).
+        #[arg(long, default_value_os_t = paths::default_model())]
+        model: PathBuf,
+        /// libLiteRt.so to use instead of searching for it.
+        #[arg(long)]
+        runtime_library: Option<PathBuf>,
+        /// Inference threads (0 = every core).
+        #[arg(long, default_value_t = 0)]
+        threads: u32,
+        /// One JSON object (accuracy, n, per_class, confusion, ...).
+        #[arg(long)]
+        json: bool,
+        /// Also write the confusion matrix as a PNG image.
+        #[arg(long)]
+        png: Option<PathBuf>,
+    },
+    /// Time preprocessing, inference (against the reference Python interpreter when it is
+    /// installed) and the whole path from a button press to the display and the journal.
+    Bench {
+        /// The model.
+        #[arg(long, default_value_os_t = paths::default_model())]
+        model: PathBuf,
+        /// libLiteRt.so to use instead of searching for it.
+        #[arg(long)]
+        runtime_library: Option<PathBuf>,
+        /// Inference threads (0 = every core).
+        #[arg(long, default_value_t = 0)]
+        threads: u32,
+        /// Timed repetitions of each measurement.
+        #[arg(long, default_value_t = 200)]
+        iterations: usize,
+        /// Camera fields for the replay camera.
+        #[arg(long, default_value_os_t = paths::bundled_fields())]
+        fields: PathBuf,
+        /// One JSON object (infer_ms_median, reference_ms_median, ratio,
+        /// press_to_display_ms_median, rss_mb, ...).
+        #[arg(long)]
+        json: bool,
+    },
     /// Check a configuration file; exits non-zero with the problem.
     CheckConfig {
         /// The file to check.
@@ -136,6 +182,34 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             },
         ),
         Command::CheckConfig { file } => check::run(&file),
+        Command::Bench {
+            model,
+            runtime_library,
+            threads,
+            iterations,
+            fields,
+            json,
+        } => bench::run(
+            bench::options(model, runtime_library, threads, iterations, fields),
+            json,
+        ),
+        Command::Eval {
+            dir,
+            model,
+            runtime_library,
+            threads,
+            json,
+            png,
+        } => eval::run(
+            &dir,
+            &eval::EvalOptions {
+                model,
+                library: runtime_library,
+                threads,
+                json,
+                png,
+            },
+        ),
         Command::LocateEval { dir, config, json } => {
             locate_eval::run(&dir, config.as_deref(), json)
         }
