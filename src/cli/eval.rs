@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use hematovision::model::eval::evaluate;
+use hematovision::model::eval_fields::evaluate_fields;
 use hematovision::model::write_confusion_png;
+use hematovision::vision::LocatorParams;
 
 use super::devices;
 
@@ -22,12 +24,33 @@ pub struct EvalOptions {
     pub json: bool,
     /// Write the confusion matrix as a PNG here.
     pub png: Option<PathBuf>,
+    /// Score whole camera fields (locate, crop, classify) against this `labels.csv`.
+    pub fields: Option<PathBuf>,
 }
 
 /// Evaluates the model on `dir/CLASS/*.{jpg,jpeg,png}`.
 pub fn run(dir: &Path, options: &EvalOptions) -> anyhow::Result<ExitCode> {
     let mut classifier =
         devices::classifier(&options.model, options.library.as_deref(), options.threads)?;
+    if let Some(labels_csv) = &options.fields {
+        let cell_fraction = classifier
+            .metadata()
+            .and_then(|m| m.cell_fraction)
+            .unwrap_or(devices::DEFAULT_CELL_FRACTION);
+        let report = evaluate_fields(
+            &mut classifier,
+            dir,
+            labels_csv,
+            &LocatorParams::default(),
+            cell_fraction,
+        )?;
+        if options.json {
+            println!("{}", serde_json::to_string(&report)?);
+        } else {
+            println!("{report}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let show_progress = std::io::stderr().is_terminal();
     let mut progress = |done: usize, total: usize| {
         if show_progress && (done.is_multiple_of(16) || done == total) {

@@ -99,6 +99,10 @@ pub enum Command {
         /// Also write the confusion matrix as a PNG image.
         #[arg(long)]
         png: Option<PathBuf>,
+        /// DIR holds whole camera fields in the BCCD layout: locate the white cell, crop
+        /// and classify it, and score against this labels.csv (fields with one cell).
+        #[arg(long)]
+        fields: Option<PathBuf>,
     },
     /// Time preprocessing, inference (against the reference Python interpreter when it is
     /// installed) and the whole path from a button press to the display and the journal.
@@ -200,6 +204,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             threads,
             json,
             png,
+            fields,
         } => eval::run(
             &dir,
             &eval::EvalOptions {
@@ -208,6 +213,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 threads,
                 json,
                 png,
+                fields,
             },
         ),
         Command::LocateEval { dir, config, json } => {

@@ -42,6 +42,9 @@ pub enum EvalError {
     /// No images were found.
     #[error("{0}: no .jpg/.jpeg/.png images in CLASS/ sub-folders")]
     NoImages(PathBuf),
+    /// The classifier failed on an image.
+    #[error("classification failed: {0}")]
+    Classify(String),
 }
 
 /// One labelled image of the tree.

@@ -2,6 +2,7 @@
 
 mod confusion_png;
 pub mod eval;
+pub mod eval_fields;
 pub mod litert;
 pub mod metadata;
 pub mod preprocess;
