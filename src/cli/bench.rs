@@ -6,8 +6,22 @@ use std::process::ExitCode;
 
 use hematovision::bench::{BenchOptions, BenchReport, run as run_bench};
 
+use super::ModelArgs;
+
 /// Runs the benchmark and prints the figures (or one JSON object).
-pub fn run(options: BenchOptions, json: bool) -> anyhow::Result<ExitCode> {
+pub fn run(
+    model: &ModelArgs,
+    iterations: usize,
+    fields: PathBuf,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let options = BenchOptions {
+        model: model.model.clone(),
+        library: model.runtime_library.clone(),
+        threads: NonZeroUsize::new(model.threads as usize),
+        iterations,
+        fields,
+    };
     let report = run_bench(&options)?;
     if json {
         println!("{}", serde_json::to_string(&report)?);
@@ -15,23 +29,6 @@ pub fn run(options: BenchOptions, json: bool) -> anyhow::Result<ExitCode> {
         print_report(&report);
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Builds the options from the command line.
-pub fn options(
-    model: PathBuf,
-    library: Option<PathBuf>,
-    threads: u32,
-    iterations: usize,
-    fields: PathBuf,
-) -> BenchOptions {
-    BenchOptions {
-        model,
-        library,
-        threads: NonZeroUsize::new(threads as usize),
-        iterations,
-        fields,
-    }
 }
 
 fn print_report(r: &BenchReport) {

@@ -1,7 +1,7 @@
 //! `hematovision eval`: accuracy of a model on a labelled folder, through the daemon's path.
 
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use hematovision::model::eval::evaluate;
@@ -9,30 +9,18 @@ use hematovision::model::eval_fields::evaluate_fields;
 use hematovision::model::write_confusion_png;
 use hematovision::vision::LocatorParams;
 
-use super::devices;
-
-/// Options of `eval`.
-#[derive(Debug)]
-pub struct EvalOptions {
-    /// The model.
-    pub model: PathBuf,
-    /// The runtime library, if not searched for.
-    pub library: Option<PathBuf>,
-    /// Inference threads (0 = every core).
-    pub threads: u32,
-    /// One JSON object instead of the text report.
-    pub json: bool,
-    /// Write the confusion matrix as a PNG here.
-    pub png: Option<PathBuf>,
-    /// Score whole camera fields (locate, crop, classify) against this `labels.csv`.
-    pub fields: Option<PathBuf>,
-}
+use super::{ModelArgs, devices};
 
 /// Evaluates the model on `dir/CLASS/*.{jpg,jpeg,png}`.
-pub fn run(dir: &Path, options: &EvalOptions) -> anyhow::Result<ExitCode> {
-    let mut classifier =
-        devices::classifier(&options.model, options.library.as_deref(), options.threads)?;
-    if let Some(labels_csv) = &options.fields {
+pub fn run(
+    dir: &Path,
+    model: &ModelArgs,
+    json: bool,
+    png: Option<&Path>,
+    fields: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let mut classifier = model.open()?;
+    if let Some(labels_csv) = fields {
         let cell_fraction = classifier
             .metadata()
             .and_then(|m| m.cell_fraction)
@@ -44,7 +32,7 @@ pub fn run(dir: &Path, options: &EvalOptions) -> anyhow::Result<ExitCode> {
             &LocatorParams::default(),
             cell_fraction,
         )?;
-        if options.json {
+        if json {
             println!("{}", serde_json::to_string(&report)?);
         } else {
             println!("{report}");
@@ -69,14 +57,14 @@ pub fn run(dir: &Path, options: &EvalOptions) -> anyhow::Result<ExitCode> {
         }
     };
     let report = evaluate(&mut classifier, dir, &mut progress)?;
-    if let Some(png) = &options.png {
+    if let Some(png) = png {
         write_confusion_png(&report, png)?;
     }
-    if options.json {
+    if json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
         println!("{report}");
-        if let Some(png) = &options.png {
+        if let Some(png) = png {
             println!("confusion matrix written to {}", png.display());
         }
     }

@@ -52,15 +52,9 @@ pub enum Command {
         /// Images (JPEG, PNG, BMP).
         #[arg(required = true)]
         images: Vec<PathBuf>,
-        /// A .tflite classifier with labels.txt beside it.
-        #[arg(long, default_value_os_t = paths::default_model())]
-        model: PathBuf,
-        /// libLiteRt.so to use instead of searching for it.
-        #[arg(long)]
-        runtime_library: Option<PathBuf>,
-        /// Inference threads (0 = every core).
-        #[arg(long, default_value_t = 0)]
-        threads: u32,
+        /// The model and its runtime.
+        #[command(flatten)]
+        model: ModelArgs,
         /// The images are whole camera fields: find the white cell first.
         #[arg(long)]
         locate: bool,
@@ -84,15 +78,9 @@ pub enum Command {
     Eval {
         /// Folder with one subfolder per class (names matched case-insensitively).
         dir: PathBuf,
-        /// The model (labels.txt and metadata.json beside it).
-        #[arg(long, default_value_os_t = paths::default_model())]
-        model: PathBuf,
-        /// libLiteRt.so to use instead of searching for it.
-        #[arg(long)]
-        runtime_library: Option<PathBuf>,
-        /// Inference threads (0 = every core).
-        #[arg(long, default_value_t = 0)]
-        threads: u32,
+        /// The model and its runtime.
+        #[command(flatten)]
+        model: ModelArgs,
         /// One JSON object (accuracy, n, per_class, confusion, ...).
         #[arg(long)]
         json: bool,
@@ -107,15 +95,9 @@ pub enum Command {
     /// Time preprocessing, inference (against the reference Python interpreter when it is
     /// installed) and the whole path from a button press to the display and the journal.
     Bench {
-        /// The model.
-        #[arg(long, default_value_os_t = paths::default_model())]
-        model: PathBuf,
-        /// libLiteRt.so to use instead of searching for it.
-        #[arg(long)]
-        runtime_library: Option<PathBuf>,
-        /// Inference threads (0 = every core).
-        #[arg(long, default_value_t = 0)]
-        threads: u32,
+        /// The model and its runtime.
+        #[command(flatten)]
+        model: ModelArgs,
         /// Timed repetitions of each measurement.
         #[arg(long, default_value_t = 200)]
         iterations: usize,
@@ -152,6 +134,27 @@ pub enum Command {
     },
 }
 
+/// The model to load and how, for the commands that classify.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ModelArgs {
+    /// A .tflite classifier with labels.txt (and optionally metadata.json) beside it.
+    #[arg(long, default_value_os_t = paths::default_model())]
+    pub model: PathBuf,
+    /// libLiteRt.so to use instead of searching for it.
+    #[arg(long)]
+    pub runtime_library: Option<PathBuf>,
+    /// Inference threads (0 = every core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: u32,
+}
+
+impl ModelArgs {
+    /// Loads the model.
+    pub fn open(&self) -> anyhow::Result<hematovision::model::TfliteClassifier> {
+        devices::classifier(&self.model, self.runtime_library.as_deref(), self.threads)
+    }
+}
+
 /// Runs the chosen subcommand.
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
@@ -171,51 +174,23 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Classify {
             images,
             model,
-            runtime_library,
-            threads,
             locate,
             json,
-        } => classify::run(
-            &images,
-            &classify::ClassifyOptions {
-                model,
-                library: runtime_library,
-                threads,
-                locate,
-                json,
-            },
-        ),
+        } => classify::run(&images, &model, locate, json),
         Command::CheckConfig { file } => check::run(&file),
         Command::Bench {
             model,
-            runtime_library,
-            threads,
             iterations,
             fields,
             json,
-        } => bench::run(
-            bench::options(model, runtime_library, threads, iterations, fields),
-            json,
-        ),
+        } => bench::run(&model, iterations, fields, json),
         Command::Eval {
             dir,
             model,
-            runtime_library,
-            threads,
             json,
             png,
             fields,
-        } => eval::run(
-            &dir,
-            &eval::EvalOptions {
-                model,
-                library: runtime_library,
-                threads,
-                json,
-                png,
-                fields,
-            },
-        ),
+        } => eval::run(&dir, &model, json, png.as_deref(), fields.as_deref()),
         Command::LocateEval { dir, config, json } => {
             locate_eval::run(&dir, config.as_deref(), json)
         }
