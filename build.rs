@@ -20,7 +20,15 @@ fn main() {
 
     let wanted = matches!(arch.as_str(), "x86_64" | "aarch64");
     if wanted && !library.is_file() && std::env::var_os("HEMATOVISION_NO_FETCH").is_none() {
-        match Command::new("sh").arg(&script).arg(&arch).status() {
+        let mut fetch = Command::new("sh");
+        fetch.arg(&script).arg(&arch);
+        // Offline machines should fail fast rather than stall every build on pip's retries.
+        for (key, value) in [("PIP_DEFAULT_TIMEOUT", "20"), ("PIP_RETRIES", "1")] {
+            if std::env::var_os(key).is_none() {
+                fetch.env(key, value);
+            }
+        }
+        match fetch.status() {
             Ok(status) if status.success() => {}
             Ok(status) => println!(
                 "cargo:warning=cross/fetch-litert.sh {arch} failed ({status}); \

@@ -95,3 +95,17 @@ fn relative_paths_are_relative_to_the_config_file() {
     assert_eq!(c.storage.data_dir, dir.path().join("data"));
     assert_eq!(c.model.path, Path::new("/abs/m.tflite"));
 }
+
+#[test]
+fn the_production_file_states_the_defaults() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/hematovision.toml");
+    let c = Config::load(&file).unwrap();
+    let d = Config::default();
+    assert_eq!(c.counting, d.counting);
+    assert_eq!(c.storage, d.storage);
+    assert_eq!(c.model, d.model);
+    assert_eq!(c.locator, d.locator);
+    assert_eq!(c.camera.v4l2, d.camera.v4l2);
+    assert_eq!(c.buttons.gpio, d.buttons.gpio);
+    assert_eq!(c.display.bus, d.display.bus);
+}

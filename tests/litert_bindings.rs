@@ -169,3 +169,15 @@ fn empty_model_is_a_typed_error() {
     let err = Model::from_bytes(&rt, b"not a flatbuffer at all").unwrap_err();
     assert!(matches!(err, LiteRtError::Call { .. }), "{err}");
 }
+
+#[test]
+fn thread_safety_markers() {
+    fn send<T: Send>() {}
+    fn sync<T: Sync>() {}
+    send::<Runtime>();
+    sync::<Runtime>();
+    send::<Model>();
+    sync::<Model>();
+    send::<CompiledModel>();
+    send::<hematovision::model::TfliteClassifier>();
+}

@@ -53,6 +53,37 @@ fn two_cell_field_chooses_the_one_nearest_the_reticle() {
 }
 
 #[test]
+fn images_without_readable_annotation_are_skipped_and_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    for sub in ["JPEGImages", "Annotations"] {
+        std::fs::create_dir(dir.path().join(sub)).unwrap();
+    }
+    let src = fixtures();
+    for name in ["BloodImage_00003", "BloodImage_00020"] {
+        std::fs::copy(
+            src.join(format!("JPEGImages/{name}.jpg")),
+            dir.path().join(format!("JPEGImages/{name}.jpg")),
+        )
+        .unwrap();
+    }
+    std::fs::copy(
+        src.join("Annotations/BloodImage_00003.xml"),
+        dir.path().join("Annotations/BloodImage_00003.xml"),
+    )
+    .unwrap();
+    let report = evaluate_dir(dir.path(), &LocatorParams::default()).unwrap();
+    assert_eq!(report.fields, 1);
+    assert_eq!(report.skipped.len(), 1);
+    assert!(
+        report.skipped[0].contains("BloodImage_00020.xml"),
+        "{:?}",
+        report.skipped
+    );
+    assert_eq!((report.wbc_found, report.wbc_total), (1, 1));
+    assert!(report.to_string().contains("skipped"));
+}
+
+#[test]
 #[ignore = "benchmark over the full shared BCCD set; run in release with --ignored --nocapture"]
 fn full_bccd_set_report() {
     let dir = std::env::var_os("BCCD_FIELDS")

@@ -1,5 +1,6 @@
 //! Frame sources: where the daemon's pictures come from.
 
+pub mod capture_loop;
 pub mod config;
 pub mod negotiate;
 pub mod replay;

@@ -31,16 +31,14 @@ use v4l::video::Capture;
 use v4l::video::capture::Parameters;
 use v4l::{Device, Format, FourCC};
 
+use super::capture_loop::{BufferMeta, BufferQueue, Geometry, GrabError, Timing, grab};
 use super::config::{CameraConfig, PixelFormat};
 use super::negotiate::{
-    Backoff, ControlRange, DeviceInfo, FormatChoice, OfferedFormat, SizeRange, TimestampKind,
-    choose_format, describe_offered, is_fresh, plan_controls, select_device,
+    Backoff, ControlRange, DeviceInfo, FormatChoice, OfferedFormat, SizeRange, choose_format,
+    describe_offered, plan_controls, select_device,
 };
 use super::{CameraError, Frame, FrameSource};
-use crate::vision::convert::{self, YuvRange};
-
-/// Frames in a row that may be corrupt before a request gives up with `BadFrame`.
-const MAX_CORRUPT_IN_A_ROW: u32 = 3;
+use crate::vision::convert::YuvRange;
 
 /// `ENODEV`: the device went away.
 const ENODEV: i32 = 19;
@@ -66,30 +64,28 @@ fn monotonic_now() -> Duration {
 /// An open, streaming camera.
 struct Open {
     // Declared first so it is dropped (stream off, buffers unmapped) before the device.
-    stream: Stream<'static>,
+    stream: MmapQueue,
     _device: Device,
     path: PathBuf,
     geometry: Geometry,
-    frame_period: Duration,
-    buffers: usize,
+    timing: Timing,
 }
 
-/// What is needed to turn one buffer into RGB.
-#[derive(Debug, Clone, Copy)]
-struct Geometry {
-    format: PixelFormat,
-    width: u32,
-    height: u32,
-    stride: u32,
-    yuv_range: YuvRange,
-}
+/// The `v4l` mmap stream as a [`BufferQueue`].
+struct MmapQueue(Stream<'static>);
 
-/// Why a grab failed.
-enum GrabError {
-    /// Only this request failed (corrupt frames); the camera is still fine.
-    Bad(String),
-    /// The camera failed or vanished; close and reopen later.
-    Lost(String),
+impl BufferQueue for MmapQueue {
+    fn dequeue(&mut self) -> std::io::Result<(&[u8], BufferMeta)> {
+        let (data, meta) = CaptureStream::next(&mut self.0)?;
+        let timestamp = Duration::from_secs(u64::try_from(meta.timestamp.sec).unwrap_or(0))
+            + Duration::from_micros(u64::try_from(meta.timestamp.usec).unwrap_or(0));
+        let meta = BufferMeta {
+            bytes_used: meta.bytesused,
+            flags: meta.flags.bits(),
+            timestamp,
+        };
+        Ok((data, meta))
+    }
 }
 
 /// The V4L2 [`FrameSource`].
@@ -210,17 +206,27 @@ impl FrameSource for V4l2Source {
         let Some(open) = self.open.as_mut() else {
             return Err(CameraError::Unavailable("camera not open".into()));
         };
-        let timeout = Duration::from_millis(self.config.frame_timeout_ms.into());
-        match grab(open, &mut self.rgb, &mut self.bad_frames, timeout) {
-            Ok(stamp) => {
-                let origin = open.path.display().to_string();
+        let origin = open.path.display().to_string();
+        let requested = monotonic_now();
+        let result = grab(
+            &mut open.stream,
+            &open.geometry,
+            &open.timing,
+            requested,
+            &origin,
+            &mut self.rgb,
+            &mut self.bad_frames,
+        );
+        match result {
+            Ok(grabbed) => {
                 let image =
                     RgbImage::from_raw(open.geometry.width, open.geometry.height, self.rgb.clone())
                         .ok_or_else(|| CameraError::BadFrame {
                             origin: origin.clone(),
                             reason: "frame size mismatch".into(),
                         })?;
-                let timestamp = stamp
+                let timestamp = grabbed
+                    .stamp
                     .unwrap_or_else(monotonic_now)
                     .saturating_sub(self.clock_at_start);
                 let frame = Frame {
@@ -232,10 +238,7 @@ impl FrameSource for V4l2Source {
                 self.sequence += 1;
                 Ok(frame)
             }
-            Err(GrabError::Bad(reason)) => Err(CameraError::BadFrame {
-                origin: open.path.display().to_string(),
-                reason,
-            }),
+            Err(GrabError::Bad(reason)) => Err(CameraError::BadFrame { origin, reason }),
             Err(GrabError::Lost(reason)) => {
                 if let Some(open) = self.open.take() {
                     close(open);
@@ -261,7 +264,7 @@ impl Drop for V4l2Source {
 /// panic contained here, so a misbehaving camera cannot take the daemon down.
 fn close(mut open: Open) {
     let path = open.path.clone();
-    if let Err(e) = open.stream.stop()
+    if let Err(e) = open.stream.0.stop()
         && e.raw_os_error() != Some(ENODEV)
     {
         log::warn!("camera {}: stopping the stream failed: {e}", path.display());
@@ -272,98 +275,6 @@ fn close(mut open: Open) {
             path.display()
         );
     }
-}
-
-/// Dequeues until a frame exposed after this call arrives, then converts it into `rgb`.
-/// Returns the frame's monotonic timestamp when the driver's stamps are usable.
-fn grab(
-    open: &mut Open,
-    rgb: &mut Vec<u8>,
-    bad_frames: &mut u64,
-    timeout: Duration,
-) -> Result<Option<Duration>, GrabError> {
-    let requested = monotonic_now();
-    let geometry = open.geometry;
-    let deadline = Instant::now() + timeout;
-    let mut skipped = 0usize;
-    let mut corrupt = 0u32;
-    loop {
-        if Instant::now() > deadline {
-            return Err(GrabError::Lost(format!(
-                "{}: no fresh frame within {} ms",
-                open.path.display(),
-                timeout.as_millis()
-            )));
-        }
-        let (data, meta) = open
-            .stream
-            .next()
-            .map_err(|e| GrabError::Lost(format!("{}: {e}", open.path.display())))?;
-        let kind = TimestampKind::from_flags(meta.flags.bits());
-        let stamp = Duration::from_secs(u64::try_from(meta.timestamp.sec).unwrap_or(0))
-            + Duration::from_micros(u64::try_from(meta.timestamp.usec).unwrap_or(0));
-        if !is_fresh(
-            kind,
-            stamp,
-            requested,
-            open.frame_period,
-            skipped,
-            open.buffers,
-        ) {
-            skipped += 1;
-            continue;
-        }
-        const V4L2_BUF_FLAG_ERROR: u32 = 0x40;
-        let used = (meta.bytesused as usize).min(data.len());
-        let result = if meta.flags.bits() & V4L2_BUF_FLAG_ERROR != 0 {
-            Err("driver flagged the buffer as corrupt".to_string())
-        } else {
-            convert_frame(&geometry, &data[..used], rgb)
-        };
-        match result {
-            Ok(()) => {
-                if skipped > 0 {
-                    log::trace!("skipped {skipped} stale frames");
-                }
-                return Ok((kind != TimestampKind::Unusable).then_some(stamp));
-            }
-            Err(reason) => {
-                *bad_frames += 1;
-                corrupt += 1;
-                log::debug!("{}: dropped a corrupt frame: {reason}", open.path.display());
-                if corrupt >= MAX_CORRUPT_IN_A_ROW {
-                    return Err(GrabError::Bad(format!(
-                        "{corrupt} corrupt frames in a row, last: {reason}"
-                    )));
-                }
-            }
-        }
-    }
-}
-
-fn convert_frame(open: &Geometry, data: &[u8], rgb: &mut Vec<u8>) -> Result<(), String> {
-    let (w, h, stride) = (
-        open.width as usize,
-        open.height as usize,
-        open.stride as usize,
-    );
-    let result = match open.format {
-        PixelFormat::Mjpg => match convert::decode_mjpeg(data, rgb) {
-            Ok(size) if size == (open.width, open.height) => Ok(()),
-            Ok((dw, dh)) => {
-                return Err(format!(
-                    "MJPEG frame is {dw}x{dh}, expected {}x{}",
-                    open.width, open.height
-                ));
-            }
-            Err(e) => Err(e),
-        },
-        PixelFormat::Yuyv => convert::yuyv_to_rgb(data, w, h, stride, open.yuv_range, rgb),
-        PixelFormat::Rgb3 => convert::rgb_to_rgb(data, w, h, stride, rgb),
-        PixelFormat::Bgr3 => convert::bgr_to_rgb(data, w, h, stride, rgb),
-        PixelFormat::Grey => convert::grey_to_rgb(data, w, h, stride, rgb),
-    };
-    result.map_err(|e| e.to_string())
 }
 
 /// Lists capture-capable nodes under /dev with their card and bus info.
@@ -597,7 +508,7 @@ fn open_camera(config: &CameraConfig) -> Result<Open, String> {
         config.buffers
     );
     Ok(Open {
-        stream,
+        stream: MmapQueue(stream),
         _device: device,
         path,
         geometry: Geometry {
@@ -607,14 +518,23 @@ fn open_camera(config: &CameraConfig) -> Result<Open, String> {
             stride: got.stride,
             yuv_range,
         },
-        frame_period,
-        buffers: config.buffers as usize,
+        timing: Timing {
+            frame_period,
+            buffers: config.buffers as usize,
+            timeout: Duration::from_millis(config.frame_timeout_ms.into()),
+        },
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn source_can_move_to_a_capture_thread() {
+        fn is_send<T: Send>() {}
+        is_send::<V4l2Source>();
+    }
 
     #[test]
     fn monotonic_clock_advances() {

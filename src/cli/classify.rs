@@ -9,43 +9,32 @@ use hematovision::model::Classifier;
 use hematovision::model::preprocess::read_rgb;
 use serde_json::json;
 
-use super::devices;
+use super::{ModelArgs, devices};
 
 /// Models with more classes than this list only their most probable ones in text output.
 const MAX_LISTED: usize = 5;
 
-/// Options of `classify`.
-#[derive(Debug)]
-pub struct ClassifyOptions {
-    /// The model; `labels.txt` (and optionally `metadata.json`) beside it.
-    pub model: PathBuf,
-    /// The runtime library, if not searched for.
-    pub library: Option<PathBuf>,
-    /// Inference threads (0 = every core).
-    pub threads: u32,
-    /// Find the white cell in whole camera fields first.
-    pub locate: bool,
-    /// One JSON object per line.
-    pub json: bool,
-}
-
 /// Classifies every file; unreadable files are reported and skipped, and make the exit
 /// code non-zero.
-pub fn run(files: &[PathBuf], options: &ClassifyOptions) -> anyhow::Result<ExitCode> {
-    let mut classifier =
-        devices::classifier(&options.model, options.library.as_deref(), options.threads)?;
+pub fn run(
+    files: &[PathBuf],
+    model: &ModelArgs,
+    locate: bool,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let mut classifier = model.open()?;
     let mut finder = devices::finder(&Config::default(), &classifier);
     let labels = classifier.labels().to_vec();
     let mut failed = 0usize;
     for file in files {
-        match classify_one(&mut classifier, &mut finder, file, options.locate) {
+        match classify_one(&mut classifier, &mut finder, file, locate) {
             Ok(probabilities) => {
                 let (best, confidence) = probabilities
                     .iter()
                     .copied()
                     .enumerate()
                     .fold((0, f32::MIN), |b, (i, p)| if p > b.1 { (i, p) } else { b });
-                if options.json {
+                if json {
                     let all: serde_json::Map<String, serde_json::Value> = labels
                         .iter()
                         .zip(&probabilities)
@@ -80,7 +69,7 @@ pub fn run(files: &[PathBuf], options: &ClassifyOptions) -> anyhow::Result<ExitC
             }
             Err(reason) => {
                 failed += 1;
-                if options.json {
+                if json {
                     println!(
                         "{}",
                         json!({"file": file.display().to_string(), "error": reason})

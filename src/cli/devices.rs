@@ -16,7 +16,7 @@ use hematovision::hw::display::{Display, open_default};
 use hematovision::model::{ClassifierOptions, TfliteClassifier};
 
 /// Fraction of the crop the cell fills when the model's metadata does not say.
-const DEFAULT_CELL_FRACTION: f32 = 0.5;
+pub const DEFAULT_CELL_FRACTION: f32 = 0.5;
 
 /// Loads the model and the runtime named by the configuration (or overrides).
 pub fn classifier(

@@ -1,8 +1,11 @@
 //! Command-line interface: argument definitions and dispatch.
 
+mod bench;
 mod check;
 mod classify;
 mod devices;
+mod eval;
+mod locate_eval;
 pub mod logging;
 mod paths;
 mod report;
@@ -49,19 +52,60 @@ pub enum Command {
         /// Images (JPEG, PNG, BMP).
         #[arg(required = true)]
         images: Vec<PathBuf>,
-        /// A .tflite classifier with labels.txt beside it.
-        #[arg(long, default_value_os_t = paths::default_model())]
-        model: PathBuf,
-        /// libLiteRt.so to use instead of searching for it.
-        #[arg(long)]
-        runtime_library: Option<PathBuf>,
-        /// Inference threads (0 = every core).
-        #[arg(long, default_value_t = 0)]
-        threads: u32,
+        /// The model and its runtime.
+        #[command(flatten)]
+        model: ModelArgs,
         /// The images are whole camera fields: find the white cell first.
         #[arg(long)]
         locate: bool,
         /// One JSON object per line (file, label, confidence, probabilities).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Score the white-cell locator on annotated camera fields (JPEGImages/ + Annotations/).
+    LocateEval {
+        /// A folder in the BCCD layout, e.g. ../shared/datasets/bccd-fields.
+        dir: PathBuf,
+        /// Take the locator settings from this configuration file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// One JSON object (recall, fp_per_field, fields, ms_median, ...).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure a model on a labelled folder DIR/CLASS/*.jpg through the daemon's own path:
+    /// accuracy, per-class precision/recall/F1, confusion matrix, speed.
+    Eval {
+        /// Folder with one subfolder per class (names matched case-insensitively).
+        dir: PathBuf,
+        /// The model and its runtime.
+        #[command(flatten)]
+        model: ModelArgs,
+        /// One JSON object (accuracy, n, per_class, confusion, ...).
+        #[arg(long)]
+        json: bool,
+        /// Also write the confusion matrix as a PNG image.
+        #[arg(long)]
+        png: Option<PathBuf>,
+        /// DIR holds whole camera fields in the BCCD layout: locate the white cell, crop
+        /// and classify it, and score against this labels.csv (fields with one cell).
+        #[arg(long)]
+        fields: Option<PathBuf>,
+    },
+    /// Time preprocessing, inference (against the reference Python interpreter when it is
+    /// installed) and the whole path from a button press to the display and the journal.
+    Bench {
+        /// The model and its runtime.
+        #[command(flatten)]
+        model: ModelArgs,
+        /// Timed repetitions of each measurement.
+        #[arg(long, default_value_t = 200)]
+        iterations: usize,
+        /// Camera fields for the replay camera.
+        #[arg(long, default_value_os_t = paths::bundled_fields())]
+        fields: PathBuf,
+        /// One JSON object (infer_ms_median, reference_ms_median, ratio,
+        /// press_to_display_ms_median, rss_mb, ...).
         #[arg(long)]
         json: bool,
     },
@@ -90,6 +134,27 @@ pub enum Command {
     },
 }
 
+/// The model to load and how, for the commands that classify.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ModelArgs {
+    /// A .tflite classifier with labels.txt (and optionally metadata.json) beside it.
+    #[arg(long, default_value_os_t = paths::default_model())]
+    pub model: PathBuf,
+    /// libLiteRt.so to use instead of searching for it.
+    #[arg(long)]
+    pub runtime_library: Option<PathBuf>,
+    /// Inference threads (0 = every core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: u32,
+}
+
+impl ModelArgs {
+    /// Loads the model.
+    pub fn open(&self) -> anyhow::Result<hematovision::model::TfliteClassifier> {
+        devices::classifier(&self.model, self.runtime_library.as_deref(), self.threads)
+    }
+}
+
 /// Runs the chosen subcommand.
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
@@ -109,21 +174,26 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Classify {
             images,
             model,
-            runtime_library,
-            threads,
             locate,
             json,
-        } => classify::run(
-            &images,
-            &classify::ClassifyOptions {
-                model,
-                library: runtime_library,
-                threads,
-                locate,
-                json,
-            },
-        ),
+        } => classify::run(&images, &model, locate, json),
         Command::CheckConfig { file } => check::run(&file),
+        Command::Bench {
+            model,
+            iterations,
+            fields,
+            json,
+        } => bench::run(&model, iterations, fields, json),
+        Command::Eval {
+            dir,
+            model,
+            json,
+            png,
+            fields,
+        } => eval::run(&dir, &model, json, png.as_deref(), fields.as_deref()),
+        Command::LocateEval { dir, config, json } => {
+            locate_eval::run(&dir, config.as_deref(), json)
+        }
         Command::Report {
             config,
             data_dir,

@@ -30,3 +30,8 @@ pub fn default_model() -> PathBuf {
     }
     Path::new(env!("CARGO_MANIFEST_DIR")).join("models/hematovision-wbc4.tflite")
 }
+
+/// The camera fields bundled with the source (replayed by the demo and the benchmark).
+pub fn bundled_fields() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bccd/JPEGImages")
+}

@@ -520,15 +520,16 @@ impl From<LiteRtError> for ClassifyError {
     }
 }
 
-impl Classifier for TfliteClassifier {
-    fn labels(&self) -> &[String] {
-        &self.labels
+impl TfliteClassifier {
+    /// The first half of [`Classifier::classify`]: preprocesses `image` into the model's
+    /// input tensor (for timing the two halves apart).
+    pub fn prepare(&mut self, image: &RgbImage) -> Result<(), ClassifyError> {
+        self.fill_input(image)
     }
 
-    /// Preprocesses, runs and returns one value per label. Probabilities from a quantised
-    /// output are dequantised as they are, so they sum to 1 only within quantisation error.
-    fn classify(&mut self, image: &RgbImage) -> Result<Vec<f32>, ClassifyError> {
-        self.fill_input(image)?;
+    /// The second half of [`Classifier::classify`]: runs the model on the prepared input and
+    /// returns one probability per label.
+    pub fn infer(&mut self) -> Result<Vec<f32>, ClassifyError> {
         self.compiled.run()?;
         let mut out = self.read_output()?;
         let apply_softmax = match self.output_mode {
@@ -540,6 +541,24 @@ impl Classifier for TfliteClassifier {
             softmax(&mut out);
         }
         Ok(out)
+    }
+
+    /// The prepared input tensor's bytes, exactly as the runtime reads them.
+    pub fn input_bytes(&self) -> Result<&[u8], ClassifyError> {
+        Ok(self.compiled.input_bytes(0)?)
+    }
+}
+
+impl Classifier for TfliteClassifier {
+    fn labels(&self) -> &[String] {
+        &self.labels
+    }
+
+    /// Preprocesses, runs and returns one value per label. Probabilities from a quantised
+    /// output are dequantised as they are, so they sum to 1 only within quantisation error.
+    fn classify(&mut self, image: &RgbImage) -> Result<Vec<f32>, ClassifyError> {
+        self.prepare(image)?;
+        self.infer()
     }
 }
 

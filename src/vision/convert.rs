@@ -136,25 +136,32 @@ pub fn yuyv_to_rgb(
         YuvRange::Limited => &LIMITED,
         YuvRange::Full => &FULL,
     };
+    let pixel = |luma: u8, r_off: i32, g_off: i32, b_off: i32, out: &mut [u8]| {
+        let l = k.y * (i32::from(luma) - k.y_offset);
+        out[0] = clamp_shift(l + r_off);
+        out[1] = clamp_shift(l + g_off);
+        out[2] = clamp_shift(l + b_off);
+    };
+    let chroma = |quad: &[u8]| {
+        let u = i32::from(quad[1]) - 128;
+        let v = i32::from(quad[3]) - 128;
+        (k.rv * v, -k.gu * u - k.gv * v, k.bu * u)
+    };
+    let pairs = width / 2;
     for y in 0..height {
         let line = &src[y * stride..y * stride + row];
         let out = &mut dst[y * width * 3..(y + 1) * width * 3];
-        for (pair, quad) in line.chunks_exact(4).enumerate() {
-            let u = i32::from(quad[1]) - 128;
-            let v = i32::from(quad[3]) - 128;
-            let r_off = k.rv * v;
-            let g_off = -k.gu * u - k.gv * v;
-            let b_off = k.bu * u;
-            for (half, &luma) in [quad[0], quad[2]].iter().enumerate() {
-                let x = pair * 2 + half;
-                if x >= width {
-                    break;
-                }
-                let l = k.y * (i32::from(luma) - k.y_offset);
-                out[x * 3] = clamp_shift(l + r_off);
-                out[x * 3 + 1] = clamp_shift(l + g_off);
-                out[x * 3 + 2] = clamp_shift(l + b_off);
-            }
+        let (out_pairs, out_tail) = out.split_at_mut(pairs * 6);
+        for (quad, o) in line.chunks_exact(4).zip(out_pairs.chunks_exact_mut(6)) {
+            let (r, g, b) = chroma(quad);
+            let (first, second) = o.split_at_mut(3);
+            pixel(quad[0], r, g, b, first);
+            pixel(quad[2], r, g, b, second);
+        }
+        if width % 2 == 1 {
+            let quad = &line[pairs * 4..pairs * 4 + 4];
+            let (r, g, b) = chroma(quad);
+            pixel(quad[0], r, g, b, out_tail);
         }
     }
     Ok(())

@@ -88,6 +88,7 @@ mod tests {
             cell: b,
             nucleus: b,
             score,
+            at_border: false,
         }
     }
 

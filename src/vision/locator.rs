@@ -6,7 +6,8 @@
 //! 1. shrinks the field by an integer factor to about [`LocatorParams::work_width`] pixels
 //!    wide (box average), for speed and resolution independence;
 //! 2. estimates the background / red-cell colour as the field's per-channel median and
-//!    normalises against it, which cancels the camera's white balance and exposure;
+//!    normalises against it, which cancels the camera's white balance and exposure (a
+//!    nearly black background, such as a capped lens, gives no candidates);
 //! 3. thresholds the nucleus-ness `B/B_bg - R/R_bg` (blue gained, red lost relative to the
 //!    surroundings);
 //! 4. closes then opens the mask (3x3) and labels its connected components;
@@ -33,6 +34,9 @@ pub struct Candidate {
     /// Mean nucleus-ness of the nucleus pixels (unitless; higher = stronger stain contrast,
     /// always above [`LocatorParams::nucleus_threshold`]).
     pub score: f32,
+    /// The nucleus touches the image border, so the cell is probably cut off (such cells
+    /// are often left unannotated in datasets; the daemon may prefer a whole cell).
+    pub at_border: bool,
 }
 
 /// The shrunken working copy: red and blue only, as floats, plus the shrink factor.
@@ -115,6 +119,9 @@ pub fn locate(image: &RgbImage, params: &LocatorParams) -> Vec<Candidate> {
     }
     let red_bg = median_u8(&work.red);
     let blue_bg = median_u8(&work.blue);
+    if red_bg.max(blue_bg) < f32::from(params.min_background) {
+        return Vec::new();
+    }
 
     let mut mask = Mask::new(work.width, work.height);
     let mut strength = vec![0.0f32; work.width * work.height];
@@ -158,10 +165,12 @@ pub fn locate(image: &RgbImage, params: &LocatorParams) -> Vec<Candidate> {
                 x1: nucleus.x1.saturating_add(grow).min(img_w),
                 y1: nucleus.y1.saturating_add(grow).min(img_h),
             };
+            let at_border = g.x0 == 0 || g.y0 == 0 || g.x1 >= work.width || g.y1 >= work.height;
             Candidate {
                 cell,
                 nucleus,
                 score: g.weight / g.area as f32,
+                at_border,
             }
         })
         .collect();
@@ -259,6 +268,26 @@ mod tests {
     }
 
     #[test]
+    fn dark_noisy_field_gives_nothing() {
+        // A capped lens: near-black with sensor noise, where ratios to the background
+        // would otherwise blow small blue speckles up into "nuclei".
+        let img = RgbImage::from_fn(640, 480, |x, y| {
+            let n = ((x * 31 + y * 17) % 7) as u8;
+            let blob = (100..200).contains(&x) && (100..200).contains(&y);
+            Rgb([2 + n, 2 + n, if blob { 12 } else { 3 + n }])
+        });
+        assert!(locate(&img, &LocatorParams::default()).is_empty());
+        let p = LocatorParams {
+            min_background: 0,
+            ..Default::default()
+        };
+        assert!(
+            !locate(&img, &p).is_empty(),
+            "the guard, not luck, rejects it"
+        );
+    }
+
+    #[test]
     fn cell_box_is_clipped_at_the_border() {
         let c = locate(
             &field([1.0; 3], &[(20, 460, 50)]),
@@ -267,5 +296,33 @@ mod tests {
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].cell.x0, 0);
         assert_eq!(c[0].cell.y1, 480);
+        assert!(c[0].at_border);
+        let inside = locate(
+            &field([1.0; 3], &[(300, 200, 50)]),
+            &LocatorParams::default(),
+        );
+        assert!(!inside[0].at_border);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_image_gives_boxes_inside_it(
+            w in 0u32..90,
+            h in 0u32..70,
+            seed in proptest::collection::vec(0u8..=255, 1..64),
+            work_width in 40u32..200,
+        ) {
+            let img = RgbImage::from_fn(w, h, |x, y| {
+                let i = (x as usize * 7 + y as usize * 13) % seed.len();
+                Rgb([seed[i], seed[(i + 1) % seed.len()], seed[(i + 2) % seed.len()]])
+            });
+            let params = LocatorParams { work_width, min_fragment_area: 1, min_nucleus_area: 1, ..Default::default() };
+            for c in locate(&img, &params) {
+                proptest::prop_assert!(c.cell.x0 <= c.nucleus.x0 && c.nucleus.x1 <= c.cell.x1);
+                proptest::prop_assert!(c.cell.x1 <= w && c.cell.y1 <= h);
+                proptest::prop_assert!(c.nucleus.width() > 0 && c.nucleus.height() > 0);
+                proptest::prop_assert!(c.score.is_finite());
+            }
+        }
     }
 }

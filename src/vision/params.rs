@@ -47,6 +47,10 @@ pub struct LocatorParams {
     /// The nucleus box is grown on every side by this fraction of its longer side to cover
     /// the whole cell (default 0.18; allowed 0.0..=2.0).
     pub cell_margin: f32,
+    /// Fields whose background (median red or blue, whichever is brighter) is darker than
+    /// this 0–255 level give no candidates (default 40; allowed 0..=200): a capped lens or
+    /// a lamp that is off must show NO WBC, not cells made of sensor noise.
+    pub min_background: u8,
 }
 
 impl Default for LocatorParams {
@@ -60,6 +64,7 @@ impl Default for LocatorParams {
             max_nucleus_fraction: 0.35,
             max_aspect: 5.0,
             cell_margin: 0.18,
+            min_background: 40,
         }
     }
 }
@@ -135,6 +140,13 @@ impl LocatorParams {
         )?;
         check_f32("max_aspect", self.max_aspect, 1.0, 100.0, "1.0..=100.0")?;
         check_f32("cell_margin", self.cell_margin, 0.0, 2.0, "0.0..=2.0")?;
+        check_u32(
+            "min_background",
+            self.min_background.into(),
+            0,
+            200,
+            "0..=200",
+        )?;
         Ok(())
     }
 }

@@ -291,6 +291,12 @@ impl CompiledModel {
         Ok(&tensor.memory.typed::<T>()[..tensor.info.element_count()])
     }
 
+    /// Input `index` as raw bytes (what the next [`CompiledModel::run`] will read).
+    pub fn input_bytes(&self, index: usize) -> Result<&[u8], LiteRtError> {
+        let tensor = tensor_at(&self.inputs, "input", index)?;
+        Ok(&tensor.memory.as_slice()[..tensor.info.byte_size()])
+    }
+
     /// Output `index` as raw bytes.
     pub fn output_bytes(&self, index: usize) -> Result<&[u8], LiteRtError> {
         let tensor = tensor_at(&self.outputs, "output", index)?;

@@ -5,6 +5,17 @@
 //! [`Runtime`] (library + environment) outlives every [`Model`], which outlives every
 //! [`CompiledModel`] made from it — enforced with reference counting, so values can be
 //! dropped in any order. All `unsafe` code of the crate lives in this module.
+//!
+//! Why this runtime, bound this way: the model that runs on the microscope must run on the
+//! runtime it was validated with. `tflitec` needs `libtensorflowlite_c`, which no package
+//! registry ships and which only a Bazel build of TensorFlow produces; the pure-Rust
+//! `tract-tflite` computes wrong MobileNetV2 outputs and cannot run int8 residual additions.
+//! Google's own LiteRT library, taken from its PyPI wheel for x86_64 and aarch64 and opened
+//! with `dlopen`, reproduces the Python interpreter's outputs exactly.
+//!
+//! Every call into the library for one [`Runtime`] (and its models) is serialised by a lock,
+//! so the types can be `Send` (and `Runtime`/`Model` `Sync`) without relying on LiteRT's own
+//! thread-safety; inference runs on whichever thread owns the [`CompiledModel`].
 
 mod compiled;
 mod error;

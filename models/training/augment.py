@@ -1,0 +1,97 @@
+"""Stain-smear augmentation, written with stateless TF ops so a fixed seed gives the same images.
+
+Every random choice is drawn from ``seed`` (a pair of int32 scalars), so the
+n-th image of copy/epoch k always gets the same transform, whatever the thread
+scheduling of ``tf.data``.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+# Ranges chosen for stained peripheral-blood smears: orientation is meaningless
+# (flips, 90-degree turns), the cell may be framed a bit larger or smaller,
+# and stain / white balance / focus vary between labs and microscopes.
+SCALE_RANGE = (0.85, 1.2)
+HUE_DELTA = 0.05
+SATURATION_RANGE = (0.7, 1.4)
+BRIGHTNESS_DELTA = 0.12
+CONTRAST_RANGE = (0.8, 1.25)
+CHANNEL_GAIN = 0.08
+BLUR_PROBABILITY = 0.3
+BLUR_SIGMA = (0.4, 1.3)
+
+
+def _sub(seed: tf.Tensor, k: int) -> tf.Tensor:
+    """A distinct stateless seed for the k-th random decision."""
+    return tf.stack([seed[0], seed[1] * 32 + k])
+
+
+def _gaussian_blur(x: tf.Tensor, sigma: tf.Tensor) -> tf.Tensor:
+    """5x5 separable Gaussian blur of an HxWx3 float image."""
+    r = tf.range(-2.0, 3.0)
+    k = tf.exp(-(r**2) / (2.0 * sigma**2))
+    k = k / tf.reduce_sum(k)
+    kx = tf.tile(tf.reshape(k, [1, 5, 1, 1]), [1, 1, 3, 1])
+    ky = tf.tile(tf.reshape(k, [5, 1, 1, 1]), [1, 1, 3, 1])
+    y = tf.pad(x[None], [[0, 0], [2, 2], [2, 2], [0, 0]], mode="REFLECT")
+    y = tf.nn.depthwise_conv2d(y, kx, [1, 1, 1, 1], "VALID")
+    y = tf.nn.depthwise_conv2d(y, ky, [1, 1, 1, 1], "VALID")
+    return y[0]
+
+
+def _rescale(x: tf.Tensor, size: int, seed: tf.Tensor) -> tf.Tensor:
+    """Zoom by a random factor, then random-crop or reflect-pad back to size x size."""
+    s = tf.random.stateless_uniform([], _sub(seed, 2), *SCALE_RANGE)
+    n = tf.cast(tf.round(size * s), tf.int32)
+    y = tf.image.resize(x, tf.stack([n, n]), method="bilinear", antialias=False)
+    slack = tf.abs(n - size)
+    oy = tf.random.stateless_uniform([], _sub(seed, 3), 0, slack + 1, dtype=tf.int32)
+    ox = tf.random.stateless_uniform([], _sub(seed, 4), 0, slack + 1, dtype=tf.int32)
+
+    def crop() -> tf.Tensor:
+        return y[oy : oy + size, ox : ox + size, :]
+
+    def pad() -> tf.Tensor:
+        return tf.pad(y, [[oy, slack - oy], [ox, slack - ox], [0, 0]], mode="REFLECT")
+
+    out = tf.cond(n >= size, crop, pad)
+    return tf.ensure_shape(out, [size, size, 3])
+
+
+def augment(image_u8: tf.Tensor, size: int, seed: tf.Tensor) -> tf.Tensor:
+    """Augment one size x size x 3 uint8 image; returns float32 in 0..255 (not normalised)."""
+    x = tf.cast(image_u8, tf.float32)
+    x = tf.image.stateless_random_flip_left_right(x, _sub(seed, 0))
+    k = tf.random.stateless_uniform([], _sub(seed, 1), 0, 4, dtype=tf.int32)
+    x = tf.image.rot90(x, k)
+    x = _rescale(x, size, seed)
+
+    x = x / 255.0
+    x = tf.image.stateless_random_hue(x, HUE_DELTA, _sub(seed, 5))
+    x = tf.image.stateless_random_saturation(x, *SATURATION_RANGE, _sub(seed, 6))
+    x = tf.image.stateless_random_brightness(x, BRIGHTNESS_DELTA, _sub(seed, 7))
+    x = tf.image.stateless_random_contrast(x, *CONTRAST_RANGE, _sub(seed, 8))
+    gain = tf.random.stateless_uniform([3], _sub(seed, 9), 1 - CHANNEL_GAIN, 1 + CHANNEL_GAIN)
+    x = tf.clip_by_value(x * gain, 0.0, 1.0) * 255.0
+
+    p = tf.random.stateless_uniform([], _sub(seed, 10))
+    sigma = tf.random.stateless_uniform([], _sub(seed, 11), *BLUR_SIGMA)
+    x = tf.cond(p < BLUR_PROBABILITY, lambda: _gaussian_blur(x, sigma), lambda: x)
+    return tf.clip_by_value(x, 0.0, 255.0)
+
+
+def describe() -> dict:
+    """The augmentation settings, for metadata.json."""
+    return {
+        "flip_left_right": True,
+        "rot90": True,
+        "scale": list(SCALE_RANGE),
+        "hue_delta": HUE_DELTA,
+        "saturation": list(SATURATION_RANGE),
+        "brightness_delta": BRIGHTNESS_DELTA,
+        "contrast": list(CONTRAST_RANGE),
+        "channel_gain": CHANNEL_GAIN,
+        "gaussian_blur": {"p": BLUR_PROBABILITY, "sigma": list(BLUR_SIGMA), "kernel": 5},
+    }
+

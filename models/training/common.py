@@ -1,0 +1,93 @@
+"""Shared constants and the preprocessing contract of the HematoVision classifier.
+
+The preprocessing here is the contract written to ``models/metadata.json`` and
+implemented again by the Rust daemon; training, export and evaluation all go
+through :func:`load_square_rgb` and :func:`contract_preprocess` so they cannot
+drift apart.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+#: Model output order: alphabetical, upper case, same as the dataset folders.
+CLASSES = ["EOSINOPHIL", "LYMPHOCYTE", "MONOCYTE", "NEUTROPHIL"]
+MEAN = 127.5
+STD = 127.5
+IMAGE_EXTS = {".jpg", ".jpeg", ".png"}
+WEIGHTS_NAME = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5"
+
+# Kaggle "dataset2-master" files are named _<original>_<random>.jpeg: every
+# augmented twin of one original cell shares the first number (per class).
+_KAGGLE_NAME = re.compile(r"^_(\d+)_(\d+)\.")
+
+
+def quiet_tensorflow() -> None:
+    """Silence TensorFlow's C++ start-up chatter (must run before importing it)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def list_labelled(root: Path) -> list[tuple[Path, int]]:
+    """Return (path, class index) for every image in root/CLASS/*, sorted.
+
+    Class folders are matched case-insensitively; unknown folders are an error
+    so a typo never silently drops a class.
+    """
+    items: list[tuple[Path, int]] = []
+    for sub in sorted(p for p in root.iterdir() if p.is_dir()):
+        name = sub.name.upper()
+        if name not in CLASSES:
+            raise ValueError(f"{sub}: folder is not one of the classes {CLASSES}")
+        label = CLASSES.index(name)
+        for f in sorted(sub.iterdir()):
+            if f.suffix.lower() in IMAGE_EXTS:
+                items.append((f, label))
+    if not items:
+        raise ValueError(f"{root}: no images found in CLASS/ sub-folders")
+    return items
+
+
+def kaggle_original_id(path: Path, label: int) -> str:
+    """Group key of a kaggle-wbc4 image: class + original-cell number."""
+    m = _KAGGLE_NAME.match(path.name)
+    if not m:
+        raise ValueError(f"{path}: not a kaggle-wbc4 file name (_ORIG_RAND.jpeg)")
+    return f"{CLASSES[label]}:{m.group(1)}"
+
+
+def load_square_rgb(path: Path) -> np.ndarray:
+    """Decode to RGB uint8 and take the central square of side min(w, h).
+
+    Offset = floor((larger - smaller) / 2), as the daemon does.
+    """
+    with Image.open(path) as im:
+        arr = np.asarray(im.convert("RGB"), dtype=np.uint8)
+    h, w = arr.shape[:2]
+    s = min(h, w)
+    top = (h - s) // 2
+    left = (w - s) // 2
+    return arr[top : top + s, left : left + s]
+
+
+def resize_bilinear(square: np.ndarray, size: int) -> np.ndarray:
+    """tf.image.resize(float32, (size, size), bilinear, antialias=False) -> float32 in 0..255."""
+    import tensorflow as tf
+
+    x = tf.convert_to_tensor(square, dtype=tf.float32)
+    y = tf.image.resize(x, (size, size), method="bilinear", antialias=False)
+    return y.numpy()
+
+
+def normalize(x: np.ndarray) -> np.ndarray:
+    """(x - 127.5) / 127.5: 0..255 -> -1..1 (float32)."""
+    return ((np.asarray(x, dtype=np.float32) - MEAN) / STD).astype(np.float32)
+
+
+def contract_preprocess(path: Path, size: int) -> np.ndarray:
+    """The full contract: decode, centre square, bilinear resize, normalise. HxWx3 float32."""
+    return normalize(resize_bilinear(load_square_rgb(path), size))

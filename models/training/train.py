@@ -1,0 +1,500 @@
+"""Train, export and validate the HematoVision white-cell classifier (MobileNetV2 alpha 0.35).
+
+One command, from the project root:
+
+    python3 models/training/train.py --data ../shared/datasets --out models/
+
+Stages (wall time of each is recorded in metadata.json):
+ 1. load every training/validation image once through the preprocessing contract
+    (decode RGB -> centre square -> bilinear resize) at each candidate input size;
+ 2. per candidate size: cache frozen-backbone features (clean + augmented copies),
+    train the softmax head on them, measure pbc-wbc4/val accuracy and LiteRT latency;
+ 3. choose the input size (rule in choose_size) and export the head-only model;
+ 4. fine-tune the upper blocks at a low learning rate with on-line augmentation,
+    keeping the epoch with the best pbc-wbc4/val accuracy;
+ 5. export float32 + full-integer int8 .tflite, labels.txt, metadata.json, and
+    evaluate both with the LiteRT interpreter (evaluate.py).
+
+Training data: kaggle-wbc4/train (minus a hold-out grouped by original cell) + pbc-wbc4/train.
+Selection: pbc-wbc4/val only (never trained on).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import platform
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import (  # noqa: E402
+    CLASSES,
+    MEAN,
+    STD,
+    WEIGHTS_NAME,
+    contract_preprocess,
+    kaggle_original_id,
+    list_labelled,
+    load_square_rgb,
+    quiet_tensorflow,
+)
+
+quiet_tensorflow()
+import tensorflow as tf  # noqa: E402
+import keras  # noqa: E402
+
+import augment  # noqa: E402
+import evaluate  # noqa: E402
+
+MODEL_NAME = "hematovision-wbc4"
+MODEL_VERSION = "1.0.0"
+ARCHITECTURE = "MobileNetV2 alpha=0.35"
+SOURCES = ("kaggle", "pbc")
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+# ----------------------------------------------------------------------------- data
+
+
+def split_kaggle(items, holdout_fraction: float, seed: int):
+    """Split kaggle-wbc4/train by original cell so augmented twins never straddle the split."""
+    groups: dict[str, list[int]] = {}
+    for i, (p, lbl) in enumerate(items):
+        groups.setdefault(kaggle_original_id(p, lbl), []).append(i)
+    rng = np.random.default_rng(seed)
+    held: set[str] = set()
+    for c in CLASSES:
+        keys = sorted(k for k in groups if k.startswith(c + ":"))
+        n = int(round(holdout_fraction * len(keys))) if holdout_fraction > 0 else 0
+        if holdout_fraction > 0:
+            n = max(1, n)
+        held.update(rng.choice(keys, size=n, replace=False).tolist() if n else [])
+    train = [it for k, idx in groups.items() if k not in held for it in (items[i] for i in idx)]
+    hold = [it for k, idx in groups.items() if k in held for it in (items[i] for i in idx)]
+    train.sort(key=lambda t: str(t[0]))
+    hold.sort(key=lambda t: str(t[0]))
+    originals = {c: sum(1 for k in groups if k.startswith(c + ":")) for c in CLASSES}
+    held_per_class = {c: sum(1 for k in held if k.startswith(c + ":")) for c in CLASSES}
+    return train, hold, originals, held_per_class
+
+
+def load_images(items, sizes: list[int], cache_dir: Path, name: str, threads: int) -> dict[int, np.ndarray]:
+    """Contract-preprocessed (not yet normalised) images, rounded to uint8, per size; cached on disk."""
+    key = hashlib.sha1("\n".join(str(p) for p, _ in items).encode()).hexdigest()[:10]
+    paths = {s: cache_dir / f"{name}-{s}-{key}.npy" for s in sizes}
+    missing = [s for s in sizes if not paths[s].exists()]
+    if missing:
+        t0 = time.time()
+        out = {s: np.zeros((len(items), s, s, 3), np.uint8) for s in missing}
+
+        def work(i: int) -> None:
+            sq = tf.convert_to_tensor(load_square_rgb(items[i][0]), tf.float32)
+            for s in missing:
+                y = tf.image.resize(sq, (s, s), method="bilinear", antialias=False)
+                out[s][i] = np.clip(np.round(y.numpy()), 0, 255).astype(np.uint8)
+
+        with ThreadPoolExecutor(threads) as ex:
+            list(ex.map(work, range(len(items))))
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        for s in missing:
+            np.save(paths[s], out[s])
+        log(f"loaded {name}: {len(items)} images at sizes {missing} in {time.time() - t0:.0f}s")
+    return {s: np.load(paths[s]) for s in sizes}
+
+
+def normalise_u8(x: np.ndarray | tf.Tensor) -> tf.Tensor:
+    return (tf.cast(x, tf.float32) - MEAN) / STD
+
+
+def balanced_weights(labels: np.ndarray, sources: np.ndarray) -> np.ndarray:
+    """Sample weights giving every (source, class) cell the same total weight (mean 1)."""
+    w = np.zeros(len(labels), np.float32)
+    cells = {(s, c) for s, c in zip(sources, labels)}
+    for s, c in cells:
+        m = (sources == s) & (labels == c)
+        w[m] = 1.0 / m.sum()
+    return w * len(w) / w.sum()
+
+
+# ----------------------------------------------------------------------------- model
+
+
+def build_model(size: int, weights: Path, dropout: float) -> tuple[keras.Model, keras.Model]:
+    """MobileNetV2 0.35 backbone (no rescaling layer: inputs are already in -1..1) + softmax head."""
+    base = keras.applications.MobileNetV2(
+        alpha=0.35, include_top=False, weights=str(weights), input_shape=(size, size, 3)
+    )
+    inp = keras.Input((size, size, 3), name="image")
+    x = base(inp, training=False)  # BatchNorm stays in inference mode, also when fine-tuning
+    x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    x = keras.layers.Dropout(dropout, name="dropout")(x)
+    out = keras.layers.Dense(len(CLASSES), activation="softmax", name="probabilities")(x)
+    return keras.Model(inp, out, name=MODEL_NAME), base
+
+
+def cached_features(base: keras.Model, images: np.ndarray, copy: int, seed: int, size: int, batch: int,
+                    cache_dir: Path, name: str) -> np.ndarray:
+    """extract_features, memoised on disk (keyed by images, copy, seed and augmentation settings)."""
+    h = hashlib.sha1(images.tobytes())
+    h.update(repr((copy, seed, size, augment.describe(), WEIGHTS_NAME)).encode())
+    path = cache_dir / f"feat-{name}-{size}-c{copy}-{h.hexdigest()[:10]}.npy"
+    if path.exists():
+        return np.load(path)
+    t0 = time.time()
+    f = extract_features(base, images, copy, seed, size, batch)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    np.save(path, f)
+    log(f"features {name} size {size} copy {copy}: {len(images)} images in {time.time() - t0:.0f}s")
+    return f
+
+
+def extract_features(base: keras.Model, images: np.ndarray, copy: int, seed: int, size: int,
+                     batch: int) -> np.ndarray:
+    """Pooled backbone features; copy 0 = clean image, copy k>0 = k-th augmented copy."""
+    pool = keras.layers.GlobalAveragePooling2D()
+    feats = []
+    for start in range(0, len(images), 1024):  # chunks: never one >2 GB tensor
+        chunk = images[start : start + 1024]
+        idx = np.arange(start, start + len(chunk), dtype=np.int32)
+        ds = tf.data.Dataset.from_tensor_slices((chunk, idx))
+        if copy == 0:
+            ds = ds.map(lambda im, i: normalise_u8(im))
+        else:
+            ds = ds.map(
+                lambda im, i: (augment.augment(im, size, tf.stack([seed + 1000 * copy, i])) - MEAN) / STD,
+                num_parallel_calls=2,
+            )
+        ds = ds.batch(batch).prefetch(2)
+        feats.extend(pool(base(x, training=False)).numpy() for x in ds)
+    return np.concatenate(feats).astype(np.float32)
+
+
+def train_head(head: keras.layers.Layer, dropout: float, feats: np.ndarray, labels: np.ndarray,
+               weights: np.ndarray, val_feats: np.ndarray, val_labels: np.ndarray, epochs: int,
+               lr: float, seed: int) -> tuple[list[float], int]:
+    """Train Dense softmax on cached features; keeps the epoch with the best pbc-wbc4/val accuracy."""
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((feats.shape[1],))
+    m = keras.Model(inp, head(keras.layers.Dropout(dropout)(inp)))
+    m.compile(keras.optimizers.Adam(lr), "sparse_categorical_crossentropy", weighted_metrics=["accuracy"])
+    best, best_w, best_ep, hist = -1.0, None, 0, []
+    for ep in range(epochs):
+        m.fit(feats, labels, sample_weight=weights, batch_size=128, epochs=1, shuffle=True, verbose=0)
+        acc = float(np.mean(np.argmax(m.predict(val_feats, verbose=0, batch_size=512), 1) == val_labels))
+        hist.append(acc)
+        if acc > best:
+            best, best_w, best_ep = acc, [w.copy() for w in head.get_weights()], ep + 1
+    head.set_weights(best_w)
+    return hist, best_ep
+
+
+def predict_accuracy(model: keras.Model, images: np.ndarray, labels: np.ndarray, batch: int = 64) -> float:
+    ds = tf.data.Dataset.from_tensor_slices(images).map(normalise_u8).batch(batch)
+    pred = np.concatenate([np.argmax(model(x, training=False).numpy(), 1) for x in ds])
+    return float(np.mean(pred == labels))
+
+
+# ----------------------------------------------------------------------------- export
+
+
+def convert(model: keras.Model, rep: np.ndarray | None) -> bytes:
+    """float32 TFLite (rep None) or full-integer int8 with int8 input/output."""
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    if rep is not None:
+        conv.optimizations = [tf.lite.Optimize.DEFAULT]
+
+        def gen():
+            for x in rep:
+                yield [x[None].astype(np.float32)]
+
+        conv.representative_dataset = gen
+        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        conv.inference_input_type = tf.int8
+        conv.inference_output_type = tf.int8
+    return conv.convert()
+
+
+def latency_ms(model_bytes: bytes, runs: int) -> dict:
+    """Median/p90 single-image invoke latency with 1 LiteRT thread on this machine."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    it = Interpreter(model_content=model_bytes, num_threads=1)
+    it.allocate_tensors()
+    d = it.get_input_details()[0]
+    rng = np.random.default_rng(0)
+    if d["dtype"] == np.int8:
+        x = rng.integers(-128, 128, d["shape"], dtype=np.int8)
+    else:
+        x = rng.uniform(-1, 1, d["shape"]).astype(np.float32)
+    it.set_tensor(d["index"], x)
+    for _ in range(5):
+        it.invoke()
+    ts = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        it.invoke()
+        ts.append((time.perf_counter() - t0) * 1000)
+    return {"median_ms": float(np.median(ts)), "p90_ms": float(np.percentile(ts, 90)), "runs": runs}
+
+
+def representative(items, size: int, n: int, seed: int) -> np.ndarray:
+    """n training images through the exact preprocessing contract, for int8 calibration."""
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(len(items), size=min(n, len(items)), replace=False)
+    return np.stack([contract_preprocess(items[i][0], size) for i in sorted(pick)])
+
+
+def write_bundle(out: Path, model: keras.Model, size: int, rep: np.ndarray, cell_fraction: float,
+                 training: dict) -> dict[str, Path]:
+    """Write both .tflite files, labels.txt and metadata.json into out/."""
+    out.mkdir(parents=True, exist_ok=True)
+    f32 = out / f"{MODEL_NAME}-float32.tflite"
+    i8 = out / f"{MODEL_NAME}.tflite"
+    f32.write_bytes(convert(model, None))
+    i8.write_bytes(convert(model, rep))
+    (out / "labels.txt").write_text("\n".join(CLASSES) + "\n")
+    meta = {
+        "name": MODEL_NAME,
+        "version": MODEL_VERSION,
+        "architecture": ARCHITECTURE,
+        "input_size": size,
+        "color_order": "RGB",
+        "crop": "center_square",
+        "resize": "bilinear",
+        "normalization": {"mean": MEAN, "std": STD},
+        "labels": CLASSES,
+        "output": "probabilities",
+        "cell_fraction": cell_fraction,
+        "training": training,
+    }
+    (out / "metadata.json").write_text(json.dumps(meta, indent=2) + "\n")
+    log(f"wrote {i8} ({i8.stat().st_size} B), {f32} ({f32.stat().st_size} B), labels.txt, metadata.json")
+    return {"int8": i8, "float32": f32}
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def choose_size(sweep: dict, tolerance_pt: float) -> int:
+    """Fastest size whose head-only pbc-wbc4/val accuracy is within tolerance_pt of the best."""
+    best = max(v["pbc_val_acc_head"] for v in sweep.values())
+    ok = [s for s, v in sweep.items() if v["pbc_val_acc_head"] * 100 >= best * 100 - tolerance_pt]
+    return int(min(ok, key=lambda s: sweep[s]["int8_latency"]["median_ms"]))
+
+
+def main() -> None:
+    here = Path(__file__).resolve().parent
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, required=True, help="datasets root (../shared/datasets)")
+    ap.add_argument("--weights", type=Path, help=f"default: DATA/../weights/{WEIGHTS_NAME}")
+    ap.add_argument("--out", type=Path, required=True, help="output folder (models/)")
+    ap.add_argument("--sizes", default="128,160,224", help="candidate input sizes for the sweep")
+    ap.add_argument("--size", type=int, help="skip the choice and use this input size")
+    ap.add_argument("--size-tolerance", type=float, default=0.5,
+                    help="accuracy points a faster size may lose against the best head-only size")
+    ap.add_argument("--aug-copies", type=int, default=1, help="augmented feature copies for the head")
+    ap.add_argument("--kaggle-feature-stride", type=int, default=3,
+                    help="use every k-th kaggle-wbc4/train image for the cached head features")
+    ap.add_argument("--head-epochs", type=int, default=30)
+    ap.add_argument("--head-lr", type=float, default=1e-3)
+    ap.add_argument("--finetune-epochs", type=int, default=3)
+    ap.add_argument("--finetune-lr", type=float, default=1e-4)
+    ap.add_argument("--unfreeze-from", default="block_13_expand",
+                    help="first backbone layer trained in the fine-tune phase")
+    ap.add_argument("--dropout", type=float, default=0.2)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--kaggle-holdout", type=float, default=0.1,
+                    help="fraction of kaggle original cells (per class) held out, grouped")
+    ap.add_argument("--cell-fraction", type=float, required=True,
+                    help="measured WBC diameter / crop side of the training crops (see MODEL_CARD.md)")
+    ap.add_argument("--rep-images", type=int, default=300)
+    ap.add_argument("--seed", type=int, default=20261122)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--cache", type=Path, default=here / ".cache")
+    ap.add_argument("--skip-eval", action="store_true")
+    args = ap.parse_args()
+
+    t_start = time.time()
+    walls: dict[str, float] = {}
+    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    keras.utils.set_random_seed(args.seed)
+    weights = args.weights or (args.data.parent / "weights" / WEIGHTS_NAME)
+    sizes = [args.size] if args.size else [int(s) for s in args.sizes.split(",")]
+
+    # 1. data --------------------------------------------------------------------------
+    t0 = time.time()
+    kag_all = list_labelled(args.data / "kaggle-wbc4" / "train")
+    kag, kag_hold, originals, held = split_kaggle(kag_all, args.kaggle_holdout, args.seed)
+    pbc = list_labelled(args.data / "pbc-wbc4" / "train")
+    val = list_labelled(args.data / "pbc-wbc4" / "val")
+    log(f"kaggle train {len(kag)} (held out {len(kag_hold)} images of {held} originals; "
+        f"originals per class {originals}), pbc train {len(pbc)}, pbc val {len(val)}")
+    train_items = kag + pbc
+    Xk = load_images(kag, sizes, args.cache, "kaggle-train", args.threads)
+    Xp = load_images(pbc, sizes, args.cache, "pbc-train", args.threads)
+    X = {s: np.concatenate([Xk.pop(s), Xp.pop(s)]) for s in sizes}
+    y = np.array([lbl for _, lbl in train_items], np.int32)
+    src = np.array([0] * len(kag) + [1] * len(pbc), np.int32)
+    Xval = load_images(val, sizes, args.cache, "pbc-val", args.threads)
+    yval = np.array([lbl for _, lbl in val], np.int32)
+    Xhold = load_images(kag_hold, sizes, args.cache, "kaggle-holdout", args.threads) if kag_hold else None
+    yhold = np.array([lbl for _, lbl in kag_hold], np.int32)
+    # kaggle-wbc4 is ~36 augmented twins per original cell: every k-th one is enough for the head
+    kag_feat = np.arange(0, len(kag), args.kaggle_feature_stride)
+    feat_idx = np.concatenate([kag_feat, np.arange(len(kag), len(kag) + len(pbc))])
+    walls["load_s"] = time.time() - t0
+
+    # 2. per-size frozen backbone: cached features + head -------------------------------
+    sweep: dict[int, dict] = {}
+    heads: dict[int, list[np.ndarray]] = {}
+    for s in sizes:
+        t0 = time.time()
+        model, base = build_model(s, weights, args.dropout)
+        feats = [cached_features(base, X[s][feat_idx], c, args.seed, s, 64, args.cache, "train")
+                 for c in range(args.aug_copies + 1)]
+        fval = cached_features(base, Xval[s], 0, args.seed, s, 64, args.cache, "pbc-val")
+        t_feat = time.time() - t0
+        head = model.get_layer("probabilities")
+        hist, best_ep = train_head(
+            head, args.dropout, np.concatenate(feats), np.tile(y[feat_idx], len(feats)),
+            np.tile(balanced_weights(y[feat_idx], src[feat_idx]), len(feats)),
+            fval, yval, args.head_epochs, args.head_lr, args.seed)
+        heads[s] = head.get_weights()
+        acc = predict_accuracy(model, Xval[s], yval)
+        hold_acc = predict_accuracy(model, Xhold[s], yhold) if Xhold is not None else None
+        rep = representative(train_items, s, 100, args.seed)
+        lat = {"int8_latency": latency_ms(convert(model, rep), 50),
+               "float32_latency": latency_ms(convert(model, None), 50)}
+        sweep[s] = {"pbc_val_acc_head": acc, "kaggle_holdout_acc_head": hold_acc, "head_best_epoch": best_ep,
+                    "head_val_history": hist, "feature_s": t_feat, "stage_s": time.time() - t0, **lat}
+        log(f"size {s}: head pbc-val acc {acc:.4f}, kaggle-holdout acc {hold_acc}, "
+            f"int8 {lat['int8_latency']['median_ms']:.2f} ms, float32 {lat['float32_latency']['median_ms']:.2f} ms, "
+            f"features {t_feat:.0f}s, stage {time.time() - t0:.0f}s")
+        keras.backend.clear_session()
+    walls["sweep_s"] = sum(v["stage_s"] for v in sweep.values())
+    size = args.size or choose_size(sweep, args.size_tolerance)
+    log(f"chosen input size {size}")
+    results_dir = here / "results"
+    results_dir.mkdir(parents=True, exist_ok=True)
+    (results_dir / "size_sweep.json").write_text(json.dumps(
+        {"rule": f"fastest int8 size within {args.size_tolerance} pt of the best head-only pbc-wbc4/val accuracy",
+         "chosen": size, "latency_note": "LiteRT Python interpreter, 1 thread, x86_64 dev machine shared with "
+         "other jobs; relative, not Raspberry Pi figures",
+         "sizes": {str(k): v for k, v in sweep.items()}}, indent=2) + "\n")
+
+    model, base = build_model(size, weights, args.dropout)
+    model.get_layer("probabilities").set_weights(heads[size])
+    rep = representative(train_items, size, args.rep_images, args.seed + 1)
+
+    def training_info(stage: str, extra: dict) -> dict:
+        return {
+            "stage": stage,
+            "datasets": {
+                "train": {"kaggle-wbc4/train": len(kag), "pbc-wbc4/train": len(pbc)},
+                "kaggle_holdout_grouped_by_original": {"images": len(kag_hold), "originals": held},
+                "kaggle_originals_per_class": originals,
+                "selection": {"pbc-wbc4/val": len(val)},
+            },
+            "weights": WEIGHTS_NAME,
+            "sample_weighting": "every (source, class) pair has equal total weight",
+            "augmentation": augment.describe(),
+            "head": {"epochs": args.head_epochs, "lr": args.head_lr, "aug_copies": args.aug_copies,
+                     "cached_feature_images": int(len(feat_idx)), "kaggle_feature_stride": args.kaggle_feature_stride,
+                     "dropout": args.dropout, "optimizer": "Adam"},
+            "size_sweep": {str(k): {"pbc_val_acc_head": v["pbc_val_acc_head"],
+                                    "int8_median_ms_x86_1thread": v["int8_latency"]["median_ms"]}
+                           for k, v in sweep.items()},
+            "int8_calibration": {"representative_images": len(rep), "from": "kaggle-wbc4/train + pbc-wbc4/train"},
+            "seed": args.seed,
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "python": platform.python_version(),
+            "wall_time_s": {k: round(v, 1) for k, v in {**walls, "total_so_far_s": time.time() - t_start}.items()},
+            **extra,
+        }
+
+    # 3. export the head-only model right away (a usable model even if fine-tuning is cut short)
+    t0 = time.time()
+    head_acc = predict_accuracy(model, Xval[size], yval)
+    write_bundle(args.out, model, size, rep, args.cell_fraction,
+                 training_info("head-only", {"keras_pbc_val_acc": head_acc}))
+    walls["export_head_s"] = time.time() - t0
+
+    # 4. fine-tune upper blocks -----------------------------------------------------------
+    t0 = time.time()
+    base.trainable = True
+    names = [layer.name for layer in base.layers]
+    start = names.index(args.unfreeze_from)
+    for i, layer in enumerate(base.layers):
+        layer.trainable = i >= start and not isinstance(layer, keras.layers.BatchNormalization)
+    n_trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
+    steps_per_epoch = (2 * len(pbc)) // args.batch
+    sched = keras.optimizers.schedules.CosineDecay(args.finetune_lr, steps_per_epoch * args.finetune_epochs,
+                                                   alpha=0.1)
+    model.compile(keras.optimizers.Adam(sched), "sparse_categorical_crossentropy", weighted_metrics=["accuracy"])
+    X_tf = tf.constant(X[size])
+    best = {"epoch": 0, "acc": head_acc, "weights": model.get_weights()}
+    history = [{"epoch": 0, "pbc_val_acc": head_acc}]
+    rng = np.random.default_rng(args.seed + 7)
+    kag_idx = np.where(src == 0)[0]
+    pbc_idx = np.where(src == 1)[0]
+    for ep in range(1, args.finetune_epochs + 1):
+        te = time.time()
+        # every PBC image + as many kaggle images (kaggle is ~350 cells augmented many times)
+        idx = np.concatenate([pbc_idx, rng.choice(kag_idx, size=len(pbc_idx), replace=False)])
+        idx = idx[rng.permutation(len(idx))].astype(np.int32)
+        ew = balanced_weights(y[idx], src[idx])
+        ds = tf.data.Dataset.from_tensor_slices((idx, y[idx], ew))
+        ds = ds.map(lambda i, lbl, w: (
+            (augment.augment(tf.gather(X_tf, i), size, tf.stack([args.seed + 100 + ep, i])) - MEAN) / STD,
+            lbl, w), num_parallel_calls=2).batch(args.batch).prefetch(2)
+        hist = model.fit(ds, epochs=1, verbose=0)
+        acc = predict_accuracy(model, Xval[size], yval)
+        hold_acc = predict_accuracy(model, Xhold[size], yhold) if Xhold is not None else None
+        rec = {"epoch": ep, "loss": float(hist.history["loss"][-1]), "train_acc": float(hist.history.get("accuracy", [float("nan")])[-1]),
+               "pbc_val_acc": acc, "kaggle_holdout_acc": hold_acc, "epoch_s": time.time() - te}
+        history.append(rec)
+        log(f"fine-tune epoch {ep}: {rec}")
+        if acc > best["acc"]:
+            best = {"epoch": ep, "acc": acc, "weights": model.get_weights()}
+    model.set_weights(best["weights"])
+    walls["finetune_s"] = time.time() - t0
+    log(f"best fine-tune epoch {best['epoch']} pbc-val acc {best['acc']:.4f}")
+
+    # 5. export + LiteRT validation --------------------------------------------------------------
+    t0 = time.time()
+    info = training_info("fine-tuned" if best["epoch"] > 0 else "head-only (fine-tuning did not improve pbc-val)", {
+        "fine_tune": {"epochs": args.finetune_epochs, "lr": args.finetune_lr, "schedule": "cosine to 0.1x",
+                      "unfrozen_from": args.unfreeze_from, "batchnorm": "frozen (inference mode)",
+                      "trainable_params": n_trainable, "batch": args.batch,
+                      "per_epoch": "all pbc-wbc4/train + an equal random draw of kaggle-wbc4/train",
+                      "selected_epoch": best["epoch"], "history": history},
+        "keras_pbc_val_acc": best["acc"],
+    })
+    paths = write_bundle(args.out, model, size, rep, args.cell_fraction, info)
+    walls["export_s"] = time.time() - t0
+    if not args.skip_eval:
+        t0 = time.time()
+        evaluate.evaluate([paths["int8"], paths["float32"]], args.data,
+                          ["pbc-wbc4/val", "kaggle-wbc4/test", "kaggle-wbc4/test_simple"], args.threads)
+        walls["litert_eval_s"] = time.time() - t0
+    walls["total_s"] = time.time() - t_start
+    meta_path = args.out / "metadata.json"
+    meta = json.loads(meta_path.read_text())
+    meta["training"]["wall_time_s"] = {k: round(v, 1) for k, v in walls.items()}
+    meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+    log(f"done; wall times {meta['training']['wall_time_s']}")
+
+
+if __name__ == "__main__":
+    main()

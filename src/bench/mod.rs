@@ -1,0 +1,307 @@
+//! `hematovision bench`: how long a technician waits, measured.
+//!
+//! Times preprocessing and inference of a model on a real camera field's cell crop,
+//! the same model and input in Google's reference Python interpreter when it is
+//! installed, and the whole path from a button press to the display updated and the
+//! count fsync'd (replay camera, simulated display, a journal in a temporary folder).
+
+mod stats;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+pub use stats::Summary;
+
+use crate::app::{App, AppSettings, CellFinder, Devices, LocatorFinder};
+use crate::camera::replay::ReplaySource;
+use crate::hw::button::{ButtonError, ButtonEvent, Buttons};
+use crate::hw::display::SimDisplay;
+use crate::model::{ClassifierOptions, TfliteClassifier};
+use crate::vision::LocatorParams;
+
+/// What to measure.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// The model.
+    pub model: PathBuf,
+    /// The runtime library, if not searched for.
+    pub library: Option<PathBuf>,
+    /// Inference threads; `None` = every core.
+    pub threads: Option<std::num::NonZeroUsize>,
+    /// Timed repetitions of each measurement.
+    pub iterations: usize,
+    /// Folder of camera fields (the replay camera of the press-to-display path).
+    pub fields: PathBuf,
+}
+
+/// The measured figures (milliseconds unless named otherwise).
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    /// The model measured.
+    pub model: String,
+    /// Inference threads.
+    pub threads: usize,
+    /// Preprocessing (crop, resize, normalise, quantise) median.
+    pub preprocess_ms_median: f64,
+    /// Preprocessing 95th percentile.
+    pub preprocess_ms_p95: f64,
+    /// Inference (the runtime's run) median.
+    pub infer_ms_median: f64,
+    /// Inference 95th percentile.
+    pub infer_ms_p95: f64,
+    /// The reference Python interpreter's inference median on the same input, if available.
+    pub reference_ms_median: Option<f64>,
+    /// The reference's 95th percentile.
+    pub reference_ms_p95: Option<f64>,
+    /// Our inference median / the reference's (goal: at most 1.05).
+    pub ratio: Option<f64>,
+    /// Largest difference between our output and the reference's on the same input.
+    pub reference_max_abs_diff: Option<f64>,
+    /// Why the reference was not measured, if it was not.
+    pub reference_note: Option<String>,
+    /// Button press to display updated and count fsync'd, median.
+    pub press_to_display_ms_median: f64,
+    /// Its 95th percentile.
+    pub press_to_display_ms_p95: f64,
+    /// Locating the cell in a 640x480 field, median.
+    pub locate_ms_median: f64,
+    /// Peak resident memory of this process, in MiB.
+    pub rss_mb: f64,
+    /// CPU model and core count of the machine.
+    pub machine: String,
+}
+
+/// Errors of the benchmark.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    /// The model could not be loaded or run.
+    #[error("model: {0}")]
+    Model(String),
+    /// The fields could not be read.
+    #[error("fields: {0}")]
+    Fields(String),
+    /// A temporary folder could not be made.
+    #[error("scratch folder: {0}")]
+    Scratch(#[from] std::io::Error),
+}
+
+/// Runs every measurement.
+pub fn run(options: &BenchOptions) -> Result<BenchReport, BenchError> {
+    let model_err = |e: &dyn std::fmt::Display| BenchError::Model(e.to_string());
+    let mut classifier = TfliteClassifier::open(
+        &options.model,
+        &ClassifierOptions {
+            library: options.library.clone(),
+            threads: options.threads,
+        },
+    )
+    .map_err(|e| model_err(&e))?;
+    let info = classifier.info().clone();
+    let cell_fraction = classifier
+        .metadata()
+        .and_then(|m| m.cell_fraction)
+        .unwrap_or(0.5);
+
+    let mut camera =
+        ReplaySource::open(&options.fields, true).map_err(|e| BenchError::Fields(e.to_string()))?;
+    let field = crate::camera::FrameSource::latest_frame(&mut camera)
+        .map_err(|e| BenchError::Fields(e.to_string()))?
+        .image;
+    let params = LocatorParams::default();
+    let mut finder = LocatorFinder::new(params.clone(), cell_fraction, None);
+    let crop = finder
+        .find(&field)
+        .map(|f| f.crop)
+        .unwrap_or_else(|| field.clone());
+
+    let n = options.iterations.max(1);
+    let locate = stats::time(n, || {
+        std::hint::black_box(crate::vision::locate(&field, &params));
+    });
+    let mut prep = Vec::with_capacity(n);
+    let mut infer = Vec::with_capacity(n);
+    for i in 0..n + 3 {
+        let t0 = Instant::now();
+        classifier.prepare(&crop).map_err(|e| model_err(&e))?;
+        let t1 = Instant::now();
+        classifier.infer().map_err(|e| model_err(&e))?;
+        let t2 = Instant::now();
+        if i >= 3 {
+            prep.push(t1 - t0);
+            infer.push(t2 - t1);
+        }
+    }
+    let prep = Summary::of(&prep);
+    let infer_s = Summary::of(&infer);
+
+    let scratch = tempdir()?;
+    let ours = classifier.infer().map_err(|e| model_err(&e))?;
+    let reference = reference_timing(&classifier, &options.model, info.threads, n, &scratch);
+
+    let press = press_to_display(classifier, finder, options, &scratch, n)?;
+    let _ = std::fs::remove_dir_all(&scratch);
+
+    let (reference_ms_median, reference_ms_p95, ratio, diff, note) = match reference {
+        Ok(r) => {
+            let diff = max_abs_diff(&ours, &r.output);
+            (
+                Some(r.median_ms),
+                Some(r.p95_ms),
+                Some(infer_s.median_ms / r.median_ms),
+                diff,
+                None,
+            )
+        }
+        Err(why) => (None, None, None, None, Some(why)),
+    };
+    Ok(BenchReport {
+        model: info.to_string(),
+        threads: info.threads,
+        preprocess_ms_median: prep.median_ms,
+        preprocess_ms_p95: prep.p95_ms,
+        infer_ms_median: infer_s.median_ms,
+        infer_ms_p95: infer_s.p95_ms,
+        reference_ms_median,
+        reference_ms_p95,
+        ratio,
+        reference_max_abs_diff: diff,
+        reference_note: note,
+        press_to_display_ms_median: press.median_ms,
+        press_to_display_ms_p95: press.p95_ms,
+        locate_ms_median: locate.median_ms,
+        rss_mb: peak_rss_mb(),
+        machine: machine(),
+    })
+}
+
+/// The reference interpreter's answer.
+#[derive(Debug, serde::Deserialize)]
+struct Reference {
+    median_ms: f64,
+    p95_ms: f64,
+    output: Vec<f64>,
+}
+
+/// Times the Python interpreter on our exact input tensor.
+fn reference_timing(
+    classifier: &TfliteClassifier,
+    model: &Path,
+    threads: usize,
+    iterations: usize,
+    scratch: &Path,
+) -> Result<Reference, String> {
+    let tensor = scratch.join("input.bin");
+    let bytes = classifier.input_bytes().map_err(|e| e.to_string())?;
+    std::fs::write(&tensor, bytes).map_err(|e| e.to_string())?;
+    let script = scratch.join("reference_timing.py");
+    std::fs::write(&script, include_str!("reference_timing.py")).map_err(|e| e.to_string())?;
+    let out = Command::new("python3")
+        .arg(&script)
+        .arg(model)
+        .arg(&tensor)
+        .arg(threads.to_string())
+        .arg(iterations.to_string())
+        .output()
+        .map_err(|e| format!("python3 not available: {e}"))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let last = err.lines().last().unwrap_or("failed");
+        return Err(format!(
+            "reference interpreter not available (pip install ai-edge-litert==2.3.0): {last}"
+        ));
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| format!("unexpected reference output: {e}"))
+}
+
+/// Largest difference between our output and the reference's (both dequantised).
+fn max_abs_diff(ours: &[f32], reference: &[f64]) -> Option<f64> {
+    if ours.len() != reference.len() {
+        return None;
+    }
+    Some(
+        ours.iter()
+            .zip(reference)
+            .map(|(&a, &b)| (f64::from(a) - b).abs())
+            .fold(0.0, f64::max),
+    )
+}
+
+/// Presses the count button `n` times on the real loop and times each press.
+fn press_to_display(
+    classifier: TfliteClassifier,
+    finder: LocatorFinder,
+    options: &BenchOptions,
+    scratch: &Path,
+    n: usize,
+) -> Result<Summary, BenchError> {
+    let camera =
+        ReplaySource::open(&options.fields, true).map_err(|e| BenchError::Fields(e.to_string()))?;
+    let display = SimDisplay::with_writer(Box::new(std::io::sink()), None)
+        .map_err(|e| BenchError::Fields(e.to_string()))?;
+    let devices = Devices {
+        camera: Box::new(camera),
+        finder: Box::new(finder),
+        classifier: Box::new(classifier),
+        display: Box::new(display),
+        buttons: Box::new(NoButtons),
+    };
+    let settings = AppSettings {
+        target: u32::MAX / 2,
+        confidence_threshold: 0.0,
+        data_dir: scratch.join("data"),
+        save_crops: true,
+    };
+    let mut app = App::start(devices, settings).map_err(|e| BenchError::Model(e.to_string()))?;
+    let mut times = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        app.handle(ButtonEvent::Count);
+        times.push(t.elapsed());
+    }
+    Ok(Summary::of(&times))
+}
+
+struct NoButtons;
+
+impl Buttons for NoButtons {
+    fn next_event(&mut self, _: Duration) -> Result<Option<ButtonEvent>, ButtonError> {
+        Ok(None)
+    }
+}
+
+fn tempdir() -> std::io::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("hematovision-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// Peak resident set size from /proc (0 where unavailable).
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// CPU model name and core count.
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    format!("{cpu}, {cores} cores")
+}

@@ -1,0 +1,69 @@
+//! `hematovision bench`: speed figures of the model and of the whole count path.
+
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use hematovision::bench::{BenchOptions, BenchReport, run as run_bench};
+
+use super::ModelArgs;
+
+/// Runs the benchmark and prints the figures (or one JSON object).
+pub fn run(
+    model: &ModelArgs,
+    iterations: usize,
+    fields: PathBuf,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let options = BenchOptions {
+        model: model.model.clone(),
+        library: model.runtime_library.clone(),
+        threads: NonZeroUsize::new(model.threads as usize),
+        iterations,
+        fields,
+    };
+    let report = run_bench(&options)?;
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print_report(&report);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_report(r: &BenchReport) {
+    println!("model             {}", r.model);
+    println!("machine           {}", r.machine);
+    println!(
+        "preprocessing     {:.2} ms median, {:.2} ms p95",
+        r.preprocess_ms_median, r.preprocess_ms_p95
+    );
+    println!(
+        "inference         {:.2} ms median, {:.2} ms p95",
+        r.infer_ms_median, r.infer_ms_p95
+    );
+    match (r.reference_ms_median, r.ratio) {
+        (Some(reference), Some(ratio)) => {
+            println!(
+                "reference (Python LiteRT interpreter, same model and input)  {reference:.2} ms median"
+            );
+            println!("ratio ours/reference  {ratio:.3} (goal <= 1.05)");
+            if let Some(diff) = r.reference_max_abs_diff {
+                println!("output difference     {diff:.2e} (largest, same input)");
+            }
+        }
+        _ => println!(
+            "reference         not measured: {}",
+            r.reference_note.as_deref().unwrap_or("unavailable")
+        ),
+    }
+    println!(
+        "locate cell       {:.2} ms median (640x480 field)",
+        r.locate_ms_median
+    );
+    println!(
+        "press to display  {:.2} ms median, {:.2} ms p95 (frame, locate, classify, crop saved, journal fsync'd, screen drawn; goal <= 40 ms)",
+        r.press_to_display_ms_median, r.press_to_display_ms_p95
+    );
+    println!("peak memory       {:.1} MiB", r.rss_mb);
+}

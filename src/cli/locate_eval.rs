@@ -1,0 +1,23 @@
+//! `hematovision locate-eval`: the white-cell locator scored on annotated fields.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use hematovision::config::Config;
+use hematovision::vision::{LocatorParams, evaluate_dir};
+
+/// Scores the locator (settings from the configuration when one is given) and prints the
+/// figures, or one JSON object.
+pub fn run(dir: &Path, config: Option<&Path>, json: bool) -> anyhow::Result<ExitCode> {
+    let params = match config {
+        Some(path) => Config::load(path)?.locator,
+        None => LocatorParams::default(),
+    };
+    let report = evaluate_dir(dir, &params)?;
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!("{report}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
