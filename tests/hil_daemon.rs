@@ -13,6 +13,7 @@ use std::process::{Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
+use hematovision::camera::{CameraConfig, FrameSource, V4l2Source};
 use hil_support::{device, env};
 
 /// The shipped model if the image holds it, else the small test model (a real 4-class
@@ -48,6 +49,56 @@ fn press(pull: &str) {
     fs::write(pull, "pull-up").expect("release");
 }
 
+/// Sets a vivid control by its name (as `v4l2-ctl --list-ctrls` shows it).
+fn set_control(device: &v4l::Device, name: &str, value: v4l::control::Value) {
+    let controls = device.query_controls().expect("query vivid's controls");
+    let Some(found) = controls.iter().find(|c| c.name == name) else {
+        panic!("vivid has no control named {name:?}");
+    };
+    device
+        .set_control(v4l::control::Control {
+            id: found.id,
+            value,
+        })
+        .unwrap_or_else(|e| panic!("set {name}: {e}"));
+}
+
+/// vivid's colour bars touch the frame's edges, so the locator rightly takes them for cut-off
+/// cells. Instead: a white field ("100% White") with vivid's centred square (drawn 100% green)
+/// turned blue by rotating the hue, i.e. a "nucleus" bluer and less red than the background,
+/// in the middle of the field. The frame is checked before the daemon sees it.
+fn show_a_blue_square(path: &str) {
+    use v4l::control::Value;
+    let device = v4l::Device::with_path(path).expect("open vivid");
+    set_control(&device, "Test Pattern", Value::Integer(6));
+    set_control(&device, "Show Square", Value::Boolean(true));
+    set_control(&device, "Hue", Value::Integer(-85));
+    drop(device);
+    let mut camera = V4l2Source::new(CameraConfig {
+        device: path.into(),
+        ..CameraConfig::default()
+    });
+    let frame = camera.latest_frame().expect("a frame from vivid");
+    let [r, _, b] = frame.image.get_pixel(320, 240).0;
+    let [br, _, bb] = frame.image.get_pixel(40, 440).0;
+    eprintln!("vivid: centre {:?}, background {:?}", [r, b], [br, bb]);
+    assert!(
+        b > 200 && r < 170 && br > 200 && bb > 200,
+        "expected a blue square on white, got centre RGB {:?}, background {:?}",
+        frame.image.get_pixel(320, 240).0,
+        frame.image.get_pixel(40, 440).0
+    );
+}
+
+/// Puts vivid back to its defaults for whatever test runs next.
+fn restore_colour_bars(path: &str) {
+    use v4l::control::Value;
+    let device = v4l::Device::with_path(path).expect("open vivid");
+    set_control(&device, "Test Pattern", Value::Integer(0));
+    set_control(&device, "Show Square", Value::Boolean(false));
+    set_control(&device, "Hue", Value::Integer(0));
+}
+
 #[test]
 #[ignore = "needs the HIL VM (cross/hil.sh)"]
 fn a_press_on_gpio_counts_a_cell_from_vivid_with_the_real_daemon() {
@@ -58,9 +109,6 @@ fn a_press_on_gpio_counts_a_cell_from_vivid_with_the_real_daemon() {
     fs::create_dir_all(&work).expect("work dir");
     let data = work.join("data");
     let config = work.join("hematovision.toml");
-    // vivid shows colour bars: the cyan and blue bars look like stained nuclei to the
-    // locator (bluer and less red than the field), but at 80x480 px they are longer than
-    // the default shape limit allows, hence max_aspect.
     let text = format!(
         r#"
 [camera]
@@ -88,9 +136,6 @@ bias = "pull-up"
 driver = "ssd1306"
 bus = "{bus}"
 address = 0x3c
-
-[locator]
-max_aspect = 8.0
 "#,
         video = env("HV_HIL_VIDEO"),
         model = model().display(),
@@ -100,6 +145,7 @@ max_aspect = 8.0
         bus = env("HV_HIL_I2C_BUS"),
     );
     fs::write(&config, text).expect("config");
+    show_a_blue_square(&env("HV_HIL_VIDEO"));
     fs::write(&pull, "pull-up").expect("idle level");
     let log = work.join("daemon.log");
     let mut child = Command::new(&daemon)
@@ -132,6 +178,7 @@ max_aspect = 8.0
     }
     let _ = child.kill();
     let _ = child.wait();
+    restore_colour_bars(&env("HV_HIL_VIDEO"));
     let daemon_log = fs::read_to_string(&log).unwrap_or_default();
     let tail: Vec<&str> = daemon_log.lines().rev().take(40).collect();
     let tail: Vec<&str> = tail.into_iter().rev().collect();
