@@ -64,7 +64,7 @@ setup_host() {
     # The v4l crate generates its bindings with bindgen, which needs libclang.
     [ -n "$(ls /usr/lib/llvm-*/lib/libclang.so* 2>/dev/null)" ] || from_stable+=(libclang-dev)
     local tool pkg
-    for tool in make:make cpio:cpio xz:xz-utils gzip:gzip; do
+    for tool in make:make cpio:cpio xz:xz-utils gzip:gzip jq:jq; do
         command -v "${tool%%:*}" >/dev/null || from_stable+=("${tool#*:}")
     done
     if [ $apt_changed = 1 ] || [ ${#from_backports[@]} -gt 0 ] || [ ${#from_stable[@]} -gt 0 ]; then
@@ -324,6 +324,7 @@ run_vm() { # run_vm [FILTER]
     fetch_packages
     unpack_packages
     build_modules
+    fetch_litert || true
     mapfile -t bins < <(build_rust)
     mkdir -p "$CACHE/run"
     pack_initramfs "$CACHE/run/initramfs.cpio.gz" "${bins[@]}"
@@ -334,13 +335,19 @@ run_vm() { # run_vm [FILTER]
     return $rc
 }
 
-run_user_tests() {
-    setup_host
+# The aarch64 LiteRT runtime (dlopened by the classifier), for qemu-user and the VM.
+fetch_litert() {
     local litert=$ROOT/.litert/aarch64/libLiteRt.so
     if [ ! -f "$litert" ] && [ -x "$ROOT/cross/fetch-litert.sh" ]; then
-        "$ROOT/cross/fetch-litert.sh" aarch64 || log "LiteRT for aarch64 unavailable; its tests will say so"
+        "$ROOT/cross/fetch-litert.sh" aarch64 >&2 ||
+            log "LiteRT for aarch64 unavailable; the tests that need it will say so"
     fi
-    [ -f "$litert" ] && export HEMATOVISION_LITERT_LIB=$litert
+    [ -f "$litert" ]
+}
+
+run_user_tests() {
+    setup_host
+    fetch_litert && export HEMATOVISION_LITERT_LIB=$ROOT/.litert/aarch64/libLiteRt.so
     # Without a binfmt_misc entry for aarch64 (none on this sandboxed kernel), a test cannot
     # exec the aarch64 daemon as a child process: the kernel refuses the foreign ELF. Those
     # test files (the ones using CARGO_BIN_EXE_*) are left out here; the host suite runs
