@@ -55,5 +55,9 @@ fn fields_with_one_cell_are_scored_and_the_rest_skipped() {
     assert_eq!(r.confusion.iter().map(|row| row[3]).sum::<usize>(), 11);
     assert_eq!(r.per_class["EOSINOPHIL"].support, 3);
     // Every crop is square, as the model's training images are framed.
-    assert!(c.crops.iter().all(|(w, h)| w == h && *w > 50), "{:?}", c.crops);
+    assert!(
+        c.crops.iter().all(|(w, h)| w == h && *w > 50),
+        "{:?}",
+        c.crops
+    );
 }
