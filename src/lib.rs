@@ -15,6 +15,7 @@ pub mod app;
 pub mod camera;
 pub mod config;
 pub mod count;
+pub mod doctor;
 pub mod hw;
 pub mod imagefile;
 pub mod model;

@@ -3,6 +3,7 @@
 mod check;
 mod classify;
 mod devices;
+mod doctor;
 pub mod logging;
 mod paths;
 mod report;
@@ -70,6 +71,14 @@ pub enum Command {
         /// The file to check.
         file: PathBuf,
     },
+    /// Check the installation: configuration, model and runtime, camera, buttons, display,
+    /// storage, clock and groups; one line each (OK, WARN or FAIL with the fix).
+    /// Exits non-zero on any FAIL.
+    Doctor {
+        /// Configuration file.
+        #[arg(long, default_value = paths::DEFAULT_CONFIG)]
+        config: PathBuf,
+    },
     /// Print the differential count of the current or a past slide.
     Report {
         /// Configuration file (for the data directory).
@@ -124,6 +133,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             },
         ),
         Command::CheckConfig { file } => check::run(&file),
+        Command::Doctor { config } => doctor::run(&config),
         Command::Report {
             config,
             data_dir,
