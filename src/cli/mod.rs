@@ -8,6 +8,7 @@ pub mod logging;
 mod paths;
 mod report;
 mod run;
+pub mod version;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
