@@ -146,3 +146,56 @@ fn bad_config_and_missing_model_fail_with_exit_status_1() {
         "{lines:#?}"
     );
 }
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// In the HIL VM: vivid is a capture device offering YUYV.
+#[test]
+#[ignore = "needs a V4L2 device: set HV_HIL_VIDEO_DEVICE (vivid in the HIL VM)"]
+fn hil_camera_probe_reads_a_real_v4l2_device() {
+    use hematovision::doctor::camera;
+    let Some(dev) = env("HV_HIL_VIDEO_DEVICE") else {
+        panic!("set HV_HIL_VIDEO_DEVICE, e.g. /dev/video0");
+    };
+    let probe = camera::probe(Path::new(&dev));
+    let (caps, formats) = probe.result.clone().unwrap();
+    assert!(caps.captures_video(), "{caps:?}");
+    assert!(formats.iter().any(|f| f == "YUYV"), "{formats:?}");
+    let c = camera::assess(&[probe]);
+    assert_ne!(c.status, Status::Fail, "{c}");
+}
+
+/// In the HIL VM: a gpio-sim chip and an i2c-stub at 0x3C.
+#[test]
+#[ignore = "needs devices: set HV_HIL_GPIO_CHIP and HV_HIL_I2C_BUS (the HIL VM)"]
+fn hil_buttons_and_display_checks_pass_on_real_devices() {
+    use hematovision::config::{ButtonDriver, ButtonsSection};
+    use hematovision::doctor::devices;
+    use hematovision::hw::button::config::{GpioButtonsConfig, LineRef};
+    use hematovision::hw::display::{DisplayConfig, DisplayDriver};
+    let (Some(chip), Some(bus)) = (env("HV_HIL_GPIO_CHIP"), env("HV_HIL_I2C_BUS")) else {
+        panic!("set HV_HIL_GPIO_CHIP and HV_HIL_I2C_BUS");
+    };
+    let line: u32 = env("HV_HIL_GPIO_LINE").map_or(0, |v| v.parse().unwrap());
+    let buttons = ButtonsSection {
+        driver: ButtonDriver::Gpio,
+        gpio: GpioButtonsConfig {
+            chip,
+            line: LineRef::Offset(line),
+            ..GpioButtonsConfig::default()
+        },
+        ..ButtonsSection::default()
+    };
+    let c = devices::check_buttons(&buttons);
+    assert_eq!(c.status, Status::Ok, "{c}");
+    let display = DisplayConfig {
+        driver: DisplayDriver::Ssd1306,
+        bus: PathBuf::from(bus),
+        address: 0x3C,
+        ..DisplayConfig::default()
+    };
+    let c = devices::check_display(&display);
+    assert_eq!(c.status, Status::Ok, "{c}");
+}
