@@ -16,6 +16,7 @@ pub mod bench;
 pub mod camera;
 pub mod config;
 pub mod count;
+pub mod doctor;
 pub mod hw;
 pub mod imagefile;
 pub mod model;
