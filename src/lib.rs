@@ -17,6 +17,7 @@ pub mod config;
 pub mod count;
 pub mod hw;
 pub mod imagefile;
+pub mod live;
 pub mod model;
 pub mod report;
 pub mod service;
