@@ -55,7 +55,13 @@ impl Fft {
             })
             .collect();
         let reversed = (0..n as u32)
-            .map(|i| if bits == 0 { 0 } else { i.reverse_bits() >> (32 - bits) })
+            .map(|i| {
+                if bits == 0 {
+                    0
+                } else {
+                    i.reverse_bits() >> (32 - bits)
+                }
+            })
             .collect();
         Ok(Fft {
             n,
@@ -165,12 +171,14 @@ mod tests {
         let n = x.len();
         (0..n)
             .map(|k| {
-                x.iter().enumerate().fold(Complex::default(), |acc, (j, v)| {
-                    let a = -2.0 * std::f64::consts::PI * (j * k) as f64 / n as f64;
-                    let w = Complex::new(a.cos() as f32, a.sin() as f32);
-                    let p = v.mul(w);
-                    Complex::new(acc.re + p.re, acc.im + p.im)
-                })
+                x.iter()
+                    .enumerate()
+                    .fold(Complex::default(), |acc, (j, v)| {
+                        let a = -2.0 * std::f64::consts::PI * (j * k) as f64 / n as f64;
+                        let w = Complex::new(a.cos() as f32, a.sin() as f32);
+                        let p = v.mul(w);
+                        Complex::new(acc.re + p.re, acc.im + p.im)
+                    })
             })
             .collect()
     }
@@ -208,7 +216,10 @@ mod tests {
         let mut grid = vec![Complex::default(); 32];
         grid[0] = Complex::new(1.0, 0.0);
         fft.run(&mut grid, false);
-        assert!(grid.iter().all(|c| (c.re - 1.0).abs() < 1e-6 && c.im.abs() < 1e-6));
+        assert!(
+            grid.iter()
+                .all(|c| (c.re - 1.0).abs() < 1e-6 && c.im.abs() < 1e-6)
+        );
         // A wrongly sized grid is left alone.
         let mut small = vec![Complex::new(2.0, 0.0); 3];
         fft.run(&mut small, false);

@@ -12,3 +12,8 @@ pub mod fft;
 pub mod motion;
 
 pub use motion::{Motion, MotionEstimator};
+pub mod steady;
+pub mod tracker;
+
+pub use steady::SteadyDetector;
+pub use tracker::{CellState, ClassifyRequest, Detection, TrackedCell, Tracker, TrackerParams};

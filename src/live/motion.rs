@@ -125,7 +125,9 @@ impl MotionEstimator {
         let (sw, sh) = plan.small;
         let (pw, ph) = plan.padded;
         let mean = plan.grey.iter().sum::<f32>() / plan.grey.len() as f32;
-        plan.current.iter_mut().for_each(|c| *c = Complex::default());
+        plan.current
+            .iter_mut()
+            .for_each(|c| *c = Complex::default());
         for y in 0..sh {
             let wy = plan.window_y[y];
             for x in 0..sw {
@@ -223,8 +225,11 @@ mod tests {
     use super::*;
 
     fn field() -> RgbImage {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bccd/JPEGImages");
-        image::open(dir.join("BloodImage_00000.jpg")).unwrap().to_rgb8()
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bccd/JPEGImages");
+        image::open(dir.join("BloodImage_00000.jpg"))
+            .unwrap()
+            .to_rgb8()
     }
 
     /// A 640x480 window of a 2x upscaled mosaic of two fields at a fractional offset.
@@ -279,7 +284,8 @@ mod tests {
         let mut m = MotionEstimator::new(4);
         m.push(&f);
         let mut dim = f.clone();
-        dim.pixels_mut().for_each(|p| p.0 = p.0.map(|v| (f32::from(v) * 0.8) as u8));
+        dim.pixels_mut()
+            .for_each(|p| p.0 = p.0.map(|v| (f32::from(v) * 0.8) as u8));
         let got = m.push(&dim).unwrap();
         assert!(got.magnitude() < 0.5, "{got:?}");
         let noise = RgbImage::from_fn(640, 480, |x, y| {
