@@ -17,3 +17,8 @@ pub mod tracker;
 
 pub use steady::SteadyDetector;
 pub use tracker::{CellState, ClassifyRequest, Detection, TrackedCell, Tracker, TrackerParams};
+pub mod config;
+pub mod engine;
+
+pub use config::LiveConfig;
+pub use engine::{LiveAction, LiveEngine, LiveStats};

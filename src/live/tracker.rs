@@ -315,19 +315,6 @@ impl Tracker {
             c.hits = 0;
         }
     }
-
-    /// The last counted cell was undone by the technician: it is forgotten as counted but
-    /// stays known, so live mode does not count it again straight away.
-    pub fn undone(&mut self, cell_id: u64) {
-        if let Some(c) = self
-            .cells
-            .iter_mut()
-            .find(|c| c.id == cell_id && c.state == CellState::Counted)
-        {
-            c.state = CellState::Counted;
-            self.counted = self.counted.saturating_sub(1);
-        }
-    }
 }
 
 #[cfg(test)]
