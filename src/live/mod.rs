@@ -22,3 +22,4 @@ pub mod engine;
 
 pub use config::LiveConfig;
 pub use engine::{LiveAction, LiveEngine, LiveStats};
+pub mod sim;
