@@ -19,7 +19,11 @@ pub use steady::SteadyDetector;
 pub use tracker::{CellState, ClassifyRequest, Detection, TrackedCell, Tracker, TrackerParams};
 pub mod config;
 pub mod engine;
+pub mod eval;
 
 pub use config::LiveConfig;
 pub use engine::{LiveAction, LiveEngine, LiveStats};
+pub use eval::{
+    LiveEvalError, LiveEvalOptions, LiveEvalReport, evaluate_scenario, live_eval, print_reports,
+};
 pub mod sim;
