@@ -193,3 +193,114 @@ impl LiveEngine {
         &self.tracker
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::live::sim::{Effects, Pose, Renderer, Slide};
+
+    fn slide() -> Slide {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bccd");
+        Slide::from_bccd(&dir, 3, 1, 3).unwrap()
+    }
+
+    fn engine() -> LiveEngine {
+        LiveEngine::new(&LiveConfig::default(), LocatorParams::default(), 0.5, None)
+    }
+
+    /// Feeds frames at 30 fps along poses; returns the cell boxes asked for (frame, pose x).
+    fn run(engine: &mut LiveEngine, slide: &Slide, xs: &[f64]) -> Vec<(usize, f64, PixelBox)> {
+        let mut r = Renderer::new(640, 480);
+        let fx = Effects {
+            exposure: 0.3,
+            defocus: 0,
+            gain: 1.0,
+            jpeg_quality: 100,
+        };
+        let mut asked = Vec::new();
+        for (i, &x) in xs.iter().enumerate() {
+            let prev = if i == 0 { x } else { xs[i - 1] };
+            let pose = Pose {
+                x,
+                y: 0.0,
+                vx: x - prev,
+                vy: 0.0,
+            };
+            let frame = r.render(&slide.image, &pose, &fx);
+            let t = Duration::from_millis(i as u64 * 33);
+            for action in engine.on_frame(&frame, t) {
+                let LiveAction::Classify {
+                    crop,
+                    cell_id,
+                    cell,
+                    ..
+                } = action;
+                assert!(crop.width() > cell.width(), "crop has a margin");
+                assert!(engine.counted(cell_id));
+                asked.push((i, x, cell));
+            }
+        }
+        asked
+    }
+
+    #[test]
+    fn a_still_field_is_counted_once_and_a_pan_back_does_not_count_it_again() {
+        let slide = slide();
+        let mut e = engine();
+        // Sit on the first field, pan to the third and back, then sit again.
+        let mut xs = vec![0.0; 12];
+        xs.extend((1..=20).map(|k| f64::from(k) * 64.0));
+        xs.extend(vec![1280.0; 12]);
+        xs.extend((1..=20).rev().map(|k| f64::from(k - 1) * 64.0));
+        xs.extend(vec![0.0; 12]);
+        let asked = run(&mut e, &slide, &xs);
+        let first: Vec<_> = asked.iter().filter(|a| a.1 == 0.0).collect();
+        let third: Vec<_> = asked.iter().filter(|a| a.1 == 1280.0).collect();
+        assert_eq!(first.len(), 1, "{asked:?}");
+        assert!(first[0].0 < 12, "counted on the first visit: {asked:?}");
+        assert_eq!(third.len(), 1, "{asked:?}");
+        assert_eq!(e.stats().counted, 2);
+        assert!(
+            e.stats().fps > 25.0 && e.stats().fps < 35.0,
+            "{:?}",
+            e.stats()
+        );
+        assert!(e.stats().steady);
+    }
+
+    #[test]
+    fn nothing_is_asked_while_panning_and_odd_frames_do_not_panic() {
+        let slide = slide();
+        let mut e = engine();
+        let xs: Vec<f64> = (0..30).map(|k| f64::from(k) * 40.0).collect();
+        assert!(run(&mut e, &slide, &xs).is_empty());
+        assert!(!e.stats().steady);
+        for size in [(0, 0), (3, 2), (640, 480), (17, 900)] {
+            e.on_frame(&RgbImage::new(size.0, size.1), Duration::from_secs(9));
+        }
+        e.on_frame(&RgbImage::new(640, 480), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn target_stops_classification_and_a_new_slide_forgets_the_cells() {
+        let slide = slide();
+        let mut e = LiveEngine::new(
+            &LiveConfig::default(),
+            LocatorParams::default(),
+            0.5,
+            Some(1),
+        );
+        let asked = run(&mut e, &slide, &[0.0; 12]);
+        assert_eq!(asked.len(), 1);
+        assert!(e.target_reached());
+        e.new_slide(None);
+        assert_eq!(e.stats().counted, 0);
+        assert!(e.tracker().cells().is_empty());
+        let asked = run(&mut e, &slide, &[0.0; 12]);
+        assert_eq!(
+            asked.len(),
+            1,
+            "the same field is a new cell on a new slide"
+        );
+    }
+}
