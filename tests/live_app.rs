@@ -48,7 +48,7 @@ impl FrameSource for ScanCamera {
         };
         self.last = x;
         let effects = Effects {
-            exposure: 0.3,
+            exposure: 0.0,
             defocus: 0,
             gain: 1.0,
             jpeg_quality: 100,

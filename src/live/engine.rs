@@ -212,7 +212,7 @@ mod tests {
     fn run(engine: &mut LiveEngine, slide: &Slide, xs: &[f64]) -> Vec<(usize, f64, PixelBox)> {
         let mut r = Renderer::new(640, 480);
         let fx = Effects {
-            exposure: 0.3,
+            exposure: 0.0,
             defocus: 0,
             gain: 1.0,
             jpeg_quality: 100,

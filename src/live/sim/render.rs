@@ -53,6 +53,29 @@ impl Renderer {
     /// the slide repeats the slide's edge pixels.
     pub fn render(&mut self, slide: &RgbImage, pose: &Pose, effects: &Effects) -> RgbImage {
         let (w, h) = (self.width as usize, self.height as usize);
+        let travel_px = pose.vx.hypot(pose.vy) * effects.exposure;
+        let whole_px = pose.x.fract() == 0.0 && pose.y.fract() == 0.0;
+        let inside = pose.x >= 0.0
+            && pose.y >= 0.0
+            && pose.x + w as f64 <= f64::from(slide.width())
+            && pose.y + h as f64 <= f64::from(slide.height());
+        if travel_px < 1.0
+            && whole_px
+            && inside
+            && effects.gain == 1.0
+            && effects.defocus == 0
+            && effects.jpeg_quality >= 100
+        {
+            // A sharp, still, whole-pixel view is an exact crop (and much faster).
+            let view = image::imageops::crop_imm(
+                slide,
+                pose.x as u32,
+                pose.y as u32,
+                self.width,
+                self.height,
+            );
+            return view.to_image();
+        }
         self.accum.iter_mut().for_each(|v| *v = 0.0);
         let travel = (pose.vx.hypot(pose.vy) * effects.exposure).max(0.0);
         let samples = (travel.ceil() as usize).clamp(1, 24);
