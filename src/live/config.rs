@@ -48,6 +48,16 @@ impl Default for LiveConfig {
 impl LiveConfig {
     /// Checks every value against its range; the error names the key (`live.gate`, …).
     pub fn validate(&self) -> Result<(), Invalid> {
+        // `check_range` lets NaN through (every comparison with NaN is false).
+        for (key, v) in [
+            ("live.steady_motion_px", self.steady_motion_px),
+            ("live.min_motion_confidence", self.min_motion_confidence),
+            ("live.gate", self.gate),
+        ] {
+            if !v.is_finite() {
+                return Err(Invalid::new(key, format!("must be a number, got {v}")));
+            }
+        }
         check_range("live.motion_scale", self.motion_scale, 1, 16)?;
         check_range("live.steady_motion_px", self.steady_motion_px, 0.1, 50.0)?;
         check_range("live.steady_frames", self.steady_frames, 1, 60)?;
