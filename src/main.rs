@@ -4,10 +4,17 @@ mod cli;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 fn main() -> ExitCode {
-    let args = cli::Cli::parse();
+    let matches = cli::Cli::command()
+        .version(cli::version::short())
+        .long_version(cli::version::long())
+        .get_matches();
+    let args = match cli::Cli::from_arg_matches(&matches) {
+        Ok(args) => args,
+        Err(e) => e.exit(),
+    };
     cli::logging::init(args.verbose);
     match cli::dispatch(args) {
         Ok(code) => code,

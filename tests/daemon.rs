@@ -132,16 +132,19 @@ fn the_demo_counts_every_bundled_field_and_shows_the_screen() {
 
 #[test]
 fn check_config_accepts_the_shipped_files_and_names_bad_keys() {
-    let ok = Command::new(bin())
-        .arg("check-config")
-        .arg(demo_config())
-        .output()
-        .unwrap();
-    assert!(
-        ok.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
-    );
+    let production = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/hematovision.toml");
+    for file in [demo_config(), production] {
+        let ok = Command::new(bin())
+            .arg("check-config")
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            ok.status.success(),
+            "{}",
+            String::from_utf8_lossy(&ok.stderr)
+        );
+    }
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[counting]\ntarget = 100\nconfidence = 0.5\n").unwrap();

@@ -1,6 +1,7 @@
 //! The daemon's event loop: one owner of all state, driven by button events.
 
 mod finder;
+mod live;
 mod outcome;
 
 use std::path::PathBuf;
@@ -72,6 +73,7 @@ pub struct App {
     pending: Option<(Instant, Screen)>,
     display_failing: bool,
     service: ServiceNotifier,
+    live: live::LiveMode,
 }
 
 impl App {
@@ -90,6 +92,7 @@ impl App {
             pending: None,
             display_failing: false,
             service: ServiceNotifier::from_env(),
+            live: live::LiveMode::default(),
         };
         let labels = app.devices.classifier.labels().to_vec();
         match app.counter.open_session() {
@@ -134,7 +137,13 @@ impl App {
         self.service.ready(&status);
         loop {
             self.service.tick();
-            let event = self.devices.buttons.next_event(TICK)?;
+            // In live mode frames are taken continuously: buttons are only polled.
+            let wait = if self.live_active() {
+                Duration::ZERO
+            } else {
+                TICK
+            };
+            let event = self.devices.buttons.next_event(wait)?;
             if let Some((due, _)) = &self.pending
                 && Instant::now() >= *due
                 && let Some((_, screen)) = self.pending.take()
@@ -152,6 +161,7 @@ impl App {
                     self.handle(event);
                 }
             }
+            self.live_step();
         }
     }
 
@@ -170,12 +180,11 @@ impl App {
                     log::error!("cannot start a new slide: {e}");
                     self.show_status(Status::Error("J01".into()));
                 } else {
+                    self.live_new_slide();
                     self.show_status(Status::NewSlide);
                 }
             }
-            ButtonEvent::ToggleLive => {
-                log::warn!("live mode is not available in this build; the button does nothing");
-            }
+            ButtonEvent::ToggleLive => self.toggle_live(),
             ButtonEvent::Quit => {}
         }
         None
@@ -257,26 +266,35 @@ impl App {
             log::info!("{}: no white cell found; nothing counted", frame.origin);
             return CountOutcome::NoCell;
         };
-        let probabilities = match self.devices.classifier.classify(&found.crop) {
+        self.count_crop(&found.crop, &frame.origin, found.cells_in_view)
+    }
+
+    /// Classifies a crop and journals the count (the button's and live mode's path).
+    fn count_crop(
+        &mut self,
+        crop: &image::RgbImage,
+        origin: &str,
+        cells_in_view: usize,
+    ) -> CountOutcome {
+        let probabilities = match self.devices.classifier.classify(crop) {
             Ok(p) => p,
             Err(e) => {
-                log::error!("{}: {e}", frame.origin);
+                log::error!("{origin}: {e}");
                 return CountOutcome::Failed(format!("classifier: {e}"));
             }
         };
         let at = self.now();
-        let crop_path = self.save_crop(&found.crop);
-        let event =
-            match self
-                .counter
-                .count_event(probabilities, frame.origin.clone(), crop_path, at)
-            {
-                Ok(event) => event,
-                Err(e) => {
-                    log::error!("cannot count: {e}");
-                    return CountOutcome::Failed(e.to_string());
-                }
-            };
+        let crop_path = self.save_crop(crop);
+        let event = match self
+            .counter
+            .count_event(probabilities, origin.to_string(), crop_path, at)
+        {
+            Ok(event) => event,
+            Err(e) => {
+                log::error!("cannot count: {e}");
+                return CountOutcome::Failed(e.to_string());
+            }
+        };
         let Event::CellCounted { cell, .. } = &event else {
             return CountOutcome::Failed("unexpected event".into());
         };
@@ -287,16 +305,16 @@ impl App {
         }
         log::info!(
             "{}: cell {} {} {:.1}%{} ({} in view)",
-            frame.origin,
+            origin,
             cell.seq,
             cell.label,
             cell.confidence * 100.0,
             if cell.identified { "" } else { " UNSURE" },
-            found.cells_in_view
+            cells_in_view
         );
         CountOutcome::Counted {
             cell,
-            cells_in_view: found.cells_in_view,
+            cells_in_view,
         }
     }
 

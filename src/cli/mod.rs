@@ -4,12 +4,14 @@ mod bench;
 mod check;
 mod classify;
 mod devices;
+mod doctor;
 mod eval;
 mod locate_eval;
 pub mod logging;
 mod paths;
 mod report;
 mod run;
+pub mod version;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -114,6 +116,14 @@ pub enum Command {
         /// The file to check.
         file: PathBuf,
     },
+    /// Check the installation: configuration, model and runtime, camera, buttons, display,
+    /// storage, clock and groups; one line each (OK, WARN or FAIL with the fix).
+    /// Exits non-zero on any FAIL.
+    Doctor {
+        /// Configuration file.
+        #[arg(long, default_value = paths::DEFAULT_CONFIG)]
+        config: PathBuf,
+    },
     /// Print the differential count of the current or a past slide.
     Report {
         /// Configuration file (for the data directory).
@@ -194,6 +204,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::LocateEval { dir, config, json } => {
             locate_eval::run(&dir, config.as_deref(), json)
         }
+        Command::Doctor { config } => doctor::run(&config),
         Command::Report {
             config,
             data_dir,

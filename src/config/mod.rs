@@ -6,6 +6,7 @@
 
 mod sections;
 
+use std::cmp::Ordering;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -104,7 +105,16 @@ pub fn check_range<T: PartialOrd + std::fmt::Display>(
     min: T,
     max: T,
 ) -> Result<(), Invalid> {
-    if value < min || value > max {
+    // partial_cmp is None for NaN, which is therefore refused too.
+    let above_min = matches!(
+        value.partial_cmp(&min),
+        Some(Ordering::Greater | Ordering::Equal)
+    );
+    let below_max = matches!(
+        value.partial_cmp(&max),
+        Some(Ordering::Less | Ordering::Equal)
+    );
+    if !(above_min && below_max) {
         return Err(Invalid::new(
             key,
             format!("must be between {min} and {max}, got {value}"),

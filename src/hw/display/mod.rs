@@ -74,6 +74,8 @@ pub enum Status {
     Undone,
     /// A new slide was started.
     NewSlide,
+    /// Live mode is on: cells are counted while the technician scans.
+    Live,
     /// Something failed; the code is short enough for the screen (details go to the log).
     Error(String),
 }

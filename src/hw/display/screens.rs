@@ -90,6 +90,7 @@ pub fn status_text(status: &Status) -> String {
         Status::TargetReached => "TARGET REACHED".to_string(),
         Status::Undone => "UNDONE".to_string(),
         Status::NewSlide => "NEW SLIDE".to_string(),
+        Status::Live => "LIVE".to_string(),
         Status::Error(code) => format!("ERR {}", code.to_uppercase()),
     }
 }
@@ -104,6 +105,7 @@ fn status_hint(status: &Status) -> &'static str {
         Status::TargetReached => "2x PRESS: NEW SLIDE",
         Status::Undone => "LAST CELL REMOVED",
         Status::NewSlide => "COUNT STARTS AT 0",
+        Status::Live => "SCAN: CELLS COUNT ONCE",
         Status::Error(_) => "DETAILS IN LOG",
     }
 }

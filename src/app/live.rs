@@ -1,0 +1,162 @@
+//! Live mode in the event loop: frames are taken continuously and every new white cell
+//! that is steady and whole is classified and counted once, journaled exactly like a
+//! button count (with its crop), so undo and reports work the same.
+
+use image::RgbImage;
+
+use super::{App, CountOutcome};
+use crate::camera::CameraError;
+use crate::hw::display::Status;
+use crate::live::{LiveAction, LiveConfig, LiveEngine, LiveStats};
+use crate::vision::LocatorParams;
+
+/// Live-mode state of the app.
+#[derive(Default)]
+pub(super) struct LiveMode {
+    engine: Option<LiveEngine>,
+    on: bool,
+    camera_failing: bool,
+    bad_frames: u64,
+}
+
+impl App {
+    /// Sets up live mode from the `[live]` section, the locator settings and the model's
+    /// `cell_fraction`; live mode starts at once when `config.enabled`. Without this call
+    /// the live button only logs that live mode is not configured.
+    pub fn configure_live(
+        &mut self,
+        config: &LiveConfig,
+        locator: LocatorParams,
+        cell_fraction: f32,
+    ) {
+        self.live.engine = Some(LiveEngine::new(config, locator, cell_fraction, None));
+        self.live.on = false;
+        if config.enabled {
+            self.toggle_live();
+        }
+    }
+
+    /// Whether live mode is on.
+    pub fn live_active(&self) -> bool {
+        self.live.on
+    }
+
+    /// Live-mode figures (frames, fps, steady, cells tracked), when live mode is set up.
+    pub fn live_stats(&self) -> Option<&LiveStats> {
+        self.live.engine.as_ref().map(LiveEngine::stats)
+    }
+
+    /// Switches live mode on or off (the live button).
+    pub(super) fn toggle_live(&mut self) {
+        let Some(engine) = self.live.engine.as_mut() else {
+            log::warn!("live mode is not configured; the live button does nothing");
+            return;
+        };
+        if self.live.on {
+            engine.pause();
+            self.live.on = false;
+            log::info!("live mode off");
+            self.show_status(Status::Ready);
+        } else if self
+            .counter
+            .open_session()
+            .is_some_and(|s| s.target_reached())
+        {
+            log::info!("live mode not started: the target is reached");
+            self.show_status(Status::TargetReached);
+        } else {
+            self.live.on = true;
+            log::info!("live mode on: scan the slide; each white cell is counted once");
+            self.show_status(Status::Live);
+        }
+    }
+
+    /// A new slide: live mode forgets the cells it has seen.
+    pub(super) fn live_new_slide(&mut self) {
+        if let Some(engine) = self.live.engine.as_mut() {
+            engine.new_slide(None);
+        }
+    }
+
+    /// Takes one frame in live mode and counts the cells it asks for; does nothing when
+    /// live mode is off. Returns the outcome of every count attempted.
+    pub fn live_step(&mut self) -> Vec<CountOutcome> {
+        if !self.live.on {
+            return Vec::new();
+        }
+        let frame = match self.devices.camera.latest_frame() {
+            Ok(frame) => frame,
+            Err(CameraError::BadFrame { origin, reason }) => {
+                self.live.bad_frames += 1;
+                log::debug!("live: bad frame {origin} skipped: {reason}");
+                return Vec::new();
+            }
+            Err(CameraError::Exhausted) => {
+                log::info!("live: no more frames; live mode off");
+                self.toggle_live();
+                return Vec::new();
+            }
+            Err(e) => {
+                if !self.live.camera_failing {
+                    log::warn!("live: {e}");
+                    self.live.camera_failing = true;
+                    self.show_status(Status::NoCamera);
+                }
+                return Vec::new();
+            }
+        };
+        if self.live.camera_failing {
+            log::info!("live: camera is back");
+            self.live.camera_failing = false;
+            self.show_status(Status::Live);
+        }
+        let Some(engine) = self.live.engine.as_mut() else {
+            return Vec::new();
+        };
+        let actions = engine.on_frame(&frame.image, frame.timestamp);
+        let mut outcomes = Vec::new();
+        for LiveAction::Classify { crop, cell_id, .. } in actions {
+            if self
+                .counter
+                .open_session()
+                .is_none_or(|s| s.target_reached())
+            {
+                self.not_counted(cell_id);
+                continue;
+            }
+            let outcome = self.live_count(&crop, &frame.origin, cell_id);
+            self.show_outcome(&outcome);
+            outcomes.push(outcome);
+        }
+        if self
+            .counter
+            .open_session()
+            .is_some_and(|s| s.target_reached())
+        {
+            log::info!("live: target reached; live mode off");
+            if let Some(engine) = self.live.engine.as_mut() {
+                engine.pause();
+            }
+            self.live.on = false;
+        }
+        outcomes
+    }
+
+    fn live_count(&mut self, crop: &RgbImage, origin: &str, cell_id: u64) -> CountOutcome {
+        let outcome = self.count_crop(crop, origin, 1);
+        if let CountOutcome::Counted { .. } = outcome {
+            if let Some(engine) = self.live.engine.as_mut() {
+                engine.counted(cell_id);
+            }
+        } else {
+            self.not_counted(cell_id);
+        }
+        outcome
+    }
+
+    fn not_counted(&mut self, cell_id: u64) {
+        if let Some(engine) = self.live.engine.as_mut() {
+            engine.not_counted(cell_id);
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! What `hematovision --version` prints: version, git commit, model and runtime.
+
+use std::path::Path;
+
+use hematovision::model::metadata::METADATA_FILE;
+
+use super::paths;
+
+/// Git commit the binary was built from ("unknown" outside a git checkout).
+pub const GIT_COMMIT: &str = env!("HEMATOVISION_GIT_COMMIT");
+/// The LiteRT release this build is pinned to (cross/fetch-litert.sh).
+pub const LITERT_VERSION: &str = env!("HEMATOVISION_LITERT_VERSION");
+
+/// `-V`: the version and the commit.
+pub fn short() -> String {
+    format!("{} ({GIT_COMMIT})", env!("CARGO_PKG_VERSION"))
+}
+
+/// `--version`: version, commit, the default model's name and version, and the runtime.
+pub fn long() -> String {
+    let model = paths::default_model();
+    format!(
+        "{}\ncommit:  {GIT_COMMIT}\nmodel:   {}\nruntime: LiteRT {LITERT_VERSION} (libLiteRt.so from \
+         the ai-edge-litert {LITERT_VERSION} wheel)",
+        env!("CARGO_PKG_VERSION"),
+        describe_model(&model)
+    )
+}
+
+/// "hematovision-wbc4 1.0 (/usr/share/.../hematovision-wbc4.tflite)", or why it is unknown.
+pub fn describe_model(model: &Path) -> String {
+    let meta_path = model.with_file_name(METADATA_FILE);
+    let text = match std::fs::read_to_string(&meta_path) {
+        Ok(text) => text,
+        Err(e) => return format!("unknown ({}: {e})", meta_path.display()),
+    };
+    let meta: serde_json::Value = match serde_json::from_str(&text) {
+        Ok(v) => v,
+        Err(e) => return format!("unknown ({}: {e})", meta_path.display()),
+    };
+    let field = |key: &str| match meta.get(key) {
+        Some(serde_json::Value::String(s)) => Some(s.clone()),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let name = field("name").unwrap_or_else(|| {
+        model
+            .file_stem()
+            .map_or_else(String::new, |s| s.to_string_lossy().into_owned())
+    });
+    let version = field("version").unwrap_or_else(|| "(no version)".into());
+    format!("{name} {version} ({})", model.display())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_description_from_metadata() {
+        let tmp = tempfile::tempdir().unwrap();
+        let model = tmp.path().join("m.tflite");
+        assert!(describe_model(&model).starts_with("unknown ("));
+        std::fs::write(
+            tmp.path().join(METADATA_FILE),
+            r#"{"name": "wbc4", "version": 3}"#,
+        )
+        .unwrap();
+        assert!(describe_model(&model).starts_with("wbc4 3 ("));
+        std::fs::write(tmp.path().join(METADATA_FILE), "{}").unwrap();
+        assert!(describe_model(&model).starts_with("m (no version) ("));
+        std::fs::write(tmp.path().join(METADATA_FILE), "{").unwrap();
+        assert!(describe_model(&model).starts_with("unknown ("));
+    }
+
+    #[test]
+    fn long_version_has_every_part() {
+        let v = long();
+        assert!(v.starts_with(env!("CARGO_PKG_VERSION")), "{v}");
+        for part in ["commit: ", "model: ", "runtime: LiteRT "] {
+            assert!(v.contains(part), "{v}");
+        }
+        assert!(!GIT_COMMIT.is_empty());
+    }
+}

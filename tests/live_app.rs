@@ -1,0 +1,197 @@
+//! Live mode in the event loop: a simulated scan through the app, counts journaled like
+//! button counts, target and toggling.
+
+use std::collections::VecDeque;
+use std::path::Path;
+use std::time::Duration;
+
+use hematovision::app::{App, AppSettings, CountOutcome, Devices, LocatorFinder};
+use hematovision::camera::{CameraError, Frame, FrameSource};
+use hematovision::hw::button::{ButtonError, ButtonEvent, Buttons};
+use hematovision::hw::display::{Display, DisplayError, Screen};
+use hematovision::live::LiveConfig;
+use hematovision::live::sim::{Effects, Pose, Renderer, Slide};
+use hematovision::model::{Classifier, ClassifyError};
+use hematovision::vision::LocatorParams;
+use image::RgbImage;
+
+/// A camera scanning a stitched slide of fixture fields along a path of x positions.
+struct ScanCamera {
+    slide: Slide,
+    xs: VecDeque<f64>,
+    last: f64,
+    renderer: Renderer,
+    sequence: u64,
+}
+
+impl ScanCamera {
+    fn new(xs: Vec<f64>) -> Self {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bccd");
+        ScanCamera {
+            slide: Slide::from_bccd(&dir, 3, 1, 3).unwrap(),
+            last: xs.first().copied().unwrap_or(0.0),
+            xs: xs.into(),
+            renderer: Renderer::new(640, 480),
+            sequence: 0,
+        }
+    }
+}
+
+impl FrameSource for ScanCamera {
+    fn latest_frame(&mut self) -> Result<Frame, CameraError> {
+        let x = self.xs.pop_front().ok_or(CameraError::Exhausted)?;
+        let pose = Pose {
+            x,
+            y: 0.0,
+            vx: x - self.last,
+            vy: 0.0,
+        };
+        self.last = x;
+        let effects = Effects {
+            exposure: 0.0,
+            defocus: 0,
+            gain: 1.0,
+            jpeg_quality: 100,
+        };
+        let image = self.renderer.render(&self.slide.image, &pose, &effects);
+        self.sequence += 1;
+        Ok(Frame {
+            image,
+            sequence: self.sequence,
+            timestamp: Duration::from_millis(self.sequence * 33),
+            origin: format!("scan:{}", self.sequence),
+        })
+    }
+}
+
+struct Always(Vec<String>);
+
+impl Classifier for Always {
+    fn labels(&self) -> &[String] {
+        &self.0
+    }
+    fn classify(&mut self, _: &RgbImage) -> Result<Vec<f32>, ClassifyError> {
+        Ok(vec![0.05, 0.05, 0.05, 0.85])
+    }
+}
+
+struct Quiet;
+
+impl Display for Quiet {
+    fn show(&mut self, _: &Screen) -> Result<(), DisplayError> {
+        Ok(())
+    }
+}
+
+struct NoButtons;
+
+impl Buttons for NoButtons {
+    fn next_event(&mut self, _: Duration) -> Result<Option<ButtonEvent>, ButtonError> {
+        Ok(Some(ButtonEvent::Quit))
+    }
+}
+
+/// Still on the first field, pan to the third, still, and back to the first, still.
+fn there_and_back() -> Vec<f64> {
+    let mut xs = vec![0.0; 12];
+    xs.extend((1..=20).map(|k| f64::from(k) * 64.0));
+    xs.extend(vec![1280.0; 12]);
+    xs.extend((1..=20).rev().map(|k| f64::from(k - 1) * 64.0));
+    xs.extend(vec![0.0; 12]);
+    xs
+}
+
+fn start(dir: &Path, xs: Vec<f64>, target: u32) -> App {
+    let labels = ["EOSINOPHIL", "LYMPHOCYTE", "MONOCYTE", "NEUTROPHIL"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let devices = Devices {
+        camera: Box::new(ScanCamera::new(xs)),
+        finder: Box::new(LocatorFinder::new(LocatorParams::default(), 0.5, None)),
+        classifier: Box::new(Always(labels)),
+        display: Box::new(Quiet),
+        buttons: Box::new(NoButtons),
+    };
+    let settings = AppSettings {
+        target,
+        confidence_threshold: 0.6,
+        data_dir: dir.to_path_buf(),
+        save_crops: true,
+    };
+    App::start(devices, settings).unwrap()
+}
+
+fn scan_until_off(app: &mut App) -> Vec<CountOutcome> {
+    let mut outcomes = Vec::new();
+    for _ in 0..1000 {
+        if !app.live_active() {
+            break;
+        }
+        outcomes.extend(app.live_step());
+    }
+    outcomes
+}
+
+#[test]
+fn live_scan_counts_each_cell_once_journaled_with_its_crop() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = start(dir.path(), there_and_back(), 100);
+    app.configure_live(&LiveConfig::default(), LocatorParams::default(), 0.5);
+    assert!(!app.live_active());
+    app.handle(ButtonEvent::ToggleLive);
+    assert!(app.live_active());
+    let outcomes = scan_until_off(&mut app);
+    assert!(!app.live_active(), "the scan ran out of frames");
+    assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+    for o in &outcomes {
+        let CountOutcome::Counted { cell, .. } = o else {
+            panic!("{o:?}")
+        };
+        assert!(Path::new(cell.crop.as_ref().unwrap()).exists());
+    }
+    assert_eq!(app.counter().session().unwrap().counts(), &[0, 0, 0, 2]);
+    assert_eq!(app.live_stats().unwrap().counted, 2);
+    // Undo works on a live count like on a button count, and the journal resumes.
+    app.handle(ButtonEvent::Undo);
+    assert_eq!(app.counter().session().unwrap().total(), 1);
+    drop(app);
+    let app = start(dir.path(), vec![], 100);
+    assert_eq!(app.counter().session().unwrap().total(), 1);
+}
+
+#[test]
+fn live_mode_stops_at_the_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = start(dir.path(), there_and_back(), 1);
+    app.configure_live(
+        &LiveConfig {
+            enabled: true,
+            ..LiveConfig::default()
+        },
+        LocatorParams::default(),
+        0.5,
+    );
+    assert!(app.live_active(), "enabled in the config: on at start");
+    let outcomes = scan_until_off(&mut app);
+    assert_eq!(outcomes.len(), 1);
+    assert!(!app.live_active());
+    assert!(app.counter().session().unwrap().target_reached());
+    app.handle(ButtonEvent::ToggleLive);
+    assert!(!app.live_active(), "no live mode past the target");
+}
+
+#[test]
+fn the_live_button_without_live_setup_does_nothing_and_toggles_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = start(dir.path(), vec![0.0; 3], 100);
+    app.handle(ButtonEvent::ToggleLive);
+    assert!(!app.live_active());
+    assert!(app.live_step().is_empty());
+    app.configure_live(&LiveConfig::default(), LocatorParams::default(), 0.5);
+    app.handle(ButtonEvent::ToggleLive);
+    assert!(app.live_active());
+    app.handle(ButtonEvent::ToggleLive);
+    assert!(!app.live_active());
+    assert_eq!(app.counter().session().unwrap().total(), 0);
+}
