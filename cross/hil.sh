@@ -7,8 +7,9 @@
 #   cross/hil.sh all             both
 #   cross/hil.sh setup           install and fetch only
 #
-# Environment: HIL_CACHE (default .hil-cache/ at the repo root), HIL_SMP (guest CPUs, default 2), HIL_TIMEOUT (seconds
-# the VM may run, default 600), HIL_QUIET=1 (do not echo the guest console).
+# Environment: HIL_CACHE (default .hil-cache/ at the repo root), HIL_TIMEOUT (seconds
+# the VM may run, default 600), HIL_SMP (guest CPUs, default 2), HIL_QUIET=1 (do not
+# echo the guest console).
 set -euo pipefail
 
 # ---- pins: change together, then delete .hil-cache/ -------------------------------
@@ -388,6 +389,6 @@ all)
     log "total wall time $(elapsed)"
     exit $rc
     ;;
--h | --help) sed -n '2,12p' "$0" ;;
+-h | --help) sed -n '2,13p' "$0" ;;
 *) die "unknown mode '$1' (vm, user-tests, all, setup)" ;;
 esac
