@@ -389,6 +389,6 @@ all)
     log "total wall time $(elapsed)"
     exit $rc
     ;;
--h | --help) sed -n '2,13p' "$0" ;;
+-h | --help) sed -n '2,12p' "$0" ;;
 *) die "unknown mode '$1' (vm, user-tests, all, setup)" ;;
 esac
