@@ -43,6 +43,9 @@ apt_install() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
 }
 
+# bindgen (the V4L2 camera's kernel bindings) needs libclang.
+ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || apt_install libclang-dev
+
 for arch in "$@"; do
     start=$(date +%s)
     case "$arch" in
@@ -69,7 +72,8 @@ for arch in "$@"; do
     mkdir -p target/deb-stage
     cp "$lib" target/deb-stage/libLiteRt.so
     echo "package: building $arch ($triple)"
-    cargo deb --target "$triple" "${strip_flag[@]}"
+    # The V4L2 camera is a cargo feature (bindgen needs libclang at build time).
+    cargo deb --target "$triple" --features v4l2 "${strip_flag[@]}"
     unset CARGO_PROFILE_RELEASE_STRIP
     deb=$(ls -t target/debian/hematovision_*_"$arch".deb 2>/dev/null | head -n1 || true)
     [ -n "$deb" ] || deb=$(ls -t target/"$triple"/debian/hematovision_*_"$arch".deb | head -n1)

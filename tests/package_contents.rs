@@ -237,6 +237,22 @@ fn check_package(deb: &Path) {
             .any(|l| Some(l.as_str()) == line["label"].as_str()),
         "{line}"
     );
+
+    // The packaged daemon drives a real USB camera (the production configuration's source).
+    let mut cmd = match runner.split_first() {
+        Some((program, args)) => {
+            let mut c = Command::new(program);
+            c.args(args).arg(&bin);
+            c
+        }
+        None => Command::new(&bin),
+    };
+    let version = cmd.arg("--version").output().unwrap();
+    let version = String::from_utf8_lossy(&version.stdout);
+    assert!(
+        version.contains("camera:  V4L2"),
+        "package built without the v4l2 feature: {version}"
+    );
 }
 
 #[test]

@@ -21,9 +21,14 @@ pub fn long() -> String {
     let model = paths::default_model();
     format!(
         "{}\ncommit:  {GIT_COMMIT}\nmodel:   {}\nruntime: LiteRT {LITERT_VERSION} (libLiteRt.so from \
-         the ai-edge-litert {LITERT_VERSION} wheel)",
+         the ai-edge-litert {LITERT_VERSION} wheel)\ncamera:  {}",
         env!("CARGO_PKG_VERSION"),
-        describe_model(&model)
+        describe_model(&model),
+        if cfg!(feature = "v4l2") {
+            "V4L2 and replay"
+        } else {
+            "replay only (built without the v4l2 feature)"
+        }
     )
 }
 
