@@ -278,7 +278,15 @@ pub fn check(config: &crate::config::CameraSection, dev: &Path) -> Check {
             }
         }
         CameraSourceKind::V4l2 => {
-            let probes: Vec<Probe> = video_devices(dev).iter().map(|p| probe(p)).collect();
+            let v4l2 = &config.v4l2;
+            // A camera chosen by card name or bus info may be any node; one chosen by path
+            // must be that node.
+            let candidates = if v4l2.card.is_empty() && v4l2.bus_info.is_empty() {
+                vec![v4l2.device.clone()]
+            } else {
+                video_devices(dev)
+            };
+            let probes: Vec<Probe> = candidates.iter().map(|p| probe(p)).collect();
             assess(&probes)
         }
     }
