@@ -309,7 +309,7 @@ def main() -> None:
                     help="use every k-th kaggle-wbc4/train image for the cached head features")
     ap.add_argument("--head-epochs", type=int, default=30)
     ap.add_argument("--head-lr", type=float, default=1e-3)
-    ap.add_argument("--finetune-epochs", type=int, default=3)
+    ap.add_argument("--finetune-epochs", type=int, default=8)
     ap.add_argument("--finetune-lr", type=float, default=1e-4)
     ap.add_argument("--unfreeze-from", default="block_13_expand",
                     help="first backbone layer trained in the fine-tune phase")
