@@ -311,3 +311,72 @@ pub fn print_reports(reports: &[LiveEvalReport], out: &mut dyn Write) -> std::io
         "targets: missed <= 2%, double <= 1% per scenario; >= 30 fps of 640x480 on one core"
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ClassifyError;
+
+    fn options() -> LiveEvalOptions {
+        LiveEvalOptions {
+            fields_dir: std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/bccd"),
+            ..LiveEvalOptions::default()
+        }
+    }
+
+    fn tiny() -> Scenario {
+        Scenario {
+            fields: (2, 1),
+            jpeg_quality: 100,
+            ..Scenario::by_name("steady-pans").unwrap()
+        }
+    }
+
+    struct Says(Vec<String>);
+
+    impl Classifier for Says {
+        fn labels(&self) -> &[String] {
+            &self.0
+        }
+        fn classify(&mut self, _: &image::RgbImage) -> Result<Vec<f32>, ClassifyError> {
+            Ok(vec![0.1, 0.9])
+        }
+    }
+
+    #[test]
+    fn a_small_scan_is_scored_with_and_without_a_classifier() {
+        let report = evaluate_scenario(&tiny(), &options(), None).unwrap();
+        assert_eq!(
+            (report.truth, report.missed, report.double),
+            (2, 0, 0),
+            "{report:?}"
+        );
+        assert_eq!(report.counted, 2);
+        assert!(report.accuracy.is_none());
+        assert!(report.fps > 0.0 && report.frames > 50);
+        let json = serde_json::to_value(&report).unwrap();
+        for key in ["truth", "counted", "missed", "double", "accuracy", "fps"] {
+            assert!(json.get(key).is_some(), "{key}");
+        }
+        let mut says = Says(vec!["LYMPHOCYTE".into(), "neutrophil".into()]);
+        let report = evaluate_scenario(&tiny(), &options(), Some(&mut says)).unwrap();
+        let scan = Scan::build(&tiny(), &options().fields_dir).unwrap();
+        let neutrophils = scan
+            .slide
+            .cells
+            .iter()
+            .filter(|c| c.class == "NEUTROPHIL")
+            .count();
+        assert_eq!(report.accuracy, Some(neutrophils as f64 / 2.0));
+        let mut text = Vec::new();
+        print_reports(&[report], &mut text).unwrap();
+        assert!(String::from_utf8(text).unwrap().contains("steady-pans"));
+    }
+
+    #[test]
+    fn an_unknown_scenario_names_the_known_ones() {
+        let err = live_eval(Some("sideways"), &options(), None).unwrap_err();
+        assert!(err.to_string().contains("back-and-forth"), "{err}");
+    }
+}
