@@ -71,7 +71,18 @@ fn main() -> anyhow::Result<()> {
         .iter()
         .find(|a| !a.starts_with("--"))
         .map(String::as_str);
-    let options = hematovision::live::LiveEvalOptions::default();
+    let mut options = hematovision::live::LiveEvalOptions::default();
+    // `--gate X`: try another association gate (live.gate) without editing a file.
+    if let Some(i) = args.iter().position(|a| a == "--gate") {
+        let value = args
+            .get(i + 1)
+            .ok_or(anyhow::anyhow!("--gate needs a value"))?;
+        options.live.gate = value.parse()?;
+        options
+            .live
+            .validate()
+            .map_err(|e| anyhow::anyhow!("{}: {}", e.key, e.message))?;
+    }
     let reports = hematovision::live::live_eval(name, &options, None)?;
     if json {
         for r in &reports {
