@@ -29,10 +29,13 @@ fn bench() -> anyhow::Result<()> {
     let scenario = Scenario::by_name("steady-pans").ok_or(anyhow::anyhow!("no scenario"))?;
     let scan = Scan::build(&scenario, &Slide::default_fields_dir())?;
     let mut renderer = Renderer::new(640, 480);
+    let t0 = cpu();
     let frames: Vec<_> = (0..300)
         .filter_map(|i| scan.frame(i * 3, &mut renderer))
         .map(|f| f.image)
         .collect();
+    let render_ms = (cpu() - t0).as_secs_f64() * 1000.0 / frames.len() as f64;
+    println!("simulator rendering (not part of live mode): mean {render_ms:.1} ms CPU per frame");
     let mut motion = MotionEstimator::new(4);
     let mut times = Vec::new();
     for _ in 0..3 {
@@ -68,7 +71,18 @@ fn main() -> anyhow::Result<()> {
         .iter()
         .find(|a| !a.starts_with("--"))
         .map(String::as_str);
-    let options = hematovision::live::LiveEvalOptions::default();
+    let mut options = hematovision::live::LiveEvalOptions::default();
+    // `--gate X`: try another association gate (live.gate) without editing a file.
+    if let Some(i) = args.iter().position(|a| a == "--gate") {
+        let value = args
+            .get(i + 1)
+            .ok_or(anyhow::anyhow!("--gate needs a value"))?;
+        options.live.gate = value.parse()?;
+        options
+            .live
+            .validate()
+            .map_err(|e| anyhow::anyhow!("{}: {}", e.key, e.message))?;
+    }
     let reports = hematovision::live::live_eval(name, &options, None)?;
     if json {
         for r in &reports {

@@ -21,7 +21,7 @@ pub struct LiveConfig {
     /// (default 0.08; 0.0..=1.0).
     pub min_motion_confidence: f32,
     /// A white cell seen again within this fraction of its diameter is the same cell
-    /// (default 0.5; 0.1..=3.0).
+    /// (default 0.8; 0.1..=3.0).
     pub gate: f32,
     /// A cell must be this many pixels inside every frame edge to be classified
     /// (default 4; 0..=200).
@@ -38,7 +38,7 @@ impl Default for LiveConfig {
             steady_motion_px: 2.0,
             steady_frames: 3,
             min_motion_confidence: 0.08,
-            gate: 0.5,
+            gate: 0.8,
             edge_margin: 4,
             min_hits: 2,
         }

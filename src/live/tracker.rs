@@ -30,7 +30,7 @@ pub struct TrackerParams {
 impl Default for TrackerParams {
     fn default() -> Self {
         TrackerParams {
-            gate: 0.5,
+            gate: 0.8,
             edge_margin: 4,
             min_hits: 2,
             target: None,

@@ -131,6 +131,25 @@ impl Renderer {
             fx * fy,
         ];
         let w = self.width as usize;
+        let inside =
+            bx >= 0 && by >= 0 && bx + w as i64 + 1 < sw && by + self.height as i64 + 1 < sh;
+        if inside {
+            // Whole rows at once: contiguous slices the compiler can vectorise.
+            let (bx, by) = (bx as usize, by as usize);
+            for y in 0..self.height as usize {
+                let r0 = &raw[(by + y) * stride + bx * 3..(by + y) * stride + (bx + w + 1) * 3];
+                let r1 =
+                    &raw[(by + y + 1) * stride + bx * 3..(by + y + 1) * stride + (bx + w + 1) * 3];
+                let out = &mut self.accum[y * w * 3..(y + 1) * w * 3];
+                for (i, o) in out.iter_mut().enumerate() {
+                    *o += f32::from(r0[i]) * weights[0]
+                        + f32::from(r0[i + 3]) * weights[1]
+                        + f32::from(r1[i]) * weights[2]
+                        + f32::from(r1[i + 3]) * weights[3];
+                }
+            }
+            return;
+        }
         for y in 0..self.height as usize {
             let y0 = (by + y as i64).clamp(0, sh - 1) as usize;
             let y1 = (by + y as i64 + 1).clamp(0, sh - 1) as usize;

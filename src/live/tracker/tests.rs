@@ -238,7 +238,7 @@ fn a_failed_classification_is_asked_again() {
 #[test]
 fn drift_is_removed_by_re_anchoring_on_known_cells() {
     // The motion estimate over-reads every pan by 10 %: 30 px per 300 px leg, 270 px over
-    // the nine legs, far more than the gate (50 px), yet the cells stay the same cells.
+    // the nine legs, far more than the gate (80 px), yet the cells stay the same cells.
     let cells: Vec<(f64, f64)> = (0..4)
         .map(|i| (320.0 + 300.0 * f64::from(i), 240.0))
         .collect();
