@@ -118,3 +118,12 @@ fn check_range_refuses_nan() {
     assert!(check_range("k", 1.0f32, 0.0, 1.0).is_ok());
     assert!(check_range("k", 0u32, 1, 3).is_err());
 }
+
+#[test]
+fn the_production_file_states_the_live_defaults() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/hematovision.toml");
+    let c = Config::load(&file).unwrap();
+    assert_eq!(c.live, hematovision::live::LiveConfig::default());
+    let err = parse("[live]\ngate = 9.0\n").unwrap_err();
+    assert!(err.to_string().contains("live.gate"), "{err}");
+}

@@ -34,15 +34,19 @@ pub fn classifier(
     Ok(classifier)
 }
 
-/// The cell finder, framing crops as the model's training images are framed.
-pub fn finder(config: &Config, classifier: &TfliteClassifier) -> LocatorFinder {
-    let cell_fraction = classifier
+/// How much of the crop's side a cell fills in the model's training images.
+pub fn cell_fraction(classifier: &TfliteClassifier) -> f32 {
+    classifier
         .metadata()
         .and_then(|m| m.cell_fraction)
-        .unwrap_or(DEFAULT_CELL_FRACTION);
+        .unwrap_or(DEFAULT_CELL_FRACTION)
+}
+
+/// The cell finder, framing crops as the model's training images are framed.
+pub fn finder(config: &Config, classifier: &TfliteClassifier) -> LocatorFinder {
     LocatorFinder::new(
         config.locator.clone(),
-        cell_fraction,
+        cell_fraction(classifier),
         config.camera.reticle.map(|[x, y]| (x, y)),
     )
 }

@@ -21,10 +21,7 @@ pub fn run(
 ) -> anyhow::Result<ExitCode> {
     let mut classifier = model.open()?;
     if let Some(labels_csv) = fields {
-        let cell_fraction = classifier
-            .metadata()
-            .and_then(|m| m.cell_fraction)
-            .unwrap_or(devices::DEFAULT_CELL_FRACTION);
+        let cell_fraction = devices::cell_fraction(&classifier);
         let report = evaluate_fields(
             &mut classifier,
             dir,

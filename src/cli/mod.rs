@@ -6,6 +6,7 @@ mod classify;
 mod devices;
 mod doctor;
 mod eval;
+mod live_eval;
 mod locate_eval;
 pub mod logging;
 mod paths;
@@ -48,6 +49,27 @@ pub enum Command {
         /// Exit cleanly once the last scripted press has been handled.
         #[arg(long)]
         exit_when_done: bool,
+        /// Start in live mode: count every new white cell while the slide is scanned
+        /// (the live button or `l` switches it off and on).
+        #[arg(long)]
+        live: bool,
+    },
+    /// Run live mode over simulated slide scans (seeded scenarios with ground truth) and
+    /// print cells missed and double-counted, class accuracy and speed.
+    LiveEval {
+        /// One scenario (steady-pans, back-and-forth, fast-scan-blur, flicker-focus);
+        /// default: all of them.
+        #[arg(long)]
+        scenario: Option<String>,
+        /// The model classifying counted cells (for class accuracy).
+        #[command(flatten)]
+        model: ModelArgs,
+        /// Count only, without classifying (faster; no accuracy).
+        #[arg(long)]
+        no_classify: bool,
+        /// One JSON object per scenario (truth, counted, missed, double, accuracy, fps, ...).
+        #[arg(long)]
+        json: bool,
     },
     /// Classify image files once: class, confidence and every probability.
     Classify {
@@ -173,14 +195,22 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             data_dir,
             presses,
             exit_when_done,
+            live,
         } => run::run(
             &config,
             run::RunOptions {
                 data_dir,
                 presses,
                 exit_when_done,
+                live,
             },
         ),
+        Command::LiveEval {
+            scenario,
+            model,
+            no_classify,
+            json,
+        } => live_eval::run(scenario.as_deref(), &model, no_classify, json),
         Command::Classify {
             images,
             model,

@@ -20,6 +20,8 @@ pub struct RunOptions {
     pub presses: Option<String>,
     /// Exit after the last scripted press.
     pub exit_when_done: bool,
+    /// Start in live mode (counting every new cell while the slide is scanned).
+    pub live: bool,
 }
 
 /// Starts the daemon and runs it until it is told to quit.
@@ -27,6 +29,9 @@ pub fn run(config_path: &Path, options: RunOptions) -> anyhow::Result<ExitCode> 
     let mut config = Config::load(config_path)?;
     if let Some(dir) = options.data_dir {
         config.storage.data_dir = dir;
+    }
+    if options.live {
+        config.live.enabled = true;
     }
     log::info!(
         "hematovision {} starting with {}",
@@ -51,6 +56,7 @@ pub fn run(config_path: &Path, options: RunOptions) -> anyhow::Result<ExitCode> 
     if let Err(e) = display.show(&boot) {
         log::warn!("display: {e}; counting goes on without it");
     }
+    let cell_fraction = devices::cell_fraction(&classifier);
     let devices = Devices {
         finder: Box::new(devices::finder(&config, &classifier)),
         classifier: Box::new(classifier),
@@ -70,6 +76,7 @@ pub fn run(config_path: &Path, options: RunOptions) -> anyhow::Result<ExitCode> 
             config.storage.data_dir.display()
         )
     })?;
+    app.configure_live(&config.live, config.locator.clone(), cell_fraction);
     app.run()?;
     if let Some(session) = app.counter().session() {
         println!("{}", SlideReport::of(session));

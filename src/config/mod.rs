@@ -141,6 +141,8 @@ pub struct Config {
     pub display: DisplayConfig,
     /// The white-cell locator.
     pub locator: LocatorParams,
+    /// Live counting while the technician scans the slide.
+    pub live: crate::live::LiveConfig,
 }
 
 impl Config {
@@ -189,6 +191,7 @@ impl Config {
         self.buttons.validate()?;
         self.display.validate()?;
         self.locator.validate()?;
+        self.live.validate()?;
         Ok(())
     }
 

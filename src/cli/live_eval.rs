@@ -1,0 +1,38 @@
+//! `hematovision live-eval`: live mode scored on simulated slide scans.
+
+use std::process::ExitCode;
+
+use hematovision::live::{LiveEvalOptions, live_eval, print_reports};
+use hematovision::model::Classifier;
+
+use super::{ModelArgs, devices};
+
+/// Runs one or every scenario and prints the figures (or one JSON object per scenario).
+pub fn run(
+    scenario: Option<&str>,
+    model: &ModelArgs,
+    no_classify: bool,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let mut options = LiveEvalOptions::default();
+    let mut classifier = if no_classify {
+        None
+    } else {
+        let classifier = model.open()?;
+        options.cell_fraction = devices::cell_fraction(&classifier);
+        Some(classifier)
+    };
+    let reports = live_eval(
+        scenario,
+        &options,
+        classifier.as_mut().map(|c| c as &mut dyn Classifier),
+    )?;
+    if json {
+        for report in &reports {
+            println!("{}", serde_json::to_string(report)?);
+        }
+    } else {
+        print_reports(&reports, &mut std::io::stdout())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
