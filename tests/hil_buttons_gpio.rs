@@ -37,9 +37,8 @@ fn drain(buttons: &mut GpioButtons, quiet: Duration) -> Vec<ButtonEvent> {
     got
 }
 
-#[test]
-#[ignore = "needs a GPIO chip: set HV_HIL_GPIO_CHIP and HV_HIL_GPIO_PULL"]
-fn gpio_sim_short_long_and_double_presses() {
+/// The daemon's own button backend on the sim chip, released and quiet.
+fn open_sim_button() -> (GpioButtons, String) {
     let (Some(chip), Some(pull)) = (env("HV_HIL_GPIO_CHIP"), env("HV_HIL_GPIO_PULL")) else {
         panic!("set HV_HIL_GPIO_CHIP and HV_HIL_GPIO_PULL");
     };
@@ -55,24 +54,37 @@ fn gpio_sim_short_long_and_double_presses() {
     config.validate().unwrap();
     let mut buttons = GpioButtons::open(&config).unwrap();
     assert_eq!(drain(&mut buttons, Duration::from_millis(300)), vec![]);
+    (buttons, pull)
+}
 
-    // Short press.
+#[test]
+#[ignore = "needs a GPIO chip: set HV_HIL_GPIO_CHIP and HV_HIL_GPIO_PULL"]
+fn gpio_sim_short_press_counts() {
+    let (mut buttons, pull) = open_sim_button();
     set(&pull, "pull-down");
-    sleep(Duration::from_millis(150));
+    sleep(Duration::from_millis(300));
     set(&pull, "pull-up");
     assert_eq!(
         drain(&mut buttons, Duration::from_millis(1000)),
         vec![ButtonEvent::Count]
     );
+}
 
-    // Long press: reported while still held.
+#[test]
+#[ignore = "needs a GPIO chip: set HV_HIL_GPIO_CHIP and HV_HIL_GPIO_PULL"]
+fn gpio_sim_long_press_undoes_while_held() {
+    let (mut buttons, pull) = open_sim_button();
     set(&pull, "pull-down");
     let held = buttons.next_event(Duration::from_millis(3000)).unwrap();
     assert_eq!(held, Some(ButtonEvent::Undo));
     set(&pull, "pull-up");
     assert_eq!(drain(&mut buttons, Duration::from_millis(1000)), vec![]);
+}
 
-    // Double press.
+#[test]
+#[ignore = "needs a GPIO chip: set HV_HIL_GPIO_CHIP and HV_HIL_GPIO_PULL"]
+fn gpio_sim_double_press_starts_a_new_slide() {
+    let (mut buttons, pull) = open_sim_button();
     set(&pull, "pull-down");
     sleep(Duration::from_millis(100));
     set(&pull, "pull-up");
