@@ -344,13 +344,16 @@ impl GpioButtons {
         &self.chip
     }
 
-    fn read_available(&mut self) -> Result<(), ButtonError> {
+    /// Reads every queued edge event into the map.
+    fn read_available(
+        request: &Request,
+        chip: &Path,
+        map: &mut ButtonMap,
+        queue: &mut VecDeque<ButtonEvent>,
+    ) -> Result<(), ButtonError> {
         loop {
-            let event = self.request.read_edge_event().map_err(|e| {
-                ButtonError::Device(format!(
-                    "reading GPIO events from {}: {e}",
-                    self.chip.display()
-                ))
+            let event = request.read_edge_event().map_err(|e| {
+                ButtonError::Device(format!("reading GPIO events from {}: {e}", chip.display()))
             })?;
             let edge = match event.kind {
                 EdgeKind::Rising => Edge::Press,
@@ -361,10 +364,10 @@ impl GpioButtons {
                 event.offset, event.timestamp_ns
             );
             let t = Duration::from_nanos(event.timestamp_ns);
-            self.queue.extend(self.map.edge(event.offset, t, edge));
-            let more = self.request.has_edge_event().map_err(|e| {
-                ButtonError::Device(format!("polling {}: {e}", self.chip.display()))
-            })?;
+            queue.extend(map.edge(event.offset, t, edge));
+            let more = request
+                .has_edge_event()
+                .map_err(|e| ButtonError::Device(format!("polling {}: {e}", chip.display())))?;
             if !more {
                 return Ok(());
             }
@@ -372,33 +375,58 @@ impl GpioButtons {
     }
 }
 
+/// The loop both GPIO backends share: hands out queued gestures, runs the recogniser's
+/// timers, and otherwise waits for edges with `wait_for_edges` (at most until the next
+/// timer or the timeout), which feeds what it reads into the map.
+pub(super) fn next_gesture(
+    map: &mut ButtonMap,
+    queue: &mut VecDeque<ButtonEvent>,
+    timeout: Duration,
+    mut wait_for_edges: impl FnMut(
+        &mut ButtonMap,
+        &mut VecDeque<ButtonEvent>,
+        Duration,
+    ) -> Result<(), ButtonError>,
+) -> Result<Option<ButtonEvent>, ButtonError> {
+    let start = Instant::now();
+    loop {
+        if let Some(event) = queue.pop_front() {
+            return Ok(Some(event));
+        }
+        let now = monotonic_now();
+        queue.extend(map.poll(now));
+        if !queue.is_empty() {
+            continue;
+        }
+        let elapsed = start.elapsed();
+        if elapsed >= timeout {
+            return Ok(None);
+        }
+        let mut wait = timeout - elapsed;
+        if let Some(deadline) = map.deadline() {
+            wait = wait.min(deadline.saturating_sub(now));
+        }
+        wait_for_edges(map, queue, wait)?;
+    }
+}
+
 impl Buttons for GpioButtons {
     fn next_event(&mut self, timeout: Duration) -> Result<Option<ButtonEvent>, ButtonError> {
-        let start = Instant::now();
-        loop {
-            if let Some(event) = self.queue.pop_front() {
-                return Ok(Some(event));
-            }
-            let now = monotonic_now();
-            self.queue.extend(self.map.poll(now));
-            if !self.queue.is_empty() {
-                continue;
-            }
-            let elapsed = start.elapsed();
-            if elapsed >= timeout {
-                return Ok(None);
-            }
-            let mut wait = timeout - elapsed;
-            if let Some(deadline) = self.map.deadline() {
-                wait = wait.min(deadline.saturating_sub(now));
-            }
-            let ready = self.request.wait_edge_event(wait).map_err(|e| {
-                ButtonError::Device(format!("waiting on {}: {e}", self.chip.display()))
-            })?;
-            if ready {
-                self.read_available()?;
-            }
-        }
+        let (request, chip) = (&self.request, &self.chip);
+        next_gesture(
+            &mut self.map,
+            &mut self.queue,
+            timeout,
+            |map, queue, wait| {
+                let ready = request.wait_edge_event(wait).map_err(|e| {
+                    ButtonError::Device(format!("waiting on {}: {e}", chip.display()))
+                })?;
+                if ready {
+                    Self::read_available(request, chip, map, queue)?;
+                }
+                Ok(())
+            },
+        )
     }
 }
 

@@ -7,14 +7,14 @@
 //! through the same [`ButtonMap`] as the character-device backend.
 
 use std::collections::VecDeque;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ::rppal::gpio::{Gpio, InputPin, Trigger};
 use log::info;
 
 use super::config::{BiasSetting, GpioButtonsConfig, LineRef};
 use super::gesture::Edge;
-use super::gpio::{PERMISSION_FIX, monotonic_now};
+use super::gpio::{PERMISSION_FIX, next_gesture};
 use super::map::ButtonMap;
 use super::{ButtonError, ButtonEvent, Buttons};
 
@@ -112,40 +112,27 @@ impl RppalButtons {
 
 impl Buttons for RppalButtons {
     fn next_event(&mut self, timeout: Duration) -> Result<Option<ButtonEvent>, ButtonError> {
-        let start = Instant::now();
-        loop {
-            if let Some(event) = self.queue.pop_front() {
-                return Ok(Some(event));
-            }
-            let now = monotonic_now();
-            self.queue.extend(self.map.poll(now));
-            if !self.queue.is_empty() {
-                continue;
-            }
-            let elapsed = start.elapsed();
-            if elapsed >= timeout {
-                return Ok(None);
-            }
-            let mut wait = timeout - elapsed;
-            if let Some(deadline) = self.map.deadline() {
-                wait = wait.min(deadline.saturating_sub(now));
-            }
-            let pins: Vec<&InputPin> = self.pins.iter().collect();
-            let polled = self
-                .gpio
-                .poll_interrupts(&pins, false, Some(wait))
-                .map_err(|e| rppal_error("waiting for a button", e))?;
-            if let Some((pin, event)) = polled {
-                let rising = matches!(event.trigger, Trigger::RisingEdge);
-                let edge = if rising != self.active_low {
-                    Edge::Press
-                } else {
-                    Edge::Release
-                };
-                let line = u32::from(pin.pin());
-                let events = self.map.edge(line, event.timestamp, edge);
-                self.queue.extend(events);
-            }
-        }
+        let (gpio, pins, active_low) = (&self.gpio, &self.pins, self.active_low);
+        next_gesture(
+            &mut self.map,
+            &mut self.queue,
+            timeout,
+            |map, queue, wait| {
+                let pins: Vec<&InputPin> = pins.iter().collect();
+                let polled = gpio
+                    .poll_interrupts(&pins, false, Some(wait))
+                    .map_err(|e| rppal_error("waiting for a button", e))?;
+                if let Some((pin, event)) = polled {
+                    let rising = matches!(event.trigger, Trigger::RisingEdge);
+                    let edge = if rising != active_low {
+                        Edge::Press
+                    } else {
+                        Edge::Release
+                    };
+                    queue.extend(map.edge(u32::from(pin.pin()), event.timestamp, edge));
+                }
+                Ok(())
+            },
+        )
     }
 }
