@@ -5,7 +5,7 @@
 use image::RgbImage;
 
 use super::{App, CountOutcome};
-use crate::camera::CameraError;
+use crate::camera::{CameraError, Frame};
 use crate::hw::display::Status;
 use crate::live::{LiveAction, LiveConfig, LiveEngine, LiveStats};
 use crate::vision::LocatorParams;
@@ -17,6 +17,8 @@ pub(super) struct LiveMode {
     on: bool,
     camera_failing: bool,
     bad_frames: u64,
+    /// The frame buffer every live frame is read into, so streaming does not allocate.
+    frame: Frame,
 }
 
 impl App {
@@ -84,8 +86,16 @@ impl App {
         if !self.live.on {
             return Vec::new();
         }
-        let frame = match self.devices.camera.latest_frame() {
-            Ok(frame) => frame,
+        let mut frame = std::mem::take(&mut self.live.frame);
+        let outcomes = self.live_frame(&mut frame);
+        self.live.frame = frame;
+        outcomes
+    }
+
+    /// [`App::live_step`] with the reusable frame buffer taken out of `self`.
+    fn live_frame(&mut self, frame: &mut Frame) -> Vec<CountOutcome> {
+        match self.devices.camera.latest_frame_into(frame) {
+            Ok(()) => {}
             Err(CameraError::BadFrame { origin, reason }) => {
                 self.live.bad_frames += 1;
                 log::debug!("live: bad frame {origin} skipped: {reason}");
@@ -104,7 +114,7 @@ impl App {
                 }
                 return Vec::new();
             }
-        };
+        }
         if self.live.camera_failing {
             log::info!("live: camera is back");
             self.live.camera_failing = false;

@@ -17,7 +17,10 @@ use std::time::Duration;
 use image::RgbImage;
 
 /// One picture from a frame source.
-#[derive(Debug, Clone)]
+///
+/// `Frame::default()` is an empty 0x0 picture: a buffer to pass to
+/// [`FrameSource::latest_frame_into`], which fills it.
+#[derive(Debug, Clone, Default)]
 pub struct Frame {
     /// The picture, converted to 8-bit RGB.
     pub image: RgbImage,
@@ -53,4 +56,15 @@ pub enum CameraError {
 pub trait FrameSource {
     /// Returns a frame captured no earlier than this call (stale queued frames are skipped).
     fn latest_frame(&mut self) -> Result<Frame, CameraError>;
+
+    /// Like [`FrameSource::latest_frame`], but writes into `frame`, reusing its buffers.
+    ///
+    /// A streaming caller (live mode) keeps one `Frame` and calls this for every frame, so a
+    /// source that converts into memory it owns (the V4L2 camera) needs no allocation per frame
+    /// in steady state. On error `frame` is left as it was. The default implementation simply
+    /// replaces `frame` with [`FrameSource::latest_frame`]'s result.
+    fn latest_frame_into(&mut self, frame: &mut Frame) -> Result<(), CameraError> {
+        *frame = self.latest_frame()?;
+        Ok(())
+    }
 }

@@ -67,6 +67,8 @@ struct Open {
     stream: MmapQueue,
     _device: Device,
     path: PathBuf,
+    /// `path` as text, made once: every frame names its origin.
+    origin: String,
     geometry: Geometry,
     timing: Timing,
 }
@@ -202,43 +204,60 @@ impl V4l2Source {
 
 impl FrameSource for V4l2Source {
     fn latest_frame(&mut self) -> Result<Frame, CameraError> {
+        let mut frame = Frame::default();
+        self.latest_frame_into(&mut frame)?;
+        Ok(frame)
+    }
+
+    /// Converts the freshest buffer into the source's own RGB buffer, then swaps that buffer
+    /// with `frame`'s picture: the two buffers take turns, so a caller that passes the same
+    /// `frame` every time causes no allocation once both have reached the frame size.
+    fn latest_frame_into(&mut self, frame: &mut Frame) -> Result<(), CameraError> {
         self.ensure_open()?;
         let Some(open) = self.open.as_mut() else {
             return Err(CameraError::Unavailable("camera not open".into()));
         };
-        let origin = open.path.display().to_string();
         let requested = monotonic_now();
         let result = grab(
             &mut open.stream,
             &open.geometry,
             &open.timing,
             requested,
-            &origin,
+            &open.origin,
             &mut self.rgb,
             &mut self.bad_frames,
         );
         match result {
             Ok(grabbed) => {
-                let image =
-                    RgbImage::from_raw(open.geometry.width, open.geometry.height, self.rgb.clone())
-                        .ok_or_else(|| CameraError::BadFrame {
-                            origin: origin.clone(),
-                            reason: "frame size mismatch".into(),
-                        })?;
-                let timestamp = grabbed
+                let (width, height) = (open.geometry.width, open.geometry.height);
+                if self.rgb.len() != width as usize * height as usize * 3 {
+                    return Err(CameraError::BadFrame {
+                        origin: open.origin.clone(),
+                        reason: "frame size mismatch".into(),
+                    });
+                }
+                let previous = std::mem::take(&mut frame.image).into_raw();
+                let filled = std::mem::replace(&mut self.rgb, previous);
+                frame.image = RgbImage::from_raw(width, height, filled).ok_or_else(|| {
+                    CameraError::BadFrame {
+                        origin: open.origin.clone(),
+                        reason: "frame size mismatch".into(),
+                    }
+                })?;
+                frame.timestamp = grabbed
                     .stamp
                     .unwrap_or_else(monotonic_now)
                     .saturating_sub(self.clock_at_start);
-                let frame = Frame {
-                    image,
-                    sequence: self.sequence,
-                    timestamp,
-                    origin,
-                };
+                frame.sequence = self.sequence;
+                frame.origin.clear();
+                frame.origin.push_str(&open.origin);
                 self.sequence += 1;
-                Ok(frame)
+                Ok(())
             }
-            Err(GrabError::Bad(reason)) => Err(CameraError::BadFrame { origin, reason }),
+            Err(GrabError::Bad(reason)) => Err(CameraError::BadFrame {
+                origin: open.origin.clone(),
+                reason,
+            }),
             Err(GrabError::Lost(reason)) => {
                 if let Some(open) = self.open.take() {
                     close(open);
@@ -510,6 +529,7 @@ fn open_camera(config: &CameraConfig) -> Result<Open, String> {
     Ok(Open {
         stream: MmapQueue(stream),
         _device: device,
+        origin: path.display().to_string(),
         path,
         geometry: Geometry {
             format,
