@@ -377,7 +377,15 @@ impl GpioButtons {
 
 /// The loop both GPIO backends share: hands out queued gestures, runs the recogniser's
 /// timers, and otherwise waits for edges with `wait_for_edges` (at most until the next
-/// timer or the timeout), which feeds what it reads into the map.
+/// timer or the timeout), which feeds what it reads into the map and says whether it read
+/// any edge.
+///
+/// Edges the kernel has already queued are read *before* the timers run to the current
+/// time. The recogniser never goes back in time (an edge older than the latest time it
+/// was polled at is dated at that time), so polling first would date a burst that
+/// waited in the kernel (the caller was busy, e.g. classifying a cell, while the
+/// technician double-pressed) all at one instant, and the debouncer would take it for a
+/// bounce: a double press read late became a single count.
 pub(super) fn next_gesture(
     map: &mut ButtonMap,
     queue: &mut VecDeque<ButtonEvent>,
@@ -386,14 +394,20 @@ pub(super) fn next_gesture(
         &mut ButtonMap,
         &mut VecDeque<ButtonEvent>,
         Duration,
-    ) -> Result<(), ButtonError>,
+    ) -> Result<bool, ButtonError>,
 ) -> Result<Option<ButtonEvent>, ButtonError> {
     let start = Instant::now();
     loop {
         if let Some(event) = queue.pop_front() {
             return Ok(Some(event));
         }
+        // The clock first, then the queue: every edge stamped up to `now` is then read
+        // (with its kernel timestamp) before the timers are evaluated at `now`.
         let now = monotonic_now();
+        while wait_for_edges(map, queue, Duration::ZERO)? {}
+        if !queue.is_empty() {
+            continue;
+        }
         queue.extend(map.poll(now));
         if !queue.is_empty() {
             continue;
@@ -424,7 +438,7 @@ impl Buttons for GpioButtons {
                 if ready {
                     Self::read_available(request, chip, map, queue)?;
                 }
-                Ok(())
+                Ok(ready)
             },
         )
     }
@@ -542,6 +556,51 @@ mod tests {
         }
         .to_string();
         assert!(e.contains("/dev/gpiochip0") && e.contains("group `gpio`") && e.contains("udev"));
+    }
+
+    /// A double press (100 ms press, 150 ms gap, 100 ms press) that happened while nobody
+    /// was reading: the edges wait in a scripted "kernel queue" with their real
+    /// timestamps, and `per_wait` of them are handed out per call (gpiocdev reads the
+    /// whole queue, rppal one edge per call).
+    fn late_double_press(per_wait: usize) -> Vec<ButtonEvent> {
+        use super::super::gesture::GestureTiming;
+        let ms = Duration::from_millis;
+        // Everything happened up to 50 ms ago.
+        let base = monotonic_now().saturating_sub(ms(400));
+        let mut kernel: VecDeque<(Duration, Edge)> = VecDeque::from([
+            (base, Edge::Press),
+            (base + ms(100), Edge::Release),
+            (base + ms(250), Edge::Press),
+            (base + ms(350), Edge::Release),
+        ]);
+        let mut map = ButtonMap::new(0, GestureTiming::default(), &[]);
+        let mut queue = VecDeque::new();
+        let mut got = Vec::new();
+        while let Some(event) = next_gesture(&mut map, &mut queue, ms(600), |map, queue, wait| {
+            let mut read = false;
+            for _ in 0..per_wait {
+                let Some((t, edge)) = kernel.pop_front() else {
+                    break;
+                };
+                queue.extend(map.edge(0, t, edge));
+                read = true;
+            }
+            if !read {
+                std::thread::sleep(wait);
+            }
+            Ok(read)
+        })
+        .unwrap()
+        {
+            got.push(event);
+        }
+        got
+    }
+
+    #[test]
+    fn edges_read_late_keep_their_kernel_times() {
+        assert_eq!(late_double_press(usize::MAX), vec![ButtonEvent::NewSlide]);
+        assert_eq!(late_double_press(1), vec![ButtonEvent::NewSlide]);
     }
 
     #[test]
