@@ -255,10 +255,15 @@ fn resolve_line(
     Ok(offset)
 }
 
+/// Edge events taken from the kernel per `read()` (it queues 16 per line by default).
+const EVENTS_PER_READ: usize = 16;
+
 /// The technician's buttons on GPIO lines (main button with gestures, optional extras).
 pub struct GpioButtons {
     request: Request,
     chip: PathBuf,
+    /// Raw events as read from the request (see [`GpioButtons::read_available`]).
+    buf: Vec<u64>,
     map: ButtonMap,
     queue: VecDeque<ButtonEvent>,
 }
@@ -334,6 +339,7 @@ impl GpioButtons {
         Ok(Self {
             request,
             chip: path,
+            buf: Vec::new(),
             map,
             queue: VecDeque::new(),
         })
@@ -345,26 +351,41 @@ impl GpioButtons {
     }
 
     /// Reads every queued edge event into the map.
+    ///
+    /// Not `Request::read_edge_event`: in gpiocdev 0.8.0 built with uAPI v2 only (its
+    /// default, our build) that reads into a buffer of 48 `u64`s, room for 8 events,
+    /// and decodes only the first, so every other edge already queued in the kernel is
+    /// lost (a double press read late arrived as its first press and last release).
+    /// Here each read takes whole events into a buffer sized by the request, and every
+    /// one is decoded.
     fn read_available(
         request: &Request,
         chip: &Path,
+        buf: &mut Vec<u64>,
         map: &mut ButtonMap,
         queue: &mut VecDeque<ButtonEvent>,
     ) -> Result<(), ButtonError> {
+        let read_error =
+            |e| ButtonError::Device(format!("reading GPIO events from {}: {e}", chip.display()));
+        let event_len = request.edge_event_u64_size().max(1);
+        buf.resize(event_len * EVENTS_PER_READ, 0);
         loop {
-            let event = request.read_edge_event().map_err(|e| {
-                ButtonError::Device(format!("reading GPIO events from {}: {e}", chip.display()))
-            })?;
-            let edge = match event.kind {
-                EdgeKind::Rising => Edge::Press,
-                EdgeKind::Falling => Edge::Release,
-            };
-            debug!(
-                "gpio line {} {edge:?} at {} ns",
-                event.offset, event.timestamp_ns
-            );
-            let t = Duration::from_nanos(event.timestamp_ns);
-            queue.extend(map.edge(event.offset, t, edge));
+            let n = request
+                .read_edge_events_into_slice(buf)
+                .map_err(read_error)?;
+            for raw in buf[..n.min(buf.len())].chunks_exact(event_len) {
+                let event = request.edge_event_from_slice(raw).map_err(read_error)?;
+                let edge = match event.kind {
+                    EdgeKind::Rising => Edge::Press,
+                    EdgeKind::Falling => Edge::Release,
+                };
+                debug!(
+                    "gpio line {} {edge:?} at {} ns (line seqno {})",
+                    event.offset, event.timestamp_ns, event.line_seqno
+                );
+                let t = Duration::from_nanos(event.timestamp_ns);
+                queue.extend(map.edge(event.offset, t, edge));
+            }
             let more = request
                 .has_edge_event()
                 .map_err(|e| ButtonError::Device(format!("polling {}: {e}", chip.display())))?;
@@ -426,7 +447,7 @@ pub(super) fn next_gesture(
 
 impl Buttons for GpioButtons {
     fn next_event(&mut self, timeout: Duration) -> Result<Option<ButtonEvent>, ButtonError> {
-        let (request, chip) = (&self.request, &self.chip);
+        let (request, chip, buf) = (&self.request, &self.chip, &mut self.buf);
         next_gesture(
             &mut self.map,
             &mut self.queue,
@@ -436,7 +457,7 @@ impl Buttons for GpioButtons {
                     ButtonError::Device(format!("waiting on {}: {e}", chip.display()))
                 })?;
                 if ready {
-                    Self::read_available(request, chip, map, queue)?;
+                    Self::read_available(request, chip, buf, map, queue)?;
                 }
                 Ok(ready)
             },
