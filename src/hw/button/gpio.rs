@@ -255,10 +255,15 @@ fn resolve_line(
     Ok(offset)
 }
 
+/// Edge events taken from the kernel per `read()` (it queues 16 per line by default).
+const EVENTS_PER_READ: usize = 16;
+
 /// The technician's buttons on GPIO lines (main button with gestures, optional extras).
 pub struct GpioButtons {
     request: Request,
     chip: PathBuf,
+    /// Raw events as read from the request (see [`GpioButtons::read_available`]).
+    buf: Vec<u64>,
     map: ButtonMap,
     queue: VecDeque<ButtonEvent>,
 }
@@ -334,6 +339,7 @@ impl GpioButtons {
         Ok(Self {
             request,
             chip: path,
+            buf: Vec::new(),
             map,
             queue: VecDeque::new(),
         })
@@ -345,26 +351,41 @@ impl GpioButtons {
     }
 
     /// Reads every queued edge event into the map.
+    ///
+    /// Not `Request::read_edge_event`: in gpiocdev 0.8.0 built with uAPI v2 only (its
+    /// default, our build) that reads into a buffer of 48 `u64`s, room for 8 events,
+    /// and decodes only the first, so every other edge already queued in the kernel is
+    /// lost (a double press read late arrived as its first press and last release).
+    /// Here each read takes whole events into a buffer sized by the request, and every
+    /// one is decoded.
     fn read_available(
         request: &Request,
         chip: &Path,
+        buf: &mut Vec<u64>,
         map: &mut ButtonMap,
         queue: &mut VecDeque<ButtonEvent>,
     ) -> Result<(), ButtonError> {
+        let read_error =
+            |e| ButtonError::Device(format!("reading GPIO events from {}: {e}", chip.display()));
+        let event_len = request.edge_event_u64_size().max(1);
+        buf.resize(event_len * EVENTS_PER_READ, 0);
         loop {
-            let event = request.read_edge_event().map_err(|e| {
-                ButtonError::Device(format!("reading GPIO events from {}: {e}", chip.display()))
-            })?;
-            let edge = match event.kind {
-                EdgeKind::Rising => Edge::Press,
-                EdgeKind::Falling => Edge::Release,
-            };
-            debug!(
-                "gpio line {} {edge:?} at {} ns",
-                event.offset, event.timestamp_ns
-            );
-            let t = Duration::from_nanos(event.timestamp_ns);
-            queue.extend(map.edge(event.offset, t, edge));
+            let n = request
+                .read_edge_events_into_slice(buf)
+                .map_err(read_error)?;
+            for raw in buf[..n.min(buf.len())].chunks_exact(event_len) {
+                let event = request.edge_event_from_slice(raw).map_err(read_error)?;
+                let edge = match event.kind {
+                    EdgeKind::Rising => Edge::Press,
+                    EdgeKind::Falling => Edge::Release,
+                };
+                debug!(
+                    "gpio line {} {edge:?} at {} ns (line seqno {})",
+                    event.offset, event.timestamp_ns, event.line_seqno
+                );
+                let t = Duration::from_nanos(event.timestamp_ns);
+                queue.extend(map.edge(event.offset, t, edge));
+            }
             let more = request
                 .has_edge_event()
                 .map_err(|e| ButtonError::Device(format!("polling {}: {e}", chip.display())))?;
@@ -377,7 +398,15 @@ impl GpioButtons {
 
 /// The loop both GPIO backends share: hands out queued gestures, runs the recogniser's
 /// timers, and otherwise waits for edges with `wait_for_edges` (at most until the next
-/// timer or the timeout), which feeds what it reads into the map.
+/// timer or the timeout), which feeds what it reads into the map and says whether it read
+/// any edge.
+///
+/// Edges the kernel has already queued are read *before* the timers run to the current
+/// time. The recogniser never goes back in time (an edge older than the latest time it
+/// was polled at is dated at that time), so polling first would date a burst that
+/// waited in the kernel (the caller was busy, e.g. classifying a cell, while the
+/// technician double-pressed) all at one instant, and the debouncer would take it for a
+/// bounce: a double press read late became a single count.
 pub(super) fn next_gesture(
     map: &mut ButtonMap,
     queue: &mut VecDeque<ButtonEvent>,
@@ -386,14 +415,20 @@ pub(super) fn next_gesture(
         &mut ButtonMap,
         &mut VecDeque<ButtonEvent>,
         Duration,
-    ) -> Result<(), ButtonError>,
+    ) -> Result<bool, ButtonError>,
 ) -> Result<Option<ButtonEvent>, ButtonError> {
     let start = Instant::now();
     loop {
         if let Some(event) = queue.pop_front() {
             return Ok(Some(event));
         }
+        // The clock first, then the queue: every edge stamped up to `now` is then read
+        // (with its kernel timestamp) before the timers are evaluated at `now`.
         let now = monotonic_now();
+        while wait_for_edges(map, queue, Duration::ZERO)? {}
+        if !queue.is_empty() {
+            continue;
+        }
         queue.extend(map.poll(now));
         if !queue.is_empty() {
             continue;
@@ -412,7 +447,7 @@ pub(super) fn next_gesture(
 
 impl Buttons for GpioButtons {
     fn next_event(&mut self, timeout: Duration) -> Result<Option<ButtonEvent>, ButtonError> {
-        let (request, chip) = (&self.request, &self.chip);
+        let (request, chip, buf) = (&self.request, &self.chip, &mut self.buf);
         next_gesture(
             &mut self.map,
             &mut self.queue,
@@ -422,9 +457,9 @@ impl Buttons for GpioButtons {
                     ButtonError::Device(format!("waiting on {}: {e}", chip.display()))
                 })?;
                 if ready {
-                    Self::read_available(request, chip, map, queue)?;
+                    Self::read_available(request, chip, buf, map, queue)?;
                 }
-                Ok(())
+                Ok(ready)
             },
         )
     }
@@ -542,6 +577,51 @@ mod tests {
         }
         .to_string();
         assert!(e.contains("/dev/gpiochip0") && e.contains("group `gpio`") && e.contains("udev"));
+    }
+
+    /// A double press (100 ms press, 150 ms gap, 100 ms press) that happened while nobody
+    /// was reading: the edges wait in a scripted "kernel queue" with their real
+    /// timestamps, and `per_wait` of them are handed out per call (gpiocdev reads the
+    /// whole queue, rppal one edge per call).
+    fn late_double_press(per_wait: usize) -> Vec<ButtonEvent> {
+        use super::super::gesture::GestureTiming;
+        let ms = Duration::from_millis;
+        // Everything happened up to 50 ms ago.
+        let base = monotonic_now().saturating_sub(ms(400));
+        let mut kernel: VecDeque<(Duration, Edge)> = VecDeque::from([
+            (base, Edge::Press),
+            (base + ms(100), Edge::Release),
+            (base + ms(250), Edge::Press),
+            (base + ms(350), Edge::Release),
+        ]);
+        let mut map = ButtonMap::new(0, GestureTiming::default(), &[]);
+        let mut queue = VecDeque::new();
+        let mut got = Vec::new();
+        while let Some(event) = next_gesture(&mut map, &mut queue, ms(600), |map, queue, wait| {
+            let mut read = false;
+            for _ in 0..per_wait {
+                let Some((t, edge)) = kernel.pop_front() else {
+                    break;
+                };
+                queue.extend(map.edge(0, t, edge));
+                read = true;
+            }
+            if !read {
+                std::thread::sleep(wait);
+            }
+            Ok(read)
+        })
+        .unwrap()
+        {
+            got.push(event);
+        }
+        got
+    }
+
+    #[test]
+    fn edges_read_late_keep_their_kernel_times() {
+        assert_eq!(late_double_press(usize::MAX), vec![ButtonEvent::NewSlide]);
+        assert_eq!(late_double_press(1), vec![ButtonEvent::NewSlide]);
     }
 
     #[test]

@@ -122,6 +122,7 @@ impl Buttons for RppalButtons {
                 let polled = gpio
                     .poll_interrupts(&pins, false, Some(wait))
                     .map_err(|e| rppal_error("waiting for a button", e))?;
+                let read = polled.is_some();
                 if let Some((pin, event)) = polled {
                     let rising = matches!(event.trigger, Trigger::RisingEdge);
                     let edge = if rising != active_low {
@@ -131,7 +132,7 @@ impl Buttons for RppalButtons {
                     };
                     queue.extend(map.edge(u32::from(pin.pin()), event.timestamp, edge));
                 }
-                Ok(())
+                Ok(read)
             },
         )
     }
