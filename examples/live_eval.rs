@@ -1,5 +1,5 @@
 //! Runs the live-mode evaluation until the `live-eval` subcommand is wired:
-//! `cargo run --release --example live_eval -- [SCENARIO] [--json]`, or
+//! `cargo run --release --example live_eval -- [SCENARIO [--seed N]] [--json] [--gate X]`, or
 //! `-- --bench` to time the per-frame parts (motion estimation, locator) on 640x480 frames,
 //! or `-- --motion SCENARIO [0.5 1.0r ...]` to measure the motion estimator's error against
 //! the simulator's true shifts (a number is a whitening exponent, a trailing `r` turns the
@@ -178,10 +178,15 @@ fn main() -> anyhow::Result<()> {
         return motion_error(&scenario, &betas);
     }
     let json = args.iter().any(|a| a == "--json");
+    // The scenario name is the first argument that is neither a flag nor a flag's value.
     let name = args
         .iter()
-        .find(|a| !a.starts_with("--"))
-        .map(String::as_str);
+        .enumerate()
+        .find(|(i, a)| {
+            !a.starts_with("--")
+                && (*i == 0 || !matches!(args[i - 1].as_str(), "--gate" | "--seed"))
+        })
+        .map(|(_, a)| a.as_str());
     let mut options = hematovision::live::LiveEvalOptions::default();
     // `--gate X`: try another association gate (live.gate) without editing a file.
     if let Some(i) = args.iter().position(|a| a == "--gate") {
@@ -194,7 +199,23 @@ fn main() -> anyhow::Result<()> {
             .validate()
             .map_err(|e| anyhow::anyhow!("{}: {}", e.key, e.message))?;
     }
-    let reports = hematovision::live::live_eval(name, &options, None)?;
+    // `--seed N`: the named scenario with another seed (other fields, speeds, pauses,
+    // tremor), to check that a figure is not a property of one seed.
+    let reports = if let Some(i) = args.iter().position(|a| a == "--seed") {
+        let seed: u64 = args
+            .get(i + 1)
+            .ok_or(anyhow::anyhow!("--seed needs a value"))?
+            .parse()?;
+        let name = name.ok_or(anyhow::anyhow!("--seed needs a scenario name"))?;
+        let scenario = Scenario::by_name(name).ok_or(anyhow::anyhow!("no scenario {name}"))?;
+        vec![hematovision::live::evaluate_scenario(
+            &Scenario { seed, ..scenario },
+            &options,
+            None,
+        )?]
+    } else {
+        hematovision::live::live_eval(name, &options, None)?
+    };
     if json {
         for r in &reports {
             println!("{}", serde_json::to_string(r)?);
