@@ -53,7 +53,7 @@ impl App {
 
     /// Whether frames are taken while live mode is off, to follow the slide: live mode has
     /// counted cells on this slide, which must not be counted again if the slide is moved
-    /// before live mode is switched on again. Motion only, about 2 ms of CPU per frame.
+    /// before live mode is switched on again. Motion only, 2-3 ms of CPU per frame.
     pub fn live_following(&self) -> bool {
         !self.live.on
             && !self.live.follow_failing

@@ -142,7 +142,7 @@ impl LiveEngine {
     }
 
     /// Takes a frame while live mode is off (captured at `t`): only the slide position is
-    /// updated (about 2 ms of CPU per 640x480 frame); nothing is located or classified.
+    /// updated (2-3 ms of CPU per 640x480 frame); nothing is located or classified.
     pub fn follow(&mut self, frame: &RgbImage, t: Duration) {
         self.track(frame, t);
     }
