@@ -195,3 +195,68 @@ fn the_live_button_without_live_setup_does_nothing_and_toggles_off() {
     assert!(!app.live_active());
     assert_eq!(app.counter().session().unwrap().total(), 0);
 }
+
+/// Takes `n` frames through the app (live or following while off) and returns the counts.
+fn steps(app: &mut App, n: usize) -> Vec<CountOutcome> {
+    (0..n).flat_map(|_| app.live_step()).collect()
+}
+
+#[test]
+fn toggling_live_off_and_on_while_the_slide_moves_never_counts_a_cell_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut xs = vec![0.0; 12];
+    // Live off from here: to the third field, and a pause there.
+    xs.extend((1..=20).map(|k| f64::from(k) * 64.0));
+    xs.extend(vec![1280.0; 10]);
+    // Live on again: the third field, then back to the first.
+    xs.extend(vec![1280.0; 12]);
+    xs.extend((0..20).rev().map(|k| f64::from(k) * 64.0));
+    xs.extend(vec![0.0; 12]);
+    let mut app = start(dir.path(), xs, 100);
+    app.configure_live(&LiveConfig::default(), LocatorParams::default(), 0.5);
+    assert!(
+        !app.live_following(),
+        "nothing counted yet: no frames taken while off"
+    );
+    app.handle(ButtonEvent::ToggleLive);
+    assert_eq!(steps(&mut app, 12).len(), 1, "the first field's cell");
+    app.handle(ButtonEvent::ToggleLive);
+    assert!(!app.live_active());
+    assert!(
+        app.live_following(),
+        "a counted cell to protect: the slide is followed"
+    );
+    assert!(
+        steps(&mut app, 30).is_empty(),
+        "nothing is counted while off"
+    );
+    app.handle(ButtonEvent::ToggleLive);
+    let outcomes = scan_until_off(&mut app);
+    assert_eq!(
+        outcomes.len(),
+        1,
+        "only the third field's cell: {outcomes:?}"
+    );
+    assert_eq!(app.counter().session().unwrap().counts(), &[0, 0, 0, 2]);
+}
+
+#[test]
+fn an_undone_live_count_stays_seen_and_is_not_counted_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = start(dir.path(), there_and_back(), 100);
+    app.configure_live(&LiveConfig::default(), LocatorParams::default(), 0.5);
+    app.handle(ButtonEvent::ToggleLive);
+    assert_eq!(steps(&mut app, 12).len(), 1);
+    // The technician rejects that count.
+    app.handle(ButtonEvent::Undo);
+    assert_eq!(app.counter().session().unwrap().total(), 0);
+    assert!(app.live_active(), "undo does not stop live mode");
+    // Over to the third field and back: the rejected cell is in view again, still.
+    let outcomes = scan_until_off(&mut app);
+    assert_eq!(
+        outcomes.len(),
+        1,
+        "only the third field's cell: {outcomes:?}"
+    );
+    assert_eq!(app.counter().session().unwrap().total(), 1);
+}

@@ -1,6 +1,14 @@
 //! Live mode in the event loop: frames are taken continuously and every new white cell
 //! that is steady and whole is classified and counted once, journaled exactly like a
 //! button count (with its crop), so undo and reports work the same.
+//!
+//! - Switching live mode off and on never counts a cell twice: while it is off, frames are
+//!   still taken to follow the slide (motion only) as long as live mode has counted cells
+//!   on this slide; if frames stop meanwhile, the position is lost, logged, and the slide
+//!   assumed unmoved.
+//! - An undone live count stays seen: the technician rejected that cell, so it is not
+//!   counted again when it comes back into view (undo removes the count, not the memory
+//!   that the cell was looked at). A new slide forgets every cell.
 
 use image::RgbImage;
 
@@ -19,6 +27,8 @@ pub(super) struct LiveMode {
     bad_frames: u64,
     /// The frame buffer every live frame is read into, so streaming does not allocate.
     frame: Frame,
+    /// While live mode is off: whether the last frame taken to follow the slide arrived.
+    follow_failing: bool,
 }
 
 impl App {
@@ -41,6 +51,23 @@ impl App {
     /// Whether live mode is on.
     pub fn live_active(&self) -> bool {
         self.live.on
+    }
+
+    /// Whether frames are taken while live mode is off, to follow the slide: live mode has
+    /// counted cells on this slide, which must not be counted again if the slide is moved
+    /// before live mode is switched on again. Motion only, 2-3 ms of CPU per frame.
+    pub fn live_following(&self) -> bool {
+        !self.live.on
+            && !self.live.follow_failing
+            && self
+                .live
+                .engine
+                .as_ref()
+                .is_some_and(|e| e.tracker().counted_total() > 0 && !e.target_reached())
+            && self
+                .counter
+                .open_session()
+                .is_some_and(|s| !s.target_reached())
     }
 
     /// Live-mode figures (frames, fps, steady, cells tracked), when live mode is set up.
@@ -67,7 +94,15 @@ impl App {
             log::info!("live mode not started: the target is reached");
             self.show_status(Status::TargetReached);
         } else {
+            if !engine.resume() {
+                log::warn!(
+                    "live: the slide position was lost while live mode was off (no frames, \
+                     or motion too fast to follow); it is assumed unchanged, so if the slide \
+                     was moved, cells counted before may be counted again"
+                );
+            }
             self.live.on = true;
+            self.live.follow_failing = false;
             log::info!("live mode on: scan the slide; each white cell is counted once");
             self.show_status(Status::Live);
         }
@@ -80,10 +115,13 @@ impl App {
         }
     }
 
-    /// Takes one frame in live mode and counts the cells it asks for; does nothing when
-    /// live mode is off. Returns the outcome of every count attempted.
+    /// Takes one frame in live mode and counts the cells it asks for. While live mode is
+    /// off it follows the slide instead when [`App::live_following`] (a frame that cannot
+    /// be taken is retried at the next call), and otherwise does nothing. Returns the
+    /// outcome of every count attempted.
     pub fn live_step(&mut self) -> Vec<CountOutcome> {
         if !self.live.on {
+            self.live_follow();
             return Vec::new();
         }
         let mut frame = std::mem::take(&mut self.live.frame);
@@ -150,6 +188,26 @@ impl App {
             self.live.on = false;
         }
         outcomes
+    }
+
+    /// While live mode is off: one frame for the slide position, when it is worth it.
+    fn live_follow(&mut self) {
+        // A failed grab is retried once per loop tick, not in a busy loop.
+        self.live.follow_failing = false;
+        if !self.live_following() {
+            return;
+        }
+        match self.devices.camera.latest_frame_into(&mut self.live.frame) {
+            Ok(()) => {
+                if let Some(engine) = self.live.engine.as_mut() {
+                    engine.follow(&self.live.frame.image, self.live.frame.timestamp);
+                }
+            }
+            Err(e) => {
+                log::debug!("live (off): no frame to follow the slide: {e}");
+                self.live.follow_failing = true;
+            }
+        }
     }
 
     fn live_count(&mut self, crop: &RgbImage, origin: &str, cell_id: u64) -> CountOutcome {

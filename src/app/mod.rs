@@ -137,8 +137,9 @@ impl App {
         self.service.ready(&status);
         loop {
             self.service.tick();
-            // In live mode frames are taken continuously: buttons are only polled.
-            let wait = if self.live_active() {
+            // In live mode, and while live mode off follows the slide, frames are taken
+            // continuously: buttons are only polled.
+            let wait = if self.live_active() || self.live_following() {
                 Duration::ZERO
             } else {
                 TICK

@@ -44,7 +44,18 @@ pub struct LiveStats {
     pub counted: u32,
     /// Motion of the last frame.
     pub motion: Option<Motion>,
+    /// Whether the slide position was lost since live mode was last switched on: frames
+    /// stopped for longer than [`MAX_FRAME_GAP`], or the motion could not be followed for
+    /// [`MAX_UNTRUSTED_FRAMES`] frames in a row. The slide is then assumed not to have moved.
+    pub position_lost: bool,
 }
+
+/// Longest gap between two frames over which the slide position is still followed.
+pub const MAX_FRAME_GAP: Duration = Duration::from_millis(500);
+
+/// Frames in a row with an untrusted motion estimate (the last velocity is assumed for
+/// each) after which the slide position counts as lost.
+pub const MAX_UNTRUSTED_FRAMES: u32 = 15;
 
 /// Live mode: motion, steadiness, locator and tracker, one frame at a time. Pure: no I/O,
 /// time is passed in.
@@ -59,6 +70,7 @@ pub struct LiveEngine {
     stats: LiveStats,
     last_t: Option<Duration>,
     started: bool,
+    untrusted_run: u32,
 }
 
 impl LiveEngine {
@@ -86,6 +98,7 @@ impl LiveEngine {
             stats: LiveStats::default(),
             last_t: None,
             started: false,
+            untrusted_run: 0,
         }
     }
 
@@ -102,30 +115,56 @@ impl LiveEngine {
     pub fn new_slide(&mut self, target: Option<u32>) {
         self.target = target;
         self.tracker = Tracker::new(Self::tracker_params(&self.config, target));
-        self.pause();
-        self.stats = LiveStats::default();
-    }
-
-    /// Live mode was switched off: the next frame starts a new motion history. Counted
-    /// cells are kept, assuming the slide was not moved meanwhile.
-    pub fn pause(&mut self) {
         self.motion.reset();
         self.steady.reset();
         self.last_t = None;
         self.started = false;
+        self.untrusted_run = 0;
+        self.stats = LiveStats::default();
     }
 
-    /// Takes one frame captured at `t` (any monotonic clock) and says what to classify.
-    pub fn on_frame(&mut self, frame: &RgbImage, t: Duration) -> Vec<LiveAction> {
-        if let Some(last) = self.last_t
-            && t > last
-        {
-            let fps = 1.0 / (t - last).as_secs_f32();
-            self.stats.fps = if self.stats.fps > 0.0 {
-                0.9 * self.stats.fps + 0.1 * fps
-            } else {
-                fps
-            };
+    /// Live mode was switched off. Nothing is classified until [`LiveEngine::resume`], but
+    /// the slide position is kept: feed the frames taken meanwhile to
+    /// [`LiveEngine::follow`] so that a slide moved while live mode was off does not get
+    /// its counted cells counted again.
+    pub fn pause(&mut self) {
+        self.steady.reset();
+        self.stats.steady = false;
+    }
+
+    /// Live mode is switched on again. Returns whether the slide position was followed all
+    /// along; `false` when it was lost (see [`LiveStats::position_lost`]): the slide is then
+    /// assumed to be where it was, and cells counted before may be counted again if it
+    /// was moved.
+    pub fn resume(&mut self) -> bool {
+        self.steady.reset();
+        !std::mem::take(&mut self.stats.position_lost)
+    }
+
+    /// Takes a frame while live mode is off (captured at `t`): only the slide position is
+    /// updated (2-3 ms of CPU per 640x480 frame); nothing is located or classified.
+    pub fn follow(&mut self, frame: &RgbImage, t: Duration) {
+        self.track(frame, t);
+    }
+
+    /// Follows the slide by one frame: motion, tracker origin, frame rate. A gap longer
+    /// than [`MAX_FRAME_GAP`] restarts the motion history (the slide is assumed where it
+    /// was); so do untrusted estimates for [`MAX_UNTRUSTED_FRAMES`] frames in a row.
+    fn track(&mut self, frame: &RgbImage, t: Duration) -> Option<Motion> {
+        if let Some(last) = self.last_t {
+            let gap = t.saturating_sub(last);
+            if gap > MAX_FRAME_GAP && self.started {
+                self.motion.reset();
+                self.started = false;
+                self.stats.position_lost = true;
+            } else if t > last {
+                let fps = 1.0 / gap.as_secs_f32();
+                self.stats.fps = if self.stats.fps > 0.0 {
+                    0.9 * self.stats.fps + 0.1 * fps
+                } else {
+                    fps
+                };
+            }
         }
         self.last_t = Some(t);
         self.stats.frames += 1;
@@ -133,14 +172,29 @@ impl LiveEngine {
         let motion = self.motion.push(frame);
         let trusted = motion.filter(|m| m.confidence >= self.config.min_motion_confidence);
         if self.started {
+            self.untrusted_run = if trusted.is_some() {
+                0
+            } else {
+                self.untrusted_run.saturating_add(1)
+            };
+            if self.untrusted_run == MAX_UNTRUSTED_FRAMES {
+                self.stats.position_lost = true;
+            }
             self.tracker.advance(trusted.map(|m| (m.dx, m.dy)));
         } else {
-            // First frame after a start or pause: the slide is assumed where it was.
+            // First frame of the engine or after a gap: the slide is assumed where it was.
             self.tracker.advance(Some((0.0, 0.0)));
             self.started = true;
+            self.untrusted_run = 0;
         }
-        let steady = self.steady.update(motion.as_ref());
         self.stats.motion = motion;
+        motion
+    }
+
+    /// Takes one frame captured at `t` (any monotonic clock) and says what to classify.
+    pub fn on_frame(&mut self, frame: &RgbImage, t: Duration) -> Vec<LiveAction> {
+        let motion = self.track(frame, t);
+        let steady = self.steady.update(motion.as_ref());
         self.stats.steady = steady;
 
         let mut actions = Vec::new();
@@ -266,6 +320,92 @@ mod tests {
             e.stats()
         );
         assert!(e.stats().steady);
+    }
+
+    /// Feeds frames at 30 fps from `t0` along poses, to `on_frame` when `live`, else to
+    /// `follow`; returns the pose x of every cell asked for and the time after the last.
+    fn feed(
+        engine: &mut LiveEngine,
+        slide: &Slide,
+        xs: &[f64],
+        t0: Duration,
+        live: bool,
+    ) -> (Vec<f64>, Duration) {
+        let mut r = Renderer::new(640, 480);
+        let fx = Effects {
+            exposure: 0.3,
+            defocus: 0,
+            gain: 1.0,
+            jpeg_quality: 100,
+        };
+        let mut asked = Vec::new();
+        let mut t = t0;
+        for (i, &x) in xs.iter().enumerate() {
+            let prev = if i == 0 { x } else { xs[i - 1] };
+            let pose = Pose {
+                x,
+                y: 0.0,
+                vx: x - prev,
+                vy: 0.0,
+            };
+            let frame = r.render(&slide.image, &pose, &fx);
+            if live {
+                for LiveAction::Classify { cell_id, .. } in engine.on_frame(&frame, t) {
+                    assert!(engine.counted(cell_id));
+                    asked.push(x);
+                }
+            } else {
+                engine.follow(&frame, t);
+            }
+            t += Duration::from_millis(33);
+        }
+        (asked, t)
+    }
+
+    #[test]
+    fn a_slide_moved_while_live_mode_is_off_is_followed_and_nothing_is_counted_twice() {
+        let slide = slide();
+        let mut e = engine();
+        let (asked, t) = feed(&mut e, &slide, &[0.0; 12], Duration::ZERO, true);
+        assert_eq!(asked, vec![0.0]);
+        // Live mode off; the technician moves to the third field.
+        e.pause();
+        let mut pan: Vec<f64> = (1..=20).map(|k| f64::from(k) * 64.0).collect();
+        pan.extend([1280.0; 10]);
+        let (asked, t) = feed(&mut e, &slide, &pan, t, false);
+        assert!(asked.is_empty());
+        assert!(e.resume(), "followed all along");
+        // Live again: the third field's cell is new, the first field's is not.
+        let (asked, t) = feed(&mut e, &slide, &[1280.0; 12], t, true);
+        assert_eq!(asked, vec![1280.0], "the cell in view now is counted");
+        let mut back: Vec<f64> = (0..20).rev().map(|k| f64::from(k) * 64.0).collect();
+        back.extend([0.0; 12]);
+        let (asked, _) = feed(&mut e, &slide, &back, t, true);
+        assert!(
+            asked.is_empty(),
+            "the first field's cell was counted already"
+        );
+        assert_eq!(e.stats().counted, 2);
+    }
+
+    #[test]
+    fn a_gap_in_the_frames_loses_the_position_and_says_so() {
+        let slide = slide();
+        let mut e = engine();
+        let (_, t) = feed(&mut e, &slide, &[0.0; 12], Duration::ZERO, true);
+        e.pause();
+        let (_, t) = feed(&mut e, &slide, &[0.0; 5], t, false);
+        assert!(!e.stats().position_lost);
+        // No frame for two seconds: where the slide went is unknown.
+        let t = t + Duration::from_secs(2);
+        let (_, t) = feed(&mut e, &slide, &[0.0; 5], t, false);
+        assert!(e.stats().position_lost);
+        assert!(!e.resume(), "the position was lost");
+        assert!(!e.stats().position_lost, "reported once");
+        // Assumed where it was: the cell in view is the one counted before.
+        let (asked, _) = feed(&mut e, &slide, &[0.0; 12], t, true);
+        assert!(asked.is_empty());
+        assert!(e.resume());
     }
 
     #[test]
