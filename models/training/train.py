@@ -53,7 +53,7 @@ import augment  # noqa: E402
 import evaluate  # noqa: E402
 
 MODEL_NAME = "hematovision-wbc4"
-MODEL_VERSION = "1.0.0"
+MODEL_VERSION = "1.1.0"
 ARCHITECTURE = "MobileNetV2 alpha=0.35"
 SOURCES = ("kaggle", "pbc")
 FEATURE_CACHE = {"hits": 0, "misses": 0}  # feature_s in the sweep is near zero on a hit
