@@ -262,17 +262,21 @@ mod tests {
         LiveEngine::new(&LiveConfig::default(), LocatorParams::default(), 0.5, None)
     }
 
-    /// Feeds frames at 30 fps along poses; returns the cell boxes asked for (frame, pose x).
-    fn run(engine: &mut LiveEngine, slide: &Slide, xs: &[f64]) -> Vec<(usize, f64, PixelBox)> {
+    /// Renders the camera frames of a horizontal scan at the pose x positions `xs`
+    /// (velocity from the previous pose, so motion blur follows the pan).
+    fn scan<'a>(
+        slide: &'a Slide,
+        xs: &'a [f64],
+        exposure: f64,
+    ) -> impl Iterator<Item = (usize, f64, RgbImage)> + 'a {
         let mut r = Renderer::new(640, 480);
         let fx = Effects {
-            exposure: 0.0,
+            exposure,
             defocus: 0,
             gain: 1.0,
             jpeg_quality: 100,
         };
-        let mut asked = Vec::new();
-        for (i, &x) in xs.iter().enumerate() {
+        xs.iter().enumerate().map(move |(i, &x)| {
             let prev = if i == 0 { x } else { xs[i - 1] };
             let pose = Pose {
                 x,
@@ -280,7 +284,14 @@ mod tests {
                 vx: x - prev,
                 vy: 0.0,
             };
-            let frame = r.render(&slide.image, &pose, &fx);
+            (i, x, r.render(&slide.image, &pose, &fx))
+        })
+    }
+
+    /// Feeds frames at 30 fps along poses; returns the cell boxes asked for (frame, pose x).
+    fn run(engine: &mut LiveEngine, slide: &Slide, xs: &[f64]) -> Vec<(usize, f64, PixelBox)> {
+        let mut asked = Vec::new();
+        for (i, x, frame) in scan(slide, xs, 0.0) {
             let t = Duration::from_millis(i as u64 * 33);
             for action in engine.on_frame(&frame, t) {
                 let LiveAction::Classify {
@@ -331,24 +342,9 @@ mod tests {
         t0: Duration,
         live: bool,
     ) -> (Vec<f64>, Duration) {
-        let mut r = Renderer::new(640, 480);
-        let fx = Effects {
-            exposure: 0.3,
-            defocus: 0,
-            gain: 1.0,
-            jpeg_quality: 100,
-        };
         let mut asked = Vec::new();
         let mut t = t0;
-        for (i, &x) in xs.iter().enumerate() {
-            let prev = if i == 0 { x } else { xs[i - 1] };
-            let pose = Pose {
-                x,
-                y: 0.0,
-                vx: x - prev,
-                vy: 0.0,
-            };
-            let frame = r.render(&slide.image, &pose, &fx);
+        for (_, x, frame) in scan(slide, xs, 0.3) {
             if live {
                 for LiveAction::Classify { cell_id, .. } in engine.on_frame(&frame, t) {
                     assert!(engine.counted(cell_id));
