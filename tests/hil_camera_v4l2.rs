@@ -45,6 +45,14 @@ unsafe impl GlobalAlloc for CountingAllocator {
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
 
+/// The daemon's V4L2 source on vivid, with the default camera settings.
+fn open_vivid() -> V4l2Source {
+    V4l2Source::new(CameraConfig {
+        device: device("HV_HIL_VIDEO"),
+        ..CameraConfig::default()
+    })
+}
+
 fn rgb_at(image: &image::RgbImage, x: u32, y: u32) -> [u8; 3] {
     image.get_pixel(x, y).0
 }
@@ -52,11 +60,7 @@ fn rgb_at(image: &image::RgbImage, x: u32, y: u32) -> [u8; 3] {
 #[test]
 #[ignore = "needs the HIL VM (cross/hil.sh)"]
 fn vivid_frames_arrive_decoded_at_the_negotiated_size_in_sequence() {
-    let config = CameraConfig {
-        device: device("HV_HIL_VIDEO"),
-        ..CameraConfig::default()
-    };
-    let mut camera = V4l2Source::new(config);
+    let mut camera = open_vivid();
     let mut previous: Option<(u64, std::time::Duration)> = None;
     for _ in 0..6 {
         let frame = camera.latest_frame().expect("a frame from vivid");
@@ -95,11 +99,7 @@ fn vivid_frames_arrive_decoded_at_the_negotiated_size_in_sequence() {
 #[test]
 #[ignore = "needs the HIL VM (cross/hil.sh)"]
 fn streaming_into_one_frame_reuses_two_buffers() {
-    let config = CameraConfig {
-        device: device("HV_HIL_VIDEO"),
-        ..CameraConfig::default()
-    };
-    let mut camera = V4l2Source::new(config);
+    let mut camera = open_vivid();
     let mut frame = Frame::default();
     // Warm-up: the source's buffer and the frame's buffer each reach the frame size once.
     for _ in 0..2 {

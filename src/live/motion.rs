@@ -235,7 +235,8 @@ fn correlate(plan: &mut Plan, beta: f32) -> Motion {
         let im = c.im * p.re - c.re * p.im;
         let mag = (re * re + im * im).sqrt();
         *p = if mag > 1e-12 {
-            let d = mag.powf(beta);
+            // Pure phase correlation (the default) needs no power per bin per frame.
+            let d = if beta == 1.0 { mag } else { mag.powf(beta) };
             total += f64::from(mag / d);
             Complex::new(re / d, im / d)
         } else {
