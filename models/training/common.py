@@ -9,7 +9,6 @@ drift apart.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 import numpy as np
@@ -21,10 +20,6 @@ MEAN = 127.5
 STD = 127.5
 IMAGE_EXTS = {".jpg", ".jpeg", ".png"}
 WEIGHTS_NAME = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5"
-
-# Kaggle "dataset2-master" files are named _<original>_<random>.jpeg: every
-# augmented twin of one original cell shares the first number (per class).
-_KAGGLE_NAME = re.compile(r"^_(\d+)_(\d+)\.")
 
 
 def quiet_tensorflow() -> None:
@@ -50,14 +45,6 @@ def list_labelled(root: Path) -> list[tuple[Path, int]]:
     if not items:
         raise ValueError(f"{root}: no images found in CLASS/ sub-folders")
     return items
-
-
-def kaggle_original_id(path: Path, label: int) -> str:
-    """Group key of a kaggle-wbc4 image: class + original-cell number."""
-    m = _KAGGLE_NAME.match(path.name)
-    if not m:
-        raise ValueError(f"{path}: not a kaggle-wbc4 file name (_ORIG_RAND.jpeg)")
-    return f"{CLASSES[label]}:{m.group(1)}"
 
 
 def load_square_rgb(path: Path) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Checks of why kaggle-wbc4/test scores low: framing of the crop, and a cell-level leak.
+"""Checks of why kaggle-wbc4/test scores low: framing of the crop, a cell-level leak, and
+which test cells are wrong.
 
 1. Framing. The preprocessing contract classifies the central square of each 320x240
    Kaggle frame. This scores the same model on the same images with other squares:
@@ -7,13 +8,15 @@
    square centred, as far as the frame allows, on the median of the stained pixels
    B - G > 60, R < 200, B > 120). If cut-off cells were the main limit, the last two would
    score well above `centre`.
-2. Leak. `../shared/README.md` says the test split shares original cells with train. For
-   every test_simple image (one view of each test cell) this finds the most similar train
-   image by cosine similarity of ImageNet MobileNetV2 (0.35) features of the whole frame,
-   and reports how often that neighbour has the same class. As a control, the same search
-   from 400 train images (seeded draw) to the rest of train, excluding the image itself,
-   reports how often the neighbour is an augmented twin (same class and original number):
-   that is what a shared original looks like to this search.
+2. Leak. `../shared/README.md` says the test split shares original cells with train. With
+   the appearance descriptor of twins.py (stained pixels' colour histogram and radial
+   spread: unchanged by the Kaggle rotations, flips and shifts), per class: the number of
+   distinct cells in each split, the distance from a test image to its nearest test twin
+   and to its nearest train image, and how many test images have a train image closer than
+   the twin distance. A control checks the file names: how many twin pairs in train share
+   the first number of `_<n>_<m>.jpeg` (all would, if <n> numbered the original cells).
+3. Per cell. The test images grouped into cells by twins.py; for each cell, the share of
+   its views the centre square classifies right.
 
     python3 models/training/kaggle_checks.py --data ../shared/datasets \
         --model models/hematovision-wbc4-float32.tflite
@@ -32,8 +35,9 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import WEIGHTS_NAME, kaggle_original_id, list_labelled, normalize, quiet_tensorflow, resize_bilinear  # noqa: E402
+from common import CLASSES, list_labelled, normalize, quiet_tensorflow, resize_bilinear  # noqa: E402
 from evaluate import RESULTS_DIR, TfliteClassifier  # noqa: E402
+import twins  # noqa: E402
 
 
 def load_rgb(path: Path) -> np.ndarray:
@@ -50,9 +54,11 @@ def stain_centre_x(frame: np.ndarray) -> int | None:
     return int(np.median(np.nonzero(mask)[1]))
 
 
-def framing(clf: TfliteClassifier, root: Path) -> dict:
+def framing(clf: TfliteClassifier, root: Path) -> tuple[dict, list[tuple[Path, int]], list[bool]]:
+    """Accuracy of each framing; also the items and whether the centre square was right."""
     items = list_labelled(root)
     hits = {"centre": 0, "three_squares": 0, "stain_centred": 0}
+    centre_right = []
     for path, label in items:
         frame = load_rgb(path)
         h, w = frame.shape[:2]
@@ -65,71 +71,90 @@ def framing(clf: TfliteClassifier, root: Path) -> dict:
             return clf.probabilities(normalize(resize_bilinear(frame[:s, x0 : x0 + s], clf.size)))
 
         squares = [probs(x0) for x0 in (0, (w - s) // 2, w - s)]
-        hits["centre"] += int(squares[1].argmax() == label)
+        centre_right.append(bool(squares[1].argmax() == label))
+        hits["centre"] += int(centre_right[-1])
         hits["three_squares"] += int(np.mean(squares, axis=0).argmax() == label)
         cx = stain_centre_x(frame)
         stained = squares[1] if cx is None else probs(min(max(cx - s // 2, 0), w - s))
         hits["stain_centred"] += int(stained.argmax() == label)
-    return {"n": len(items), **{k: v / len(items) for k, v in hits.items()}}
+    return {"n": len(items), **{k: v / len(items) for k, v in hits.items()}}, items, centre_right
 
 
-def leak(data: Path, weights: Path) -> dict:
-    import tensorflow as tf
+def per_cell(items: list[tuple[Path, int]], right: list[bool], threads: int) -> dict:
+    """Accuracy per test cell (its twins found by twins.py): how many cells the centre square
+    gets right in most of their views, per class, and the share of views right per cell."""
+    keys = twins.cell_groups(items, threads)
+    cells: dict[str, list[bool]] = {}
+    for key, ok in zip(keys, right):
+        cells.setdefault(key, []).append(ok)
+    out = {}
+    for name in CLASSES:
+        shares = sorted(float(np.mean(v)) for k, v in cells.items() if k.startswith(name + ":") and len(v) >= twins.MIN_GROUP)
+        out[name] = {
+            "cells": len(shares),
+            "cells_right_in_most_views": int(sum(x > 0.5 for x in shares)),
+            "share_of_views_right_per_cell": [round(x, 3) for x in shares],
+        }
+    return out
 
-    size = 160
-    base = tf.keras.applications.MobileNetV2(
-        input_shape=(size, size, 3), alpha=0.35, include_top=False, weights=str(weights), pooling="avg"
-    )
 
-    def features(items: list[tuple[Path, int]]) -> np.ndarray:
-        out = []
-        for i in range(0, len(items), 256):
-            batch = []
-            for path, _ in items[i : i + 256]:
-                frame = resize_bilinear(load_rgb(path), size)  # whole frame, squashed to a square
-                batch.append(normalize(frame))
-            out.append(base.predict(np.stack(batch), verbose=0))
-        f = np.concatenate(out)
-        return f / np.linalg.norm(f, axis=1, keepdims=True)
-
-    train = list_labelled(data / "kaggle-wbc4" / "train")
-    test = list_labelled(data / "kaggle-wbc4" / "test_simple")
-    train_features = features(train)
-    sim = features(test) @ train_features.T
-    nearest = sim.argmax(axis=1)
-    same = [train[j][1] == label for j, (_, label) in zip(nearest, test)]
-    probes = np.random.default_rng(0).choice(len(train), size=400, replace=False)
-    control = train_features[probes] @ train_features.T
-    control[np.arange(len(probes)), probes] = -1.0  # not itself
-    twin = [
-        kaggle_original_id(*train[j]) == kaggle_original_id(*train[i])
-        for i, j in zip(probes, control.argmax(axis=1))
-    ]
-    return {
-        "n": len(test),
-        "nearest_same_class": float(np.mean(same)),
-        "median_best_similarity": float(np.median(sim.max(axis=1))),
-        "control_train_nearest_is_twin": float(np.mean(twin)),
-        "control_median_best_similarity": float(np.median(control.max(axis=1))),
-        "pairs": [[str(p.relative_to(data)), str(train[j][0].relative_to(data))] for j, (p, _) in zip(nearest, test)],
-    }
+def leak(data: Path, threads: int) -> dict:
+    """Does the test split hold augmented twins of train cells? Per class, with the
+    appearance descriptor of twins.py: how many distinct cells each split holds, how far a
+    test image is from its nearest test twin and from its nearest train image, and how many
+    test images have a train image closer than the twin distance. The control checks the
+    file names: among nearest train neighbours that are twins, how many share the file
+    name's first number (all of them, if that number identified the original cell)."""
+    out: dict = {"twin_distance": twins.TWIN_DISTANCE, "per_class": {}}
+    split_items = {s: list_labelled(data / "kaggle-wbc4" / s) for s in ("train", "test")}
+    split_desc = {s: twins.descriptors([p for p, _ in it], threads) for s, it in split_items.items()}
+    for label, name in enumerate(CLASSES):
+        rows = {
+            s: [i for i, (_, lbl) in enumerate(split_items[s]) if lbl == label and split_desc[s][i] is not None]
+            for s in split_items
+        }
+        tr = np.stack([split_desc["train"][i] for i in rows["train"]])
+        te = np.stack([split_desc["test"][i] for i in rows["test"]])
+        test_test = twins.distances(te, te)
+        np.fill_diagonal(test_test, np.inf)
+        test_train = twins.distances(te, tr).min(axis=1)
+        train_train = twins.distances(tr, tr)
+        np.fill_diagonal(train_train, np.inf)
+        nearest = train_train.argmin(axis=1)
+        is_twin = train_train[np.arange(len(tr)), nearest] < twins.TWIN_DISTANCE
+        first_number = [split_items["train"][i][0].name.split("_")[1] for i in rows["train"]]
+        same_number = [first_number[i] == first_number[j] for i, j in zip(np.nonzero(is_twin)[0], nearest[is_twin])]
+        out["per_class"][name] = {
+            "cells_train": int(len(np.unique(twins.link(tr)))),
+            "cells_test": int(len(np.unique(twins.link(te)))),
+            "file_numbers_train": len(set(first_number)),
+            "median_test_to_nearest_test": float(np.median(test_test.min(axis=1))),
+            "median_test_to_nearest_train": float(np.median(test_train)),
+            "test_images": len(te),
+            "test_images_with_train_twin": int((test_train < twins.TWIN_DISTANCE).sum()),
+            "train_twin_pairs_sharing_file_number": float(np.mean(same_number)) if same_number else 0.0,
+        }
+    return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, required=True, help="datasets root (../shared/datasets)")
     ap.add_argument("--model", type=Path, required=True, help="a .tflite of the contract")
-    ap.add_argument("--weights", type=Path, help="ImageNet weights (default: ../shared/weights/...)")
+    ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     quiet_tensorflow()
-    weights = args.weights or args.data.parent / "weights" / WEIGHTS_NAME
-    clf = TfliteClassifier(args.model, threads=2)
+    clf = TfliteClassifier(args.model, threads=args.threads)
     result = {"model": args.model.name}
     for subset in ("kaggle-wbc4/test_simple", "kaggle-wbc4/test"):
-        result[subset] = framing(clf, args.data / subset)
+        result[subset], items, right = framing(clf, args.data / subset)
         print(subset, {k: round(v, 4) for k, v in result[subset].items()})
-    result["leak"] = leak(args.data, weights)
-    print("leak check", {k: v for k, v in result["leak"].items() if k != "pairs"})
+    result["per_cell"] = per_cell(items, right, args.threads)  # kaggle-wbc4/test
+    for name, row in result["per_cell"].items():
+        print("test cells", name, row)
+    result["leak"] = leak(args.data, args.threads)
+    for name, row in result["leak"]["per_class"].items():
+        print("leak check", name, {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()})
     RESULTS_DIR.mkdir(exist_ok=True)
     (RESULTS_DIR / "kaggle_checks.json").write_text(json.dumps(result, indent=2) + "\n")
 

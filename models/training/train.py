@@ -39,7 +39,6 @@ from common import (  # noqa: E402
     STD,
     WEIGHTS_NAME,
     contract_preprocess,
-    kaggle_original_id,
     list_labelled,
     load_square_rgb,
     quiet_tensorflow,
@@ -51,6 +50,7 @@ import keras  # noqa: E402
 
 import augment  # noqa: E402
 import evaluate  # noqa: E402
+import twins  # noqa: E402
 
 MODEL_NAME = "hematovision-wbc4"
 MODEL_VERSION = "1.1.0"
@@ -66,11 +66,14 @@ def log(msg: str) -> None:
 # ----------------------------------------------------------------------------- data
 
 
-def split_kaggle(items, holdout_fraction: float, seed: int):
-    """Split kaggle-wbc4/train by original cell so augmented twins never straddle the split."""
+def split_kaggle(items, holdout_fraction: float, seed: int, threads: int):
+    """Split kaggle-wbc4/train by original cell so augmented twins never straddle the split.
+
+    The cells are found by appearance (twins.py): the file names do not identify them.
+    """
     groups: dict[str, list[int]] = {}
-    for i, (p, lbl) in enumerate(items):
-        groups.setdefault(kaggle_original_id(p, lbl), []).append(i)
+    for i, key in enumerate(twins.cell_groups(items, threads)):
+        groups.setdefault(key, []).append(i)
     rng = np.random.default_rng(seed)
     held: set[str] = set()
     for c in CLASSES:
@@ -337,7 +340,7 @@ def main() -> None:
     # 1. data --------------------------------------------------------------------------
     t0 = time.time()
     kag_all = list_labelled(args.data / "kaggle-wbc4" / "train")
-    kag, kag_hold, originals, held = split_kaggle(kag_all, args.kaggle_holdout, args.seed)
+    kag, kag_hold, originals, held = split_kaggle(kag_all, args.kaggle_holdout, args.seed, args.threads)
     pbc = list_labelled(args.data / "pbc-wbc4" / "train")
     val = list_labelled(args.data / "pbc-wbc4" / "val")
     log(f"kaggle train {len(kag)} (held out {len(kag_hold)} images of {held} originals; "
