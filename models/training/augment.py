@@ -13,7 +13,7 @@ import tensorflow as tf
 # (flips, 90-degree turns), the cell may be framed a bit larger or smaller,
 # and stain / white balance / focus vary between labs and microscopes.
 SCALE_RANGE = (0.85, 1.2)
-HUE_DELTA = 0.05
+HUE_DELTA = 0.02
 SATURATION_RANGE = (0.7, 1.4)
 BRIGHTNESS_DELTA = 0.12
 CONTRAST_RANGE = (0.8, 1.25)

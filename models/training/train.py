@@ -53,7 +53,7 @@ import evaluate  # noqa: E402
 import twins  # noqa: E402
 
 MODEL_NAME = "hematovision-wbc4"
-MODEL_VERSION = "1.1.0"
+MODEL_VERSION = "1.2.0"
 ARCHITECTURE = "MobileNetV2 alpha=0.35"
 SOURCES = ("kaggle", "pbc")
 FEATURE_CACHE = {"hits": 0, "misses": 0}  # feature_s in the sweep is near zero on a hit
@@ -312,9 +312,9 @@ def main() -> None:
                     help="use every k-th kaggle-wbc4/train image for the cached head features")
     ap.add_argument("--head-epochs", type=int, default=30)
     ap.add_argument("--head-lr", type=float, default=1e-3)
-    ap.add_argument("--finetune-epochs", type=int, default=8)
+    ap.add_argument("--finetune-epochs", type=int, default=10)
     ap.add_argument("--finetune-lr", type=float, default=1e-4)
-    ap.add_argument("--unfreeze-from", default="block_13_expand",
+    ap.add_argument("--unfreeze-from", default="block_6_expand",
                     help="first backbone layer trained in the fine-tune phase")
     ap.add_argument("--dropout", type=float, default=0.2)
     ap.add_argument("--batch", type=int, default=32)
