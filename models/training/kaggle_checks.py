@@ -47,8 +47,7 @@ def load_rgb(path: Path) -> np.ndarray:
 
 def stain_centre_x(frame: np.ndarray) -> int | None:
     """Column of the median stained pixel, or None with fewer than 50 stained pixels."""
-    r, g, b = (frame[..., i].astype(np.int32) for i in range(3))
-    mask = (b - g > 60) & (r < 200) & (b > 120)
+    mask = twins.stained_mask(frame)
     if mask.sum() < 50:
         return None
     return int(np.median(np.nonzero(mask)[1]))
@@ -80,10 +79,10 @@ def framing(clf: TfliteClassifier, root: Path) -> tuple[dict, list[tuple[Path, i
     return {"n": len(items), **{k: v / len(items) for k, v in hits.items()}}, items, centre_right
 
 
-def per_cell(items: list[tuple[Path, int]], right: list[bool], threads: int) -> dict:
+def per_cell(items: list[tuple[Path, int]], right: list[bool], desc: list[np.ndarray | None]) -> dict:
     """Accuracy per test cell (its twins found by twins.py): how many cells the centre square
     gets right in most of their views, per class, and the share of views right per cell."""
-    keys = twins.cell_groups(items, threads)
+    keys = twins.cell_groups(items, desc=desc)
     cells: dict[str, list[bool]] = {}
     for key, ok in zip(keys, right):
         cells.setdefault(key, []).append(ok)
@@ -98,16 +97,17 @@ def per_cell(items: list[tuple[Path, int]], right: list[bool], threads: int) -> 
     return out
 
 
-def leak(data: Path, threads: int) -> dict:
+def leak(data: Path, threads: int, test_desc: list[np.ndarray | None]) -> dict:
     """Does the test split hold augmented twins of train cells? Per class, with the
     appearance descriptor of twins.py: how many distinct cells each split holds, how far a
     test image is from its nearest test twin and from its nearest train image, and how many
     test images have a train image closer than the twin distance. The control checks the
     file names: among nearest train neighbours that are twins, how many share the file
-    name's first number (all of them, if that number identified the original cell)."""
+    name's first number (all of them, if that number identified the original cell).
+    `test_desc`: the twins.py descriptors of kaggle-wbc4/test, in list_labelled order."""
     out: dict = {"twin_distance": twins.TWIN_DISTANCE, "per_class": {}}
     split_items = {s: list_labelled(data / "kaggle-wbc4" / s) for s in ("train", "test")}
-    split_desc = {s: twins.descriptors([p for p, _ in it], threads) for s, it in split_items.items()}
+    split_desc = {"train": twins.descriptors([p for p, _ in split_items["train"]], threads), "test": test_desc}
     for label, name in enumerate(CLASSES):
         rows = {
             s: [i for i, (_, lbl) in enumerate(split_items[s]) if lbl == label and split_desc[s][i] is not None]
@@ -149,10 +149,11 @@ def main() -> None:
     for subset in ("kaggle-wbc4/test_simple", "kaggle-wbc4/test"):
         result[subset], items, right = framing(clf, args.data / subset)
         print(subset, {k: round(v, 4) for k, v in result[subset].items()})
-    result["per_cell"] = per_cell(items, right, args.threads)  # kaggle-wbc4/test
+    test_desc = twins.descriptors([p for p, _ in items], args.threads)  # kaggle-wbc4/test
+    result["per_cell"] = per_cell(items, right, test_desc)
     for name, row in result["per_cell"].items():
         print("test cells", name, row)
-    result["leak"] = leak(args.data, args.threads)
+    result["leak"] = leak(args.data, args.threads, test_desc)
     for name, row in result["leak"]["per_class"].items():
         print("leak check", name, {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()})
     RESULTS_DIR.mkdir(exist_ok=True)

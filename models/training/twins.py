@@ -95,12 +95,16 @@ def link(desc: np.ndarray, threshold: float = TWIN_DISTANCE, min_group: int = MI
     return group
 
 
-def cell_groups(items: list[tuple[Path, int]], threads: int = 2) -> list[str]:
+def cell_groups(
+    items: list[tuple[Path, int]], threads: int = 2, desc: list[np.ndarray | None] | None = None
+) -> list[str]:
     """A group key per (path, class index) item, "CLASS:GROUP": twins share a key.
 
-    Images with no stained pixels in view each get a key of their own ("none").
+    `desc` is the items' descriptors when already computed. Images with no stained pixels
+    in view each get a key of their own ("none").
     """
-    desc = descriptors([p for p, _ in items], threads)
+    if desc is None:
+        desc = descriptors([p for p, _ in items], threads)
     keys = [""] * len(items)
     for label in sorted({lbl for _, lbl in items}):
         rows = [i for i, (_, lbl) in enumerate(items) if lbl == label and desc[i] is not None]
