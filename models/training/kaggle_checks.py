@@ -97,16 +97,16 @@ def per_cell(items: list[tuple[Path, int]], right: list[bool], desc: list[np.nda
     return out
 
 
-def leak(data: Path, threads: int, test_desc: list[np.ndarray | None]) -> dict:
+def leak(data: Path, threads: int, test: list[tuple[Path, int]], test_desc: list[np.ndarray | None]) -> dict:
     """Does the test split hold augmented twins of train cells? Per class, with the
     appearance descriptor of twins.py: how many distinct cells each split holds, how far a
     test image is from its nearest test twin and from its nearest train image, and how many
     test images have a train image closer than the twin distance. The control checks the
     file names: among nearest train neighbours that are twins, how many share the file
     name's first number (all of them, if that number identified the original cell).
-    `test_desc`: the twins.py descriptors of kaggle-wbc4/test, in list_labelled order."""
+    `test`: the kaggle-wbc4/test items, `test_desc` their twins.py descriptors."""
     out: dict = {"twin_distance": twins.TWIN_DISTANCE, "per_class": {}}
-    split_items = {s: list_labelled(data / "kaggle-wbc4" / s) for s in ("train", "test")}
+    split_items = {"train": list_labelled(data / "kaggle-wbc4" / "train"), "test": test}
     split_desc = {"train": twins.descriptors([p for p, _ in split_items["train"]], threads), "test": test_desc}
     for label, name in enumerate(CLASSES):
         rows = {
@@ -153,7 +153,7 @@ def main() -> None:
     result["per_cell"] = per_cell(items, right, test_desc)
     for name, row in result["per_cell"].items():
         print("test cells", name, row)
-    result["leak"] = leak(args.data, args.threads, test_desc)
+    result["leak"] = leak(args.data, args.threads, items, test_desc)
     for name, row in result["leak"]["per_class"].items():
         print("leak check", name, {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()})
     RESULTS_DIR.mkdir(exist_ok=True)
