@@ -66,6 +66,14 @@ fn out_of_range_values_name_the_key_and_the_allowed_range() {
     );
     let err = parse("[model]\nthreads = 65\n").unwrap_err();
     assert!(err.to_string().contains("model.threads"), "{err}");
+    let err = parse("[model]\nviews = 3\n").unwrap_err();
+    assert!(
+        err.to_string().contains("model.views") && err.to_string().contains("1, 2, 4 or 8"),
+        "{err}"
+    );
+    for views in [0, 1, 2, 4, 8] {
+        assert!(parse(&format!("[model]\nviews = {views}\n")).is_ok());
+    }
 }
 
 #[test]

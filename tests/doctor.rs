@@ -26,6 +26,7 @@ fn real_model_loads_and_classifies_the_test_image() {
             path: tiny().join(model),
             runtime_library: None,
             threads: 1,
+            views: 8,
         };
         let checks = inference::check_model(&section);
         let names: Vec<&str> = checks.iter().map(|c| c.name).collect();
@@ -34,6 +35,7 @@ fn real_model_loads_and_classifies_the_test_image() {
             assert_eq!(c.status, Status::Ok, "{model}: {c}");
         }
         assert!(checks[2].detail.contains("ms"), "{}", checks[2]);
+        assert!(checks[1].detail.contains("8 views"), "{}", checks[1]);
     }
 }
 
@@ -43,6 +45,7 @@ fn non_image_model_fails_the_model_line() {
         path: tiny().join("non_image.tflite"),
         runtime_library: None,
         threads: 1,
+        views: 0,
     };
     let checks = inference::check_model(&section);
     assert_eq!(checks[0].status, Status::Ok, "{}", checks[0]);

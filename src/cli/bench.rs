@@ -19,6 +19,7 @@ pub fn run(
         model: model.model.clone(),
         library: model.runtime_library.clone(),
         threads: NonZeroUsize::new(model.threads as usize),
+        views: NonZeroUsize::new(model.views as usize),
         iterations,
         fields,
     };
@@ -39,8 +40,15 @@ fn print_report(r: &BenchReport) {
         r.preprocess_ms_median, r.preprocess_ms_p95
     );
     println!(
-        "inference         {:.2} ms median, {:.2} ms p95",
+        "inference         {:.2} ms median, {:.2} ms p95 (one run of the model)",
         r.infer_ms_median, r.infer_ms_p95
+    );
+    println!(
+        "classification    {:.2} ms median, {:.2} ms p95 (preprocessing + {} run{}, averaged)",
+        r.classify_ms_median,
+        r.classify_ms_p95,
+        r.views,
+        if r.views == 1 { "" } else { "s" }
     );
     match (r.reference_ms_median, r.ratio) {
         (Some(reference), Some(ratio)) => {

@@ -23,10 +23,12 @@ pub fn classifier(
     model: &Path,
     library: Option<&Path>,
     threads: u32,
+    views: u32,
 ) -> anyhow::Result<TfliteClassifier> {
     let options = ClassifierOptions {
         library: library.map(Path::to_path_buf),
         threads: NonZeroUsize::new(threads as usize),
+        views: NonZeroUsize::new(views as usize),
     };
     let classifier = TfliteClassifier::open(model, &options)
         .with_context(|| format!("cannot load the model {}", model.display()))?;

@@ -178,12 +178,21 @@ pub struct ModelArgs {
     /// Inference threads (0 = every core).
     #[arg(long, default_value_t = 0)]
     pub threads: u32,
+    /// Orientation views averaged per cell: 1, 2, 4 or 8 (0 = as the model's metadata.json
+    /// says, else 1).
+    #[arg(long, default_value_t = 0)]
+    pub views: u32,
 }
 
 impl ModelArgs {
     /// Loads the model.
     pub fn open(&self) -> anyhow::Result<hematovision::model::TfliteClassifier> {
-        devices::classifier(&self.model, self.runtime_library.as_deref(), self.threads)
+        devices::classifier(
+            &self.model,
+            self.runtime_library.as_deref(),
+            self.threads,
+            self.views,
+        )
     }
 }
 

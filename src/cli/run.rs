@@ -43,6 +43,7 @@ pub fn run(config_path: &Path, options: RunOptions) -> anyhow::Result<ExitCode> 
         &config.model.path,
         config.model.runtime_library.as_deref(),
         config.model.threads,
+        config.model.views,
     )?;
     let camera = devices::camera(&config)?;
     let boot = Screen::Boot {

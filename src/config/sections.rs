@@ -75,6 +75,9 @@ pub struct ModelSection {
     pub runtime_library: Option<PathBuf>,
     /// Inference threads; 0 = one per core.
     pub threads: u32,
+    /// Orientation views averaged per cell (1, 2, 4 or 8: one model run each); 0 = as the
+    /// model's `metadata.json` says, else 1.
+    pub views: u32,
 }
 
 impl Default for ModelSection {
@@ -83,6 +86,7 @@ impl Default for ModelSection {
             path: PathBuf::from("/usr/share/hematovision/models/hematovision-wbc4.tflite"),
             runtime_library: None,
             threads: 0,
+            views: 0,
         }
     }
 }
@@ -93,7 +97,17 @@ impl ModelSection {
         if self.path.as_os_str().is_empty() {
             return Err(Invalid::new("model.path", "must name a .tflite file"));
         }
-        check_range("model.threads", self.threads, 0, 64)
+        check_range("model.threads", self.threads, 0, 64)?;
+        if self.views != 0 && !crate::model::views::ALLOWED_VIEWS.contains(&(self.views as usize)) {
+            return Err(Invalid::new(
+                "model.views",
+                format!(
+                    "must be 0 (as the model says), 1, 2, 4 or 8, got {}",
+                    self.views
+                ),
+            ));
+        }
+        Ok(())
     }
 }
 

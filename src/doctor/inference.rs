@@ -78,14 +78,16 @@ pub fn check_model(model: &ModelSection) -> Vec<Check> {
         ),
     )];
     let threads = NonZeroUsize::new(model.threads as usize);
-    let mut classifier = match TfliteClassifier::with_runtime(&runtime, &model.path, threads) {
-        Ok(c) => c,
-        Err(e) => {
-            checks.push(Check::fail("model", e.to_string(), model_fix(&model.path)));
-            checks.push(skipped("inference", "model"));
-            return checks;
-        }
-    };
+    let views = NonZeroUsize::new(model.views as usize);
+    let mut classifier =
+        match TfliteClassifier::with_runtime_views(&runtime, &model.path, threads, views) {
+            Ok(c) => c,
+            Err(e) => {
+                checks.push(Check::fail("model", e.to_string(), model_fix(&model.path)));
+                checks.push(skipped("inference", "model"));
+                return checks;
+            }
+        };
     let info = classifier.info().clone();
     checks.push(Check::ok(
         "model",
@@ -183,6 +185,7 @@ mod tests {
             path: tmp.path().join("absent.tflite"),
             runtime_library: Some(tmp.path().join("libLiteRt.so")),
             threads: 1,
+            views: 0,
         };
         let checks = check_model(&section);
         assert_eq!(checks[0].name, "runtime");

@@ -76,6 +76,10 @@ pub struct ModelMetadata {
     /// Fraction of the crop the cell should fill (used by the cell locator), if given.
     #[serde(default)]
     pub cell_fraction: Option<f32>,
+    /// Orientation views the classifier averages over (1, 2, 4 or 8; see
+    /// [`crate::model::views`]), if the model's trainer recommends more than the upright one.
+    #[serde(default)]
+    pub views: Option<usize>,
     /// Free-form training record.
     #[serde(default)]
     pub training: Option<serde_json::Value>,
@@ -124,6 +128,10 @@ impl ModelMetadata {
         {
             return Err(format!("cell_fraction must be in (0, 1], got {f}"));
         }
+        if let Some(n) = self.views {
+            let side = self.input_size as usize;
+            crate::model::views::check_views(n, side, side)?;
+        }
         Ok(())
     }
 }
@@ -158,7 +166,7 @@ mod tests {
         "crop": "center_square", "resize": "bilinear",
         "normalization": {"mean": 127.5, "std": 127.5},
         "labels": ["eosinophil", "lymphocyte", "monocyte", "neutrophil"],
-        "output": "probabilities", "cell_fraction": 0.6,
+        "output": "probabilities", "cell_fraction": 0.6, "views": 8,
         "training": {"epochs": 5}, "some_future_key": [1, 2]}"#;
 
     #[test]
@@ -169,6 +177,9 @@ mod tests {
         assert_eq!(m.output, OutputKind::Probabilities);
         assert_eq!(m.labels.len(), 4);
         assert_eq!(m.cell_fraction, Some(0.6));
+        assert_eq!(m.views, Some(8));
+        let upright = ModelMetadata::parse(&GOOD.replace(" \"views\": 8,", "")).unwrap();
+        assert_eq!(upright.views, None);
     }
 
     #[test]
@@ -184,6 +195,11 @@ mod tests {
             (GOOD.replace("\"probabilities\"", "\"odds\""), "odds"),
             (GOOD.replace("\"crop\": \"center_square\", ", ""), "crop"),
             (GOOD.replace("0.6", "1.5"), "cell_fraction"),
+            (
+                GOOD.replace("\"views\": 8", "\"views\": 3"),
+                "views must be 1, 2, 4 or 8",
+            ),
+            (GOOD.replace("\"views\": 8", "\"views\": -1"), "`-1`"),
         ];
         for (text, needle) in cases {
             let err = ModelMetadata::parse(&text).unwrap_err();

@@ -7,6 +7,7 @@ pub mod litert;
 pub mod metadata;
 pub mod preprocess;
 mod tflite;
+pub mod views;
 
 pub use confusion_png::{render_confusion, write_confusion_png};
 pub use tflite::{

@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::litert::{CompiledModel, DType, LiteRtError, Model, Quantization, Runtime};
 use super::metadata::{self, LABELS_FILE, METADATA_FILE, ModelMetadata, OutputKind};
 use super::preprocess::{self, Preprocessing, Preprocessor};
+use super::views;
 use super::{Classifier, ClassifyError};
 
 /// Errors while loading a model for classification. Each names the file and what to fix.
@@ -95,6 +96,9 @@ pub struct ClassifierOptions {
     pub library: Option<PathBuf>,
     /// Inference threads; `None` uses every core.
     pub threads: Option<NonZeroUsize>,
+    /// Orientation views averaged per classification (1, 2, 4 or 8; see
+    /// [`super::views`]); `None` takes the model's `metadata.json` value, else 1.
+    pub views: Option<NonZeroUsize>,
 }
 
 /// What the loaded model is, for `--version`, the boot screen and logs.
@@ -118,6 +122,8 @@ pub struct ModelInfo {
     pub classes: usize,
     /// Inference threads.
     pub threads: usize,
+    /// Orientation views averaged per classification (one model run each).
+    pub views: usize,
     /// Whether `metadata.json` was found and used.
     pub has_metadata: bool,
     /// The preprocessing applied.
@@ -134,14 +140,18 @@ impl fmt::Display for ModelInfo {
         }
         write!(
             f,
-            " ({}x{} {}, {} classes, {} thread{})",
+            " ({}x{} {}, {} classes, {} thread{}",
             self.input_width,
             self.input_height,
             self.input_dtype,
             self.classes,
             self.threads,
             if self.threads == 1 { "" } else { "s" }
-        )
+        )?;
+        if self.views > 1 {
+            write!(f, ", {} views", self.views)?;
+        }
+        write!(f, ")")
     }
 }
 
@@ -173,8 +183,26 @@ pub struct TfliteClassifier {
     output_dtype: DType,
     output_quant: Option<Quantization>,
     output_mode: OutputMode,
+    /// Orientation views averaged per classification.
+    views: usize,
     /// Float tensor for quantised inputs (preprocessed, then quantised into the input).
     scratch: Vec<f32>,
+    /// A copy of the prepared upright input, turned into the input for each further view.
+    upright: Upright,
+}
+
+/// The prepared upright input tensor, kept while several views are taken, in the input's own
+/// element type: each view is then a pure rearrangement of it, with no preprocessing or
+/// quantising repeated.
+enum Upright {
+    /// Only the upright view is taken: nothing to keep.
+    Unused,
+    /// A float32 input.
+    F32(Vec<f32>),
+    /// An int8 input.
+    I8(Vec<i8>),
+    /// A uint8 input.
+    U8(Vec<u8>),
 }
 
 impl fmt::Debug for TfliteClassifier {
@@ -194,7 +222,7 @@ impl TfliteClassifier {
     /// Loads the runtime library and the model at `model_path`.
     pub fn open(model_path: &Path, options: &ClassifierOptions) -> Result<Self, ModelError> {
         let runtime = Runtime::load(options.library.as_deref())?;
-        Self::with_runtime(&runtime, model_path, options.threads)
+        Self::with_runtime_views(&runtime, model_path, options.threads, options.views)
     }
 
     /// Loads the model at `model_path` on an already loaded runtime.
@@ -202,6 +230,17 @@ impl TfliteClassifier {
         runtime: &Runtime,
         model_path: &Path,
         threads: Option<NonZeroUsize>,
+    ) -> Result<Self, ModelError> {
+        Self::with_runtime_views(runtime, model_path, threads, None)
+    }
+
+    /// [`TfliteClassifier::with_runtime`], averaging over `views` orientation views (`None`:
+    /// as the model's `metadata.json` says, else 1).
+    pub fn with_runtime_views(
+        runtime: &Runtime,
+        model_path: &Path,
+        threads: Option<NonZeroUsize>,
+        views: Option<NonZeroUsize>,
     ) -> Result<Self, ModelError> {
         let dir = model_path.parent().unwrap_or(Path::new("."));
         let labels_path = dir.join(LABELS_FILE);
@@ -353,6 +392,12 @@ impl TfliteClassifier {
             },
         };
 
+        let views = views
+            .map(NonZeroUsize::get)
+            .or_else(|| metadata.as_ref().and_then(|m| m.views))
+            .unwrap_or(1);
+        views::check_views(views, width as usize, height as usize).map_err(unsupported)?;
+
         let info = ModelInfo {
             path: model_path.to_path_buf(),
             name: metadata
@@ -371,6 +416,7 @@ impl TfliteClassifier {
             output_dtype: output.dtype.to_string(),
             classes,
             threads: threads.get(),
+            views,
             has_metadata: metadata.is_some(),
             preprocessing: spec,
             library: runtime.library_path().to_path_buf(),
@@ -380,6 +426,13 @@ impl TfliteClassifier {
             Vec::new()
         } else {
             vec![0.0; spec.tensor_len()]
+        };
+        let len = spec.tensor_len();
+        let upright = match input.dtype {
+            _ if views == 1 => Upright::Unused,
+            DType::I8 => Upright::I8(vec![0; len]),
+            DType::U8 => Upright::U8(vec![0; len]),
+            _ => Upright::F32(vec![0.0; len]),
         };
         Ok(Self {
             compiled,
@@ -392,7 +445,9 @@ impl TfliteClassifier {
             output_dtype: output.dtype,
             output_quant,
             output_mode,
+            views,
             scratch,
+            upright,
         })
     }
 
@@ -438,7 +493,48 @@ impl TfliteClassifier {
                 self.preprocessor.run(image, slot).map_err(input_err)?;
             }
         }
+        match &mut self.upright {
+            Upright::Unused => {}
+            Upright::F32(keep) => keep.copy_from_slice(self.compiled.input_mut::<f32>(0)?),
+            Upright::I8(keep) => keep.copy_from_slice(self.compiled.input_mut::<i8>(0)?),
+            Upright::U8(keep) => keep.copy_from_slice(self.compiled.input_mut::<u8>(0)?),
+        }
         Ok(())
+    }
+
+    /// Runs every orientation view of the prepared input and averages the probabilities.
+    fn infer_views(&mut self) -> Result<Vec<f32>, ClassifyError> {
+        let mut sum = self.infer()?;
+        if self.views == 1 {
+            return Ok(sum);
+        }
+        let (h, w) = (
+            self.info.input_height as usize,
+            self.info.input_width as usize,
+        );
+        for view in 1..self.views {
+            let compiled = &mut self.compiled;
+            match &self.upright {
+                Upright::Unused => {}
+                Upright::F32(keep) => {
+                    views::write_view(keep, compiled.input_mut::<f32>(0)?, h, w, view);
+                }
+                Upright::I8(keep) => {
+                    views::write_view(keep, compiled.input_mut::<i8>(0)?, h, w, view);
+                }
+                Upright::U8(keep) => {
+                    views::write_view(keep, compiled.input_mut::<u8>(0)?, h, w, view);
+                }
+            }
+            for (s, p) in sum.iter_mut().zip(self.infer()?) {
+                *s += p;
+            }
+        }
+        let n = self.views as f32;
+        for s in &mut sum {
+            *s /= n;
+        }
+        Ok(sum)
     }
 
     fn read_output(&self) -> Result<Vec<f32>, ClassifyError> {
@@ -527,8 +623,9 @@ impl TfliteClassifier {
         self.fill_input(image)
     }
 
-    /// The second half of [`Classifier::classify`]: runs the model on the prepared input and
-    /// returns one probability per label.
+    /// The second half of [`Classifier::classify`] for one view: runs the model once on the
+    /// prepared (upright) input and returns one probability per label. `classify` averages
+    /// this over the model's [`ModelInfo::views`].
     pub fn infer(&mut self) -> Result<Vec<f32>, ClassifyError> {
         self.compiled.run()?;
         let mut out = self.read_output()?;
@@ -543,7 +640,9 @@ impl TfliteClassifier {
         Ok(out)
     }
 
-    /// The prepared input tensor's bytes, exactly as the runtime reads them.
+    /// The prepared input tensor's bytes, exactly as the runtime reads them (after
+    /// [`TfliteClassifier::prepare`]; a classification with several views leaves the last
+    /// view there).
     pub fn input_bytes(&self) -> Result<&[u8], ClassifyError> {
         Ok(self.compiled.input_bytes(0)?)
     }
@@ -554,11 +653,12 @@ impl Classifier for TfliteClassifier {
         &self.labels
     }
 
-    /// Preprocesses, runs and returns one value per label. Probabilities from a quantised
-    /// output are dequantised as they are, so they sum to 1 only within quantisation error.
+    /// Preprocesses, runs every orientation view (one run each) and returns one value per
+    /// label, averaged over the views. Probabilities from a quantised output are dequantised
+    /// as they are, so they sum to 1 only within quantisation error.
     fn classify(&mut self, image: &RgbImage) -> Result<Vec<f32>, ClassifyError> {
         self.prepare(image)?;
-        self.infer()
+        self.infer_views()
     }
 }
 
