@@ -71,17 +71,7 @@ def split_kaggle(items, holdout_fraction: float, seed: int, threads: int):
 
     The cells are found by appearance (twins.py): the file names do not identify them.
     """
-    groups: dict[str, list[int]] = {}
-    for i, key in enumerate(twins.cell_groups(items, threads)):
-        groups.setdefault(key, []).append(i)
-    rng = np.random.default_rng(seed)
-    held: set[str] = set()
-    for c in CLASSES:
-        keys = sorted(k for k in groups if k.startswith(c + ":"))
-        n = int(round(holdout_fraction * len(keys))) if holdout_fraction > 0 else 0
-        if holdout_fraction > 0:
-            n = max(1, n)
-        held.update(rng.choice(keys, size=n, replace=False).tolist() if n else [])
+    groups, held = twins.held_out_cells(items, holdout_fraction, seed, threads)
     train = [it for k, idx in groups.items() if k not in held for it in (items[i] for i in idx)]
     hold = [it for k, idx in groups.items() if k in held for it in (items[i] for i in idx)]
     train.sort(key=lambda t: str(t[0]))

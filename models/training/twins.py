@@ -115,3 +115,20 @@ def cell_groups(
         if not k:
             keys[i] = f"{CLASSES[items[i][1]]}:none-{i}"
     return keys
+
+
+def held_out_cells(
+    items: list[tuple[Path, int]], fraction: float, seed: int, threads: int = 2
+) -> tuple[dict[str, list[int]], set[str]]:
+    """Group the items into cells and draw `fraction` of each class's cells (at least one) to
+    hold out, seeded. Returns the cells (key -> item indices) and the held-out keys."""
+    groups: dict[str, list[int]] = {}
+    for i, key in enumerate(cell_groups(items, threads)):
+        groups.setdefault(key, []).append(i)
+    rng = np.random.default_rng(seed)
+    held: set[str] = set()
+    for c in CLASSES:
+        keys = sorted(k for k in groups if k.startswith(c + ":"))
+        n = max(1, int(round(fraction * len(keys)))) if fraction > 0 else 0
+        held.update(rng.choice(keys, size=n, replace=False).tolist() if n else [])
+    return groups, held
