@@ -53,8 +53,11 @@ import evaluate  # noqa: E402
 import twins  # noqa: E402
 
 MODEL_NAME = "hematovision-wbc4"
-MODEL_VERSION = "1.2.0"
+MODEL_VERSION = "1.2.1"
 ARCHITECTURE = "MobileNetV2 alpha=0.35"
+# A cell on a slide has no "up" and training turns and mirrors every image, so the daemon
+# averages each cell over its 8 turns and mirrors (metadata "views"; the config can lower it).
+VIEWS = 8
 SOURCES = ("kaggle", "pbc")
 FEATURE_CACHE = {"hits": 0, "misses": 0}  # feature_s in the sweep is near zero on a hit
 
@@ -270,6 +273,7 @@ def write_bundle(out: Path, model: keras.Model, size: int, rep: np.ndarray, cell
         "labels": CLASSES,
         "output": "probabilities",
         "cell_fraction": cell_fraction,
+        "views": VIEWS,
         "training": training,
     }
     (out / "metadata.json").write_text(json.dumps(meta, indent=2) + "\n")
