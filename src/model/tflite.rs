@@ -183,8 +183,6 @@ pub struct TfliteClassifier {
     output_dtype: DType,
     output_quant: Option<Quantization>,
     output_mode: OutputMode,
-    /// Orientation views averaged per classification.
-    views: usize,
     /// Float tensor for quantised inputs (preprocessed, then quantised into the input).
     scratch: Vec<f32>,
     /// A copy of the prepared upright input, turned into the input for each further view.
@@ -445,7 +443,6 @@ impl TfliteClassifier {
             output_dtype: output.dtype,
             output_quant,
             output_mode,
-            views,
             scratch,
             upright,
         })
@@ -505,14 +502,15 @@ impl TfliteClassifier {
     /// Runs every orientation view of the prepared input and averages the probabilities.
     fn infer_views(&mut self) -> Result<Vec<f32>, ClassifyError> {
         let mut sum = self.infer()?;
-        if self.views == 1 {
+        let count = self.info.views;
+        if count == 1 {
             return Ok(sum);
         }
         let (h, w) = (
             self.info.input_height as usize,
             self.info.input_width as usize,
         );
-        for view in 1..self.views {
+        for view in 1..count {
             let compiled = &mut self.compiled;
             match &self.upright {
                 Upright::Unused => {}
@@ -530,9 +528,8 @@ impl TfliteClassifier {
                 *s += p;
             }
         }
-        let n = self.views as f32;
         for s in &mut sum {
-            *s /= n;
+            *s /= count as f32;
         }
         Ok(sum)
     }
