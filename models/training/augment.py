@@ -81,6 +81,68 @@ def augment(image_u8: tf.Tensor, size: int, seed: tf.Tensor) -> tf.Tensor:
     return tf.clip_by_value(x, 0.0, 255.0)
 
 
+# "Camera look" for the sharp PBC images: the Kaggle/BCCD camera gives blurrier, JPEG-compressed
+# images in another stain, with the cell smaller and off-centre. Applied to a share of PBC images so
+# their ~3,500 cells also teach the model what these classes look like through such a camera.
+LOOK_PROBABILITY = 0.5
+LOOK_RESOLUTION = (0.3, 0.6)  # downscale factor before scaling back up
+LOOK_SCALE = (0.7, 0.95)  # the cell shrinks towards the Kaggle cell fraction, shifted within the slack
+LOOK_JPEG_QUALITY = (30, 80)
+
+
+def camera_look(x: tf.Tensor, size: int, seed: tf.Tensor, stats: tf.Tensor) -> tf.Tensor:
+    """Gives a size x size x 3 float32 (0..255) PBC image the look of a Kaggle one.
+
+    In order: the cell shrinks (LOOK_SCALE) to a random place, detail is lost (area downscale
+    by LOOK_RESOLUTION, bilinear back up), the colours take the per-channel mean and spread of
+    a random Kaggle image (a row of `stats`: RGB mean, then RGB std), and the result goes
+    through JPEG at a random quality.
+    """
+    s = tf.random.stateless_uniform([], _sub(seed, 12), *LOOK_SCALE)
+    n = tf.cast(tf.round(size * s), tf.int32)
+    y = tf.image.resize(x, tf.stack([n, n]), method="bilinear", antialias=True)
+    slack = size - n
+    oy = tf.random.stateless_uniform([], _sub(seed, 13), 0, slack + 1, dtype=tf.int32)
+    ox = tf.random.stateless_uniform([], _sub(seed, 14), 0, slack + 1, dtype=tf.int32)
+    x = tf.ensure_shape(tf.pad(y, [[oy, slack - oy], [ox, slack - ox], [0, 0]], mode="SYMMETRIC"), [size, size, 3])
+    r = tf.random.stateless_uniform([], _sub(seed, 15), *LOOK_RESOLUTION)
+    m = tf.cast(tf.round(size * r), tf.int32)
+    x = tf.image.resize(tf.image.resize(x, tf.stack([m, m]), method="area"), (size, size), method="bilinear")
+    j = tf.random.stateless_uniform([], _sub(seed, 16), 0, tf.shape(stats)[0], dtype=tf.int32)
+    mean, std = tf.reduce_mean(x, [0, 1]), tf.math.reduce_std(x, [0, 1]) + 1.0
+    x = (x - mean) / std * stats[j, 3:] + stats[j, :3]
+    x = tf.clip_by_value(x, 0.0, 255.0) / 255.0
+    q = tf.random.stateless_uniform([], _sub(seed, 17), *LOOK_JPEG_QUALITY, dtype=tf.int32)
+    x = tf.image.adjust_jpeg_quality(x, q)
+    return tf.ensure_shape(x * 255.0, [size, size, 3])
+
+
+def augment_look(image_u8: tf.Tensor, size: int, seed: tf.Tensor, stats: tf.Tensor, pbc: tf.Tensor,
+                 probability: float = LOOK_PROBABILITY) -> tf.Tensor:
+    """augment(), with the camera look first given to a share (`probability`) of the PBC images.
+
+    `stats` holds one row per Kaggle image (RGB mean, then RGB std; see train.kaggle_look_stats);
+    `pbc` says whether this image is a PBC one. Kaggle images only get augment().
+    """
+    p = tf.random.stateless_uniform([], _sub(seed, 18))
+    x = tf.cast(image_u8, tf.float32)
+    x = tf.cond(tf.logical_and(pbc, p < probability), lambda: camera_look(x, size, seed, stats), lambda: x)
+    return augment(x, size, seed)
+
+
+def describe_look(probability: float = LOOK_PROBABILITY) -> dict:
+    """The camera-look settings, for metadata.json (fine-tuning only; the head features do not use it)."""
+    return {
+        "applies_to": "pbc-wbc4/train images",
+        "p": probability,
+        "cell_scale": list(LOOK_SCALE),
+        "placement": "random offset in the freed margin, symmetric padding",
+        "resolution": list(LOOK_RESOLUTION),
+        "colour": "per-channel mean and std of a random kaggle-wbc4/train image (black corners left out)",
+        "jpeg_quality": list(LOOK_JPEG_QUALITY),
+    }
+
+
 def describe() -> dict:
     """The augmentation settings, for metadata.json."""
     return {

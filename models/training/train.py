@@ -10,8 +10,9 @@ Stages (wall time of each is recorded in metadata.json):
  2. per candidate size: cache frozen-backbone features (clean + augmented copies),
     train the softmax head on them, measure pbc-wbc4/val accuracy and LiteRT latency;
  3. choose the input size (rule in choose_size) and export the head-only model;
- 4. fine-tune the upper blocks at a low learning rate with on-line augmentation,
-    keeping the epoch with the best pbc-wbc4/val accuracy;
+ 4. fine-tune the upper blocks at a low learning rate with on-line augmentation (half the
+    PBC images also get the Kaggle camera's look, augment.camera_look), keeping the epoch
+    with the best pbc-wbc4/val accuracy;
  5. export float32 + full-integer int8 .tflite, labels.txt, metadata.json, and
     evaluate both with the LiteRT interpreter (evaluate.py).
 
@@ -53,7 +54,7 @@ import evaluate  # noqa: E402
 import twins  # noqa: E402
 
 MODEL_NAME = "hematovision-wbc4"
-MODEL_VERSION = "1.2.1"
+MODEL_VERSION = "1.3.0"
 ARCHITECTURE = "MobileNetV2 alpha=0.35"
 # A cell on a slide has no "up" and training turns and mirrors every image, so the daemon
 # averages each cell over its 8 turns and mirrors (metadata "views"; the config can lower it).
@@ -106,6 +107,19 @@ def load_images(items, sizes: list[int], cache_dir: Path, name: str, threads: in
             np.save(paths[s], out[s])
         log(f"loaded {name}: {len(items)} images at sizes {missing} in {time.time() - t0:.0f}s")
     return {s: np.load(paths[s]) for s in sizes}
+
+
+def kaggle_look_stats(images: np.ndarray) -> np.ndarray:
+    """Per-image RGB mean and std of the Kaggle images, for the camera look given to PBC images.
+
+    Pixels whose R+G+B is 90 or less are left out: they are the black corners that the Kaggle
+    set's rotations left, not stain.
+    """
+    rows = []
+    for x in images:
+        v = x[x.astype(np.int32).sum(-1) > 90].astype(np.float32)
+        rows.append(np.concatenate([v.mean(0), v.std(0)]))
+    return np.stack(rows).astype(np.float32)
 
 
 def normalise_u8(x: np.ndarray | tf.Tensor) -> tf.Tensor:
@@ -310,6 +324,8 @@ def main() -> None:
     ap.add_argument("--finetune-lr", type=float, default=1e-4)
     ap.add_argument("--unfreeze-from", default="block_6_expand",
                     help="first backbone layer trained in the fine-tune phase")
+    ap.add_argument("--camera-look", type=float, default=augment.LOOK_PROBABILITY,
+                    help="share of PBC images given the Kaggle camera's look while fine-tuning (0 = off)")
     ap.add_argument("--dropout", type=float, default=0.2)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--kaggle-holdout", type=float, default=0.1,
@@ -444,6 +460,7 @@ def main() -> None:
                                                    alpha=0.1)
     model.compile(keras.optimizers.Adam(sched), "sparse_categorical_crossentropy", weighted_metrics=["accuracy"])
     X_tf = tf.constant(X[size])
+    look_stats = tf.constant(kaggle_look_stats(X[size][src == 0]))
     best = {"epoch": 0, "acc": head_acc, "weights": model.get_weights()}
     history = [{"epoch": 0, "pbc_val_acc": head_acc}]
     rng = np.random.default_rng(args.seed + 7)
@@ -455,9 +472,10 @@ def main() -> None:
         idx = np.concatenate([pbc_idx, rng.choice(kag_idx, size=len(pbc_idx), replace=False)])
         idx = idx[rng.permutation(len(idx))].astype(np.int32)
         ew = balanced_weights(y[idx], src[idx])
-        ds = tf.data.Dataset.from_tensor_slices((idx, y[idx], ew))
-        ds = ds.map(lambda i, lbl, w: (
-            (augment.augment(tf.gather(X_tf, i), size, tf.stack([args.seed + 100 + ep, i])) - MEAN) / STD,
+        ds = tf.data.Dataset.from_tensor_slices((idx, y[idx], ew, src[idx] == 1))
+        ds = ds.map(lambda i, lbl, w, is_pbc: (
+            (augment.augment_look(tf.gather(X_tf, i), size, tf.stack([args.seed + 100 + ep, i]), look_stats,
+                                  is_pbc, args.camera_look) - MEAN) / STD,
             lbl, w), num_parallel_calls=2).batch(args.batch).prefetch(2)
         hist = model.fit(ds, epochs=1, verbose=0)
         acc = predict_accuracy(model, Xval[size], yval)
@@ -478,6 +496,7 @@ def main() -> None:
     info = training_info("fine-tuned" if best["epoch"] > 0 else "head-only (fine-tuning did not improve pbc-val)", {
         "fine_tune": {"epochs": args.finetune_epochs, "lr": args.finetune_lr, "schedule": "cosine to 0.1x",
                       "unfrozen_from": args.unfreeze_from, "batchnorm": "frozen (inference mode)",
+                      "camera_look": augment.describe_look(args.camera_look),
                       "trainable_params": n_trainable, "batch": args.batch,
                       "per_epoch": "all pbc-wbc4/train + an equal random draw of kaggle-wbc4/train",
                       "selected_epoch": best["epoch"], "history": history},
