@@ -50,6 +50,7 @@ import tensorflow as tf  # noqa: E402
 import keras  # noqa: E402
 
 import augment  # noqa: E402
+from averaging import WeightAverager, keep_average  # noqa: E402
 import evaluate  # noqa: E402
 import twins  # noqa: E402
 
@@ -126,13 +127,17 @@ def normalise_u8(x: np.ndarray | tf.Tensor) -> tf.Tensor:
     return (tf.cast(x, tf.float32) - MEAN) / STD
 
 
-def balanced_weights(labels: np.ndarray, sources: np.ndarray) -> np.ndarray:
-    """Sample weights giving every (source, class) cell the same total weight (mean 1)."""
+def balanced_weights(labels: np.ndarray, sources: np.ndarray, kaggle_weight: float = 1.0) -> np.ndarray:
+    """Sample weights giving every (source, class) cell the same total weight (mean 1).
+
+    With `kaggle_weight` != 1 each kaggle-wbc4 (source 0) class cell weighs that many times a
+    pbc-wbc4 one.
+    """
     w = np.zeros(len(labels), np.float32)
     cells = {(s, c) for s, c in zip(sources, labels)}
     for s, c in cells:
         m = (sources == s) & (labels == c)
-        w[m] = 1.0 / m.sum()
+        w[m] = (kaggle_weight if s == 0 else 1.0) / m.sum()
     return w * len(w) / w.sum()
 
 
@@ -326,6 +331,13 @@ def main() -> None:
                     help="first backbone layer trained in the fine-tune phase")
     ap.add_argument("--camera-look", type=float, default=augment.LOOK_PROBABILITY,
                     help="share of PBC images given the Kaggle camera's look while fine-tuning (0 = off)")
+    ap.add_argument("--average-from", type=int, default=0,
+                    help="also try the mean of the weights of fine-tune epochs N..last (0 = off)")
+    ap.add_argument("--average-tolerance", type=int, default=2,
+                    help="keep the weight average unless an epoch beats it by more than this many "
+                         "pbc-wbc4/val images")
+    ap.add_argument("--kaggle-weight", type=float, default=1.0,
+                    help="weight of kaggle-wbc4 against pbc-wbc4 while fine-tuning (the head phase keeps 1)")
     ap.add_argument("--dropout", type=float, default=0.2)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--kaggle-holdout", type=float, default=0.1,
@@ -466,12 +478,13 @@ def main() -> None:
     rng = np.random.default_rng(args.seed + 7)
     kag_idx = np.where(src == 0)[0]
     pbc_idx = np.where(src == 1)[0]
+    averager = WeightAverager(args.average_from)
     for ep in range(1, args.finetune_epochs + 1):
         te = time.time()
         # every PBC image + as many kaggle images (kaggle is ~350 cells augmented many times)
         idx = np.concatenate([pbc_idx, rng.choice(kag_idx, size=len(pbc_idx), replace=False)])
         idx = idx[rng.permutation(len(idx))].astype(np.int32)
-        ew = balanced_weights(y[idx], src[idx])
+        ew = balanced_weights(y[idx], src[idx], args.kaggle_weight)
         ds = tf.data.Dataset.from_tensor_slices((idx, y[idx], ew, src[idx] == 1))
         ds = ds.map(lambda i, lbl, w, is_pbc: (
             (augment.augment_look(tf.gather(X_tf, i), size, tf.stack([args.seed + 100 + ep, i]), look_stats,
@@ -486,17 +499,31 @@ def main() -> None:
         log(f"fine-tune epoch {ep}: {rec}")
         if acc > best["acc"]:
             best = {"epoch": ep, "acc": acc, "weights": model.get_weights()}
+        averager.add(ep, model.get_weights())
+    if averager.count:
+        model.set_weights(averager.mean())
+        avg_acc = predict_accuracy(model, Xval[size], yval)
+        avg_hold = predict_accuracy(model, Xhold[size], yhold) if Xhold is not None else None
+        label = averager.label()
+        history.append({"epoch": label, "pbc_val_acc": avg_acc, "kaggle_holdout_acc": avg_hold})
+        log(f"weight average {label}: pbc-val acc {avg_acc:.4f}, kaggle-holdout acc {avg_hold}")
+        if keep_average(avg_acc, best["acc"], len(yval), args.average_tolerance):
+            best = {"epoch": label, "acc": avg_acc, "weights": averager.mean()}
     model.set_weights(best["weights"])
     walls["finetune_s"] = time.time() - t0
     model.save(args.cache / f"selected-{size}.keras")  # lets the export be redone without retraining
-    log(f"best fine-tune epoch {best['epoch']} pbc-val acc {best['acc']:.4f}")
+    log(f"selected fine-tune weights: epoch {best['epoch']}, pbc-val acc {best['acc']:.4f}")
 
     # 5. export + LiteRT validation --------------------------------------------------------------
     t0 = time.time()
-    info = training_info("fine-tuned" if best["epoch"] > 0 else "head-only (fine-tuning did not improve pbc-val)", {
+    info = training_info("fine-tuned" if best["epoch"] != 0 else "head-only (fine-tuning did not improve pbc-val)", {
         "fine_tune": {"epochs": args.finetune_epochs, "lr": args.finetune_lr, "schedule": "cosine to 0.1x",
                       "unfrozen_from": args.unfreeze_from, "batchnorm": "frozen (inference mode)",
                       "camera_look": augment.describe_look(args.camera_look),
+                      "kaggle_weight": args.kaggle_weight,
+                      "weight_average": {"from_epoch": args.average_from,
+                                         "kept_unless_an_epoch_beats_it_by_images": args.average_tolerance}
+                      if args.average_from else "off",
                       "trainable_params": n_trainable, "batch": args.batch,
                       "per_epoch": "all pbc-wbc4/train + an equal random draw of kaggle-wbc4/train",
                       "selected_epoch": best["epoch"], "history": history},
