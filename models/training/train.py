@@ -501,14 +501,15 @@ def main() -> None:
             best = {"epoch": ep, "acc": acc, "weights": model.get_weights()}
         averager.add(ep, model.get_weights())
     if averager.count:
-        model.set_weights(averager.mean())
+        mean_weights = averager.mean()
+        model.set_weights(mean_weights)
         avg_acc = predict_accuracy(model, Xval[size], yval)
         avg_hold = predict_accuracy(model, Xhold[size], yhold) if Xhold is not None else None
         label = averager.label()
         history.append({"epoch": label, "pbc_val_acc": avg_acc, "kaggle_holdout_acc": avg_hold})
         log(f"weight average {label}: pbc-val acc {avg_acc:.4f}, kaggle-holdout acc {avg_hold}")
         if keep_average(avg_acc, best["acc"], len(yval), args.average_tolerance):
-            best = {"epoch": label, "acc": avg_acc, "weights": averager.mean()}
+            best = {"epoch": label, "acc": avg_acc, "weights": mean_weights}
     model.set_weights(best["weights"])
     walls["finetune_s"] = time.time() - t0
     model.save(args.cache / f"selected-{size}.keras")  # lets the export be redone without retraining
