@@ -88,15 +88,38 @@ LOOK_PROBABILITY = 0.5
 LOOK_RESOLUTION = (0.3, 0.6)  # downscale factor before scaling back up
 LOOK_SCALE = (0.7, 0.95)  # the cell shrinks towards the Kaggle cell fraction, shifted within the slack
 LOOK_JPEG_QUALITY = (30, 80)
+# Where the camera look matches colours: "rgb" (per-channel mean and std of the pixel values) or
+# "od" (the same in optical density, -ln((I + 1) / 256), in which stain amounts add up).
+LOOK_COLOUR_SPACES = ("rgb", "od")
+# Added to the image's own spread before matching, in the units of each space.
+_LOOK_STD_FLOOR = {"rgb": 1.0, "od": 0.01}
 
 
-def camera_look(x: tf.Tensor, size: int, seed: tf.Tensor, stats: tf.Tensor) -> tf.Tensor:
+def to_look_space(x: tf.Tensor, space: str) -> tf.Tensor:
+    """Pixel values (0..255, float) in the camera look's colour space `space`."""
+    if space == "rgb":
+        return x
+    if space == "od":
+        return -tf.math.log((x + 1.0) / 256.0)
+    raise ValueError(f"unknown camera-look colour space {space!r}; use one of {LOOK_COLOUR_SPACES}")
+
+
+def from_look_space(x: tf.Tensor, space: str) -> tf.Tensor:
+    """Inverse of to_look_space (not clipped)."""
+    if space == "rgb":
+        return x
+    if space == "od":
+        return 256.0 * tf.exp(-x) - 1.0
+    raise ValueError(f"unknown camera-look colour space {space!r}; use one of {LOOK_COLOUR_SPACES}")
+
+
+def camera_look(x: tf.Tensor, size: int, seed: tf.Tensor, stats: tf.Tensor, space: str = "rgb") -> tf.Tensor:
     """Gives a size x size x 3 float32 (0..255) PBC image the look of a Kaggle one.
 
     In order: the cell shrinks (LOOK_SCALE) to a random place, detail is lost (area downscale
     by LOOK_RESOLUTION, bilinear back up), the colours take the per-channel mean and spread of
-    a random Kaggle image (a row of `stats`: RGB mean, then RGB std), and the result goes
-    through JPEG at a random quality.
+    a random Kaggle image (a row of `stats`: mean, then std, both in colour space `space`), and
+    the result goes through JPEG at a random quality.
     """
     s = tf.random.stateless_uniform([], _sub(seed, 12), *LOOK_SCALE)
     n = tf.cast(tf.round(size * s), tf.int32)
@@ -109,8 +132,9 @@ def camera_look(x: tf.Tensor, size: int, seed: tf.Tensor, stats: tf.Tensor) -> t
     m = tf.cast(tf.round(size * r), tf.int32)
     x = tf.image.resize(tf.image.resize(x, tf.stack([m, m]), method="area"), (size, size), method="bilinear")
     j = tf.random.stateless_uniform([], _sub(seed, 16), 0, tf.shape(stats)[0], dtype=tf.int32)
-    mean, std = tf.reduce_mean(x, [0, 1]), tf.math.reduce_std(x, [0, 1]) + 1.0
-    x = (x - mean) / std * stats[j, 3:] + stats[j, :3]
+    x = to_look_space(x, space)
+    mean, std = tf.reduce_mean(x, [0, 1]), tf.math.reduce_std(x, [0, 1]) + _LOOK_STD_FLOOR[space]
+    x = from_look_space((x - mean) / std * stats[j, 3:] + stats[j, :3], space)
     x = tf.clip_by_value(x, 0.0, 255.0) / 255.0
     q = tf.random.stateless_uniform([], _sub(seed, 17), *LOOK_JPEG_QUALITY, dtype=tf.int32)
     x = tf.image.adjust_jpeg_quality(x, q)
@@ -118,19 +142,21 @@ def camera_look(x: tf.Tensor, size: int, seed: tf.Tensor, stats: tf.Tensor) -> t
 
 
 def augment_look(image_u8: tf.Tensor, size: int, seed: tf.Tensor, stats: tf.Tensor, pbc: tf.Tensor,
-                 probability: float = LOOK_PROBABILITY) -> tf.Tensor:
+                 probability: float = LOOK_PROBABILITY, space: str = "rgb") -> tf.Tensor:
     """augment(), with the camera look first given to a share (`probability`) of the PBC images.
 
-    `stats` holds one row per Kaggle image (RGB mean, then RGB std; see train.kaggle_look_stats);
-    `pbc` says whether this image is a PBC one. Kaggle images only get augment().
+    `stats` holds one row per Kaggle image (mean, then std, in colour space `space`; see
+    train.kaggle_look_stats); `pbc` says whether this image is a PBC one. Kaggle images only get
+    augment().
     """
     p = tf.random.stateless_uniform([], _sub(seed, 18))
     x = tf.cast(image_u8, tf.float32)
-    x = tf.cond(tf.logical_and(pbc, p < probability), lambda: camera_look(x, size, seed, stats), lambda: x)
+    x = tf.cond(tf.logical_and(pbc, p < probability), lambda: camera_look(x, size, seed, stats, space),
+                lambda: x)
     return augment(x, size, seed)
 
 
-def describe_look(probability: float = LOOK_PROBABILITY) -> dict:
+def describe_look(probability: float = LOOK_PROBABILITY, space: str = "rgb") -> dict:
     """The camera-look settings, for metadata.json (fine-tuning only; the head features do not use it)."""
     return {
         "applies_to": "pbc-wbc4/train images",
@@ -139,6 +165,7 @@ def describe_look(probability: float = LOOK_PROBABILITY) -> dict:
         "placement": "random offset in the freed margin, symmetric padding",
         "resolution": list(LOOK_RESOLUTION),
         "colour": "per-channel mean and std of a random kaggle-wbc4/train image (black corners left out)",
+        "colour_space": {"rgb": "RGB", "od": "optical density -ln((I+1)/256)"}[space],
         "jpeg_quality": list(LOOK_JPEG_QUALITY),
     }
 

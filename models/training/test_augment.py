@@ -74,6 +74,30 @@ class CameraLookTest(unittest.TestCase):
         self.assertGreater(float(np.abs(plain - looked).mean()), 1.0)
 
 
+class OpticalDensityLookTest(unittest.TestCase):
+    def test_the_od_round_trip_gives_the_pixels_back(self) -> None:
+        x = tf.constant(np.linspace(0.0, 255.0, 12, dtype=np.float32))
+        back = augment.from_look_space(augment.to_look_space(x, "od"), "od").numpy()
+        np.testing.assert_allclose(back, x.numpy(), atol=1e-3)
+
+    def test_colours_move_to_the_kaggle_statistics_in_optical_density(self) -> None:
+        target = augment.to_look_space(tf.constant(np.array([[190.0, 180.0, 195.0]], np.float32)), "od").numpy()
+        stats = np.concatenate([target[0], [0.10, 0.15, 0.10]])[None].astype(np.float32)
+        y = augment.camera_look(tf.constant(pbc_like()), SIZE, tf.constant([7, 1]), tf.constant(stats), "od").numpy()
+        od = augment.to_look_space(tf.constant(y), "od").numpy()
+        np.testing.assert_allclose(od.mean((0, 1)), stats[0, :3], atol=0.05)
+
+    def test_od_stats_of_a_flat_image(self) -> None:
+        im = np.full((1, 4, 4, 3), 63, np.uint8)
+        stats = train.kaggle_look_stats(im, "od")
+        np.testing.assert_allclose(stats[0, :3], np.full(3, np.log(4.0)), rtol=1e-5)
+        np.testing.assert_allclose(stats[0, 3:], 0.0, atol=1e-6)
+
+    def test_an_unknown_space_is_refused(self) -> None:
+        with self.assertRaises(ValueError):
+            augment.to_look_space(tf.constant([1.0]), "lab")
+
+
 class LookStatsTest(unittest.TestCase):
     def test_black_corners_are_left_out(self) -> None:
         im = np.full((1, 10, 10, 3), 200, np.uint8)

@@ -110,8 +110,9 @@ def load_images(items, sizes: list[int], cache_dir: Path, name: str, threads: in
     return {s: np.load(paths[s]) for s in sizes}
 
 
-def kaggle_look_stats(images: np.ndarray) -> np.ndarray:
-    """Per-image RGB mean and std of the Kaggle images, for the camera look given to PBC images.
+def kaggle_look_stats(images: np.ndarray, space: str = "rgb") -> np.ndarray:
+    """Per-image mean and std of the Kaggle images in colour space `space` (augment.LOOK_COLOUR_SPACES),
+    for the camera look given to PBC images.
 
     Pixels whose R+G+B is 90 or less are left out: they are the black corners that the Kaggle
     set's rotations left, not stain.
@@ -119,6 +120,7 @@ def kaggle_look_stats(images: np.ndarray) -> np.ndarray:
     rows = []
     for x in images:
         v = x[x.astype(np.int32).sum(-1) > 90].astype(np.float32)
+        v = np.asarray(augment.to_look_space(tf.constant(v), space))
         rows.append(np.concatenate([v.mean(0), v.std(0)]))
     return np.stack(rows).astype(np.float32)
 
@@ -331,6 +333,8 @@ def main() -> None:
                     help="first backbone layer trained in the fine-tune phase")
     ap.add_argument("--camera-look", type=float, default=augment.LOOK_PROBABILITY,
                     help="share of PBC images given the Kaggle camera's look while fine-tuning (0 = off)")
+    ap.add_argument("--look-colour", choices=augment.LOOK_COLOUR_SPACES, default="rgb",
+                    help="colour space in which the camera look matches a Kaggle image's colours")
     ap.add_argument("--average-from", type=int, default=0,
                     help="also try the mean of the weights of fine-tune epochs N..last (0 = off)")
     ap.add_argument("--average-tolerance", type=int, default=2,
@@ -472,7 +476,7 @@ def main() -> None:
                                                    alpha=0.1)
     model.compile(keras.optimizers.Adam(sched), "sparse_categorical_crossentropy", weighted_metrics=["accuracy"])
     X_tf = tf.constant(X[size])
-    look_stats = tf.constant(kaggle_look_stats(X[size][src == 0]))
+    look_stats = tf.constant(kaggle_look_stats(X[size][src == 0], args.look_colour))
     best = {"epoch": 0, "acc": head_acc, "weights": model.get_weights()}
     history = [{"epoch": 0, "pbc_val_acc": head_acc}]
     rng = np.random.default_rng(args.seed + 7)
@@ -488,7 +492,7 @@ def main() -> None:
         ds = tf.data.Dataset.from_tensor_slices((idx, y[idx], ew, src[idx] == 1))
         ds = ds.map(lambda i, lbl, w, is_pbc: (
             (augment.augment_look(tf.gather(X_tf, i), size, tf.stack([args.seed + 100 + ep, i]), look_stats,
-                                  is_pbc, args.camera_look) - MEAN) / STD,
+                                  is_pbc, args.camera_look, args.look_colour) - MEAN) / STD,
             lbl, w), num_parallel_calls=2).batch(args.batch).prefetch(2)
         hist = model.fit(ds, epochs=1, verbose=0)
         acc = predict_accuracy(model, Xval[size], yval)
@@ -520,7 +524,7 @@ def main() -> None:
     info = training_info("fine-tuned" if best["epoch"] != 0 else "head-only (fine-tuning did not improve pbc-val)", {
         "fine_tune": {"epochs": args.finetune_epochs, "lr": args.finetune_lr, "schedule": "cosine to 0.1x",
                       "unfrozen_from": args.unfreeze_from, "batchnorm": "frozen (inference mode)",
-                      "camera_look": augment.describe_look(args.camera_look),
+                      "camera_look": augment.describe_look(args.camera_look, args.look_colour),
                       "kaggle_weight": args.kaggle_weight,
                       "weight_average": {"from_epoch": args.average_from,
                                          "kept_unless_an_epoch_beats_it_by_images": args.average_tolerance}
