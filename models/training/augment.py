@@ -89,28 +89,29 @@ LOOK_RESOLUTION = (0.3, 0.6)  # downscale factor before scaling back up
 LOOK_SCALE = (0.7, 0.95)  # the cell shrinks towards the Kaggle cell fraction, shifted within the slack
 LOOK_JPEG_QUALITY = (30, 80)
 # Where the camera look matches colours: "rgb" (per-channel mean and std of the pixel values) or
-# "od" (the same in optical density, -ln((I + 1) / 256), in which stain amounts add up).
-LOOK_COLOUR_SPACES = ("rgb", "od")
-# Added to the image's own spread before matching, in the units of each space.
-_LOOK_STD_FLOOR = {"rgb": 1.0, "od": 0.01}
+# "od" (the same in optical density, -ln((I + 1) / 256), in which stain amounts add up). Each space:
+# (from pixel values, back to pixel values, floor added to the image's own spread before matching).
+_LOOK_SPACES = {
+    "rgb": (lambda x: x, lambda x: x, 1.0),
+    "od": (lambda x: -tf.math.log((x + 1.0) / 256.0), lambda x: 256.0 * tf.exp(-x) - 1.0, 0.01),
+}
+LOOK_COLOUR_SPACES = tuple(_LOOK_SPACES)
+
+
+def _look_space(space: str) -> tuple:
+    if space not in _LOOK_SPACES:
+        raise ValueError(f"unknown camera-look colour space {space!r}; use one of {LOOK_COLOUR_SPACES}")
+    return _LOOK_SPACES[space]
 
 
 def to_look_space(x: tf.Tensor, space: str) -> tf.Tensor:
     """Pixel values (0..255, float) in the camera look's colour space `space`."""
-    if space == "rgb":
-        return x
-    if space == "od":
-        return -tf.math.log((x + 1.0) / 256.0)
-    raise ValueError(f"unknown camera-look colour space {space!r}; use one of {LOOK_COLOUR_SPACES}")
+    return _look_space(space)[0](x)
 
 
 def from_look_space(x: tf.Tensor, space: str) -> tf.Tensor:
     """Inverse of to_look_space (not clipped)."""
-    if space == "rgb":
-        return x
-    if space == "od":
-        return 256.0 * tf.exp(-x) - 1.0
-    raise ValueError(f"unknown camera-look colour space {space!r}; use one of {LOOK_COLOUR_SPACES}")
+    return _look_space(space)[1](x)
 
 
 def camera_look(x: tf.Tensor, size: int, seed: tf.Tensor, stats: tf.Tensor, space: str = "rgb") -> tf.Tensor:
@@ -133,7 +134,7 @@ def camera_look(x: tf.Tensor, size: int, seed: tf.Tensor, stats: tf.Tensor, spac
     x = tf.image.resize(tf.image.resize(x, tf.stack([m, m]), method="area"), (size, size), method="bilinear")
     j = tf.random.stateless_uniform([], _sub(seed, 16), 0, tf.shape(stats)[0], dtype=tf.int32)
     x = to_look_space(x, space)
-    mean, std = tf.reduce_mean(x, [0, 1]), tf.math.reduce_std(x, [0, 1]) + _LOOK_STD_FLOOR[space]
+    mean, std = tf.reduce_mean(x, [0, 1]), tf.math.reduce_std(x, [0, 1]) + _look_space(space)[2]
     x = from_look_space((x - mean) / std * stats[j, 3:] + stats[j, :3], space)
     x = tf.clip_by_value(x, 0.0, 255.0) / 255.0
     q = tf.random.stateless_uniform([], _sub(seed, 17), *LOOK_JPEG_QUALITY, dtype=tf.int32)

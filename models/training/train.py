@@ -501,9 +501,10 @@ def main() -> None:
                "pbc_val_acc": acc, "kaggle_holdout_acc": hold_acc, "epoch_s": time.time() - te}
         history.append(rec)
         log(f"fine-tune epoch {ep}: {rec}")
+        weights = model.get_weights()
         if acc > best["acc"]:
-            best = {"epoch": ep, "acc": acc, "weights": model.get_weights()}
-        averager.add(ep, model.get_weights())
+            best = {"epoch": ep, "acc": acc, "weights": weights}
+        averager.add(ep, weights)
     if averager.count:
         mean_weights = averager.mean()
         model.set_weights(mean_weights)
