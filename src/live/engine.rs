@@ -40,7 +40,9 @@ pub struct LiveStats {
     pub steady: bool,
     /// Cells known in this session.
     pub cells_tracked: usize,
-    /// Cells counted by live mode in this session.
+    /// Cells live mode handed to the app for counting in this session. An undo does not lower
+    /// it (the engine never hears of undos; the session's tally is the count of record), so it
+    /// says how many cells live mode found, not how many are in the differential.
     pub counted: u32,
     /// Motion of the last frame.
     pub motion: Option<Motion>,

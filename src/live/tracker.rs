@@ -144,7 +144,8 @@ impl Tracker {
         &self.cells
     }
 
-    /// Cells counted so far.
+    /// Cells counted so far (marked with [`Tracker::counted`]; an undo in the app does not
+    /// unmark them: an undone cell stays seen, so it is not counted again).
     pub fn counted_total(&self) -> u32 {
         self.counted
     }
