@@ -3,16 +3,24 @@
 //! A power cut can leave the last line of a journal file half written. Such a torn line
 //! has no terminating newline; recovery reports it, cuts it off (every complete line
 //! before it is kept) and the daemon resumes with the counts of the complete lines.
+//!
+//! Every line is checked before it is counted (its session, its values, its place in the
+//! slide): a line refused is reported with its file and line number, the lines around it
+//! are kept. Only regular files named `<valid session id>.jsonl` are read; anything else
+//! in the folder is skipped with a warning and never stops the others from being read.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use crate::count::{Counter, Event};
 
-use super::journal::{StoreError, apply_all, journal_dir, session_file};
+use crate::count::validate_session_id;
+
+use super::journal::{StoreError, apply_all, journal_dir, open_regular, session_file};
 
 /// The result of reading a session's journal file.
 #[derive(Debug, Default)]
@@ -61,7 +69,7 @@ fn parse(bytes: &[u8], path: &Path) -> (Vec<(usize, Event)>, usize, Vec<String>)
     }
     if torn > 0 {
         let msg = format!(
-            "{}: torn last line ({torn} bytes, a write cut off by a power loss or crash) dropped; every line before it is kept",
+            "{}: torn last line ({torn} bytes, a write cut off by a power loss, a crash or a full disk) dropped; it was never confirmed, every line before it is kept",
             path.display()
         );
         log::warn!("{msg}");
@@ -70,53 +78,112 @@ fn parse(bytes: &[u8], path: &Path) -> (Vec<(usize, Event)>, usize, Vec<String>)
     (events, torn, problems)
 }
 
+/// The session a journal file holds, from its name (`<session>.jsonl`).
+fn file_session(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Reads a whole journal file, refusing symbolic links and anything but a regular file.
+fn read_journal(path: &Path) -> Result<Vec<u8>, StoreError> {
+    let mut bytes = Vec::new();
+    open_regular(path)?
+        .read_to_end(&mut bytes)
+        .map_err(|e| StoreError::io("read", path, e))?;
+    Ok(bytes)
+}
+
+/// Replays the bytes of one journal file (named `path`, which must hold the events of
+/// the session its name says): pure, never touches the disk. What [`read_session`] and
+/// recovery use; public so that it can be fuzzed.
+pub fn replay_bytes(bytes: &[u8], path: &Path) -> Replay {
+    let (events, torn, mut problems) = parse(bytes, path);
+    let mut counter = Counter::new();
+    problems.extend(apply_all(
+        &mut counter,
+        events.iter().map(|(line, e)| (*line, e)),
+        path,
+        &file_session(path),
+    ));
+    Replay {
+        counter,
+        file: Some(path.to_path_buf()),
+        events: events.len(),
+        torn_bytes: torn,
+        problems,
+    }
+}
+
 /// Reads and replays one journal file; with `repair`, cuts off a torn tail on disk.
 fn replay_file(path: &Path, repair: bool) -> Result<Replay, StoreError> {
-    let bytes = fs::read(path).map_err(|e| StoreError::io("read", path, e))?;
-    let (events, torn, mut problems) = parse(&bytes, path);
-    if repair && torn > 0 {
-        let keep = (bytes.len() - torn) as u64;
+    let bytes = read_journal(path)?;
+    let replay = replay_bytes(&bytes, path);
+    if repair && replay.torn_bytes > 0 {
+        let keep = (bytes.len() - replay.torn_bytes) as u64;
         let file = OpenOptions::new()
             .write(true)
+            .custom_flags(libc::O_NOFOLLOW)
             .open(path)
             .map_err(|e| StoreError::io("open", path, e))?;
         file.set_len(keep)
             .and_then(|()| file.sync_all())
             .map_err(|e| StoreError::io("repair", path, e))?;
     }
-    let mut counter = Counter::new();
-    problems.extend(apply_all(
-        &mut counter,
-        events.iter().map(|(line, e)| (*line, e)),
-        path,
-    ));
-    Ok(Replay {
-        counter,
-        file: Some(path.to_path_buf()),
-        events: events.len(),
-        torn_bytes: torn,
-        problems,
-    })
+    Ok(replay)
 }
 
-/// Journal files in the data directory, sorted by name (= by session start).
+/// Journal files in the data directory, sorted by name (= by session start): regular
+/// files named `<valid session id>.jsonl` only. Anything else is skipped with a warning.
 fn journal_files(data_dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
     let dir = journal_dir(data_dir);
     if !dir.exists() {
         return Ok(Vec::new());
     }
-    let mut files: Vec<PathBuf> = fs::read_dir(&dir)
-        .map_err(|e| StoreError::io("list", &dir, e))?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
-        .collect();
+    let mut files = Vec::new();
+    for entry in fs::read_dir(&dir).map_err(|e| StoreError::io("list", &dir, e))? {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                log::warn!("{}: an entry cannot be read, skipped: {e}", dir.display());
+                continue;
+            }
+        };
+        let path = entry.path();
+        if path.extension().is_none_or(|x| x != "jsonl") {
+            continue;
+        }
+        // The entry's own type: a symbolic link is not followed.
+        let kind = match entry.file_type() {
+            Ok(kind) => kind,
+            Err(e) => {
+                log::warn!("{}: cannot be read, skipped: {e}", path.display());
+                continue;
+            }
+        };
+        if !kind.is_file() {
+            log::warn!(
+                "{} is not a regular file (a folder, a symbolic link or a device): skipped, move it out of the journal folder",
+                path.display()
+            );
+            continue;
+        }
+        if let Err(e) = validate_session_id(&file_session(&path)) {
+            log::warn!(
+                "{}: skipped, its name is not a session: {e}",
+                path.display()
+            );
+            continue;
+        }
+        files.push(path);
+    }
     files.sort();
     Ok(files)
 }
 
 /// True if the file's last complete line finishes its session and nothing follows it.
 fn ends_finished(path: &Path) -> Result<bool, StoreError> {
-    let mut file = File::open(path).map_err(|e| StoreError::io("open", path, e))?;
+    let mut file = open_regular(path)?;
     let len = file
         .metadata()
         .map_err(|e| StoreError::io("stat", path, e))?
@@ -141,9 +208,15 @@ fn ends_finished(path: &Path) -> Result<bool, StoreError> {
 pub(super) fn recover_open_session(data_dir: &Path) -> Result<Replay, StoreError> {
     let mut open = Vec::new();
     for path in journal_files(data_dir)? {
-        if !ends_finished(&path)? {
-            let modified = fs::metadata(&path).and_then(|m| m.modified()).ok();
-            open.push((modified, path));
+        match ends_finished(&path) {
+            Ok(true) => {}
+            // An empty file holds no slide (an append that failed before any line).
+            Ok(false) if fs::metadata(&path).is_ok_and(|m| m.len() == 0) => {}
+            Ok(false) => {
+                let modified = fs::metadata(&path).and_then(|m| m.modified()).ok();
+                open.push((modified, path));
+            }
+            Err(e) => log::warn!("{e}; skipped, the other slides are read"),
         }
     }
     // The most recently written open file wins (names can be out of order when a Pi
@@ -167,8 +240,8 @@ pub(super) fn recover_open_session(data_dir: &Path) -> Result<Replay, StoreError
 pub fn read_session(data_dir: &Path, session: Option<&str>) -> Result<Replay, StoreError> {
     let path = match session {
         Some(id) => {
-            let path = session_file(data_dir, id);
-            if !path.exists() {
+            let path = session_file(data_dir, id)?;
+            if fs::symlink_metadata(&path).is_err() {
                 return Err(StoreError::NoSuchSession(id.to_string()));
             }
             path
@@ -194,7 +267,13 @@ pub fn read_session(data_dir: &Path, session: Option<&str>) -> Result<Replay, St
 pub fn list_sessions(data_dir: &Path) -> Result<Vec<SessionSummary>, StoreError> {
     let mut out = Vec::new();
     for path in journal_files(data_dir)? {
-        let replay = replay_file(&path, false)?;
+        let replay = match replay_file(&path, false) {
+            Ok(replay) => replay,
+            Err(e) => {
+                log::warn!("{e}; skipped, the other slides are listed");
+                continue;
+            }
+        };
         if let Some(s) = replay.counter.session() {
             out.push(SessionSummary {
                 session: s.id.clone(),
