@@ -115,22 +115,9 @@ pub fn replay_bytes(bytes: &[u8], path: &Path) -> Replay {
     }
 }
 
-/// Reads and replays one journal file; with `repair`, cuts off a torn tail on disk.
-fn replay_file(path: &Path, repair: bool) -> Result<Replay, StoreError> {
-    let bytes = read_journal(path)?;
-    let replay = replay_bytes(&bytes, path);
-    if repair && replay.torn_bytes > 0 {
-        let keep = (bytes.len() - replay.torn_bytes) as u64;
-        let file = OpenOptions::new()
-            .write(true)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(path)
-            .map_err(|e| StoreError::io("open", path, e))?;
-        file.set_len(keep)
-            .and_then(|()| file.sync_all())
-            .map_err(|e| StoreError::io("repair", path, e))?;
-    }
-    Ok(replay)
+/// Reads and replays one journal file, changing nothing on disk.
+fn replay_file(path: &Path) -> Result<Replay, StoreError> {
+    Ok(replay_bytes(&read_journal(path)?, path))
 }
 
 /// Journal files in the data directory, sorted by name (= by session start): regular
@@ -220,20 +207,61 @@ pub(super) fn recover_open_session(data_dir: &Path) -> Result<Replay, StoreError
         }
     }
     // The most recently written open file wins (names can be out of order when a Pi
-    // without a real-time clock booted with a wrong date).
+    // without a real-time clock booted with a wrong date), provided it holds an open
+    // slide once its lines are checked: a crafted or foreign file does not hide the real one.
     open.sort();
-    let Some((_, newest)) = open.pop() else {
-        return Ok(Replay::default());
-    };
-    for (_, other) in &open {
-        log::warn!(
-            "{} is also unfinished; it stays as it is (hematovision report --session shows it)",
-            other.display()
-        );
+    let mut skipped = Vec::new();
+    while let Some((_, path)) = open.pop() {
+        let mut replay = match replay_file(&path) {
+            Ok(replay) => replay,
+            Err(e) => {
+                log::warn!("{e}; skipped, the other slides are read");
+                skipped.push(e.to_string());
+                continue;
+            }
+        };
+        if replay.counter.open_session().is_none() {
+            skipped.push(format!(
+                "{}: holds no open slide that can be resumed; left as it is",
+                path.display()
+            ));
+            skipped.append(&mut replay.problems);
+            continue;
+        }
+        if replay.torn_bytes > 0 {
+            cut_torn_tail(&path, replay.torn_bytes)?;
+        }
+        for (_, other) in &open {
+            log::warn!(
+                "{} is also unfinished; it stays as it is (hematovision report --session shows it)",
+                other.display()
+            );
+        }
+        log::info!("resumed {} from {} events", path.display(), replay.events);
+        skipped.append(&mut replay.problems);
+        replay.problems = skipped;
+        return Ok(replay);
     }
-    let replay = replay_file(&newest, true)?;
-    log::info!("resumed {} from {} events", newest.display(), replay.events);
-    Ok(replay)
+    Ok(Replay {
+        problems: skipped,
+        ..Replay::default()
+    })
+}
+
+/// Cuts a torn last line off a journal file (it was never confirmed).
+fn cut_torn_tail(path: &Path, torn: usize) -> Result<(), StoreError> {
+    let file = OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(|e| StoreError::io("open", path, e))?;
+    let len = file
+        .metadata()
+        .map_err(|e| StoreError::io("stat", path, e))?
+        .len();
+    file.set_len(len.saturating_sub(torn as u64))
+        .and_then(|()| file.sync_all())
+        .map_err(|e| StoreError::io("repair", path, e))
 }
 
 /// Reads one session (the newest when `session` is `None`) without changing any file.
@@ -260,14 +288,14 @@ pub fn read_session(data_dir: &Path, session: Option<&str>) -> Result<Replay, St
             }
         }
     };
-    replay_file(&path, false)
+    replay_file(&path)
 }
 
 /// Every session in the journal, oldest first.
 pub fn list_sessions(data_dir: &Path) -> Result<Vec<SessionSummary>, StoreError> {
     let mut out = Vec::new();
     for path in journal_files(data_dir)? {
-        let replay = match replay_file(&path, false) {
+        let replay = match replay_file(&path) {
             Ok(replay) => replay,
             Err(e) => {
                 log::warn!("{e}; skipped, the other slides are listed");
