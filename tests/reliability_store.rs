@@ -523,3 +523,94 @@ fn replay_of_arbitrary_bytes_never_panics() {
     assert_eq!(panics, 0, "{result:?}");
     result.unwrap();
 }
+
+// ---------------------------------------------------------------- crops
+
+/// The number after the last ` = ` of an strace line (a syscall's result).
+fn strace_result(line: &str) -> Option<i64> {
+    line.rsplit(" = ")
+        .next()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// The first argument of a syscall in an strace line, if it is a number (a descriptor).
+fn strace_fd(line: &str, call: &str) -> Option<i64> {
+    let rest = &line[line.find(&format!("{call}("))? + call.len() + 1..];
+    rest.split([',', ')', ' ']).next()?.parse().ok()
+}
+
+#[test]
+fn a_crop_is_on_disk_before_the_journal_line_that_names_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = fast_demo_config(tmp.path());
+    let trace = tmp.path().join("strace.log");
+    let out = match Command::new("strace")
+        .args(["-f", "-s", "256", "-o"])
+        .arg(&trace)
+        .args([
+            "-e",
+            "trace=openat,close,fsync,fdatasync,write,rename,renameat,renameat2",
+        ])
+        .arg(env!("CARGO_BIN_EXE_hematovision"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .args(["--presses", "0ms", "--exit-when-done"])
+        .stdin(Stdio::null())
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) => {
+            println!(
+                "skipped a_crop_is_on_disk_before_the_journal_line_that_names_it: strace: {e}"
+            );
+            return;
+        }
+    };
+    let log = fs::read_to_string(&trace).unwrap_or_default();
+    if !out.status.success() && log.is_empty() {
+        println!(
+            "skipped a_crop_is_on_disk_before_the_journal_line_that_names_it: strace cannot trace here: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        return;
+    }
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Descriptors open on a crop file, and whether one of them was fsync'd.
+    let mut crop_fds = Vec::new();
+    let mut crop_synced = false;
+    let mut crop_named = false;
+    let mut journal_line = None;
+    for (i, line) in log.lines().enumerate() {
+        if line.contains("openat(") && line.contains("/crops/") {
+            if let Some(fd) = strace_result(line).filter(|fd| *fd >= 0) {
+                crop_fds.push(fd);
+                crop_named |= line.contains("/00001.jpg\"");
+            }
+        } else if line.contains("rename") && line.contains("/crops/") {
+            crop_named |= line.contains("/00001.jpg\"") && strace_result(line) == Some(0);
+        } else if let Some(fd) = strace_fd(line, "close") {
+            crop_fds.retain(|f| *f != fd);
+        } else if let Some(fd) = strace_fd(line, "fsync").or_else(|| strace_fd(line, "fdatasync")) {
+            crop_synced |= crop_fds.contains(&fd);
+        } else if line.contains("write(") && line.contains("cell_counted") {
+            journal_line = Some(i);
+            break;
+        }
+    }
+    let journal_line = journal_line.expect("the cell was journaled");
+    assert!(
+        crop_named,
+        "the crop has its name before journal line {journal_line} names it"
+    );
+    assert!(
+        crop_synced,
+        "the crop was not fsync'd before the journal line naming it (strace line {journal_line})"
+    );
+}
