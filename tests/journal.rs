@@ -146,3 +146,189 @@ fn an_unwritable_data_dir_is_a_clear_error() {
     let err = Journal::open(&blocker).unwrap_err().to_string();
     assert!(err.contains("data directory"), "{err}");
 }
+
+// ---- issue 18: faults and crafted journals
+
+fn journal_file(dir: &std::path::Path, id: &str) -> std::path::PathBuf {
+    dir.join("journal").join(format!("{id}.jsonl"))
+}
+
+#[test]
+fn an_append_never_writes_onto_a_torn_tail() {
+    let (dir, counter, id) = slide_with(3);
+    let (mut journal, _) = Journal::open(dir.path()).unwrap();
+    let file = journal_file(dir.path(), &id);
+    // A fragment left by a write that failed (a full disk) after the journal was opened.
+    fs::OpenOptions::new()
+        .append(true)
+        .open(&file)
+        .unwrap()
+        .write_all(b"{\"event\":\"cell_cou")
+        .unwrap();
+    let torn_len = fs::metadata(&file).unwrap().len();
+    let cell = counter
+        .count_event(vec![0.9, 0.05, 0.03, 0.02], "g.jpg".into(), None, at(50))
+        .unwrap();
+    let err = journal.append(&cell).unwrap_err().to_string();
+    assert!(err.contains("incomplete line"), "{err}");
+    assert_eq!(
+        fs::metadata(&file).unwrap().len(),
+        torn_len,
+        "nothing appended"
+    );
+
+    // Recovery cuts the fragment off, says a full disk may be the cause, and counting goes on.
+    let (mut journal, replay) = Journal::open(dir.path()).unwrap();
+    assert_eq!(replay.problems.len(), 1);
+    assert!(
+        replay.problems[0].contains("full disk"),
+        "{:?}",
+        replay.problems
+    );
+    let mut counter = replay.counter;
+    commit(&mut journal, &mut counter, cell);
+    let again = read_session(dir.path(), Some(&id)).unwrap();
+    assert!(again.problems.is_empty(), "{:?}", again.problems);
+    assert_eq!(again.counter.session().unwrap().total(), 4);
+}
+
+/// A journal file holding `lines` (JSON values), one per line.
+fn write_lines(dir: &std::path::Path, name: &str, lines: &[serde_json::Value]) {
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    fs::create_dir_all(dir.join("journal")).unwrap();
+    fs::write(dir.join("journal").join(name), text).unwrap();
+}
+
+fn start_line(session: &str) -> serde_json::Value {
+    serde_json::json!({"event": "session_started", "session": session, "labels": labels(),
+        "target": 100, "threshold": 0.6, "at": {"wall_ms": 1, "mono_ms": 1}})
+}
+
+fn cell_line(session: &str, seq: u64) -> serde_json::Value {
+    serde_json::json!({"event": "cell_counted", "session": session, "cell": {
+        "seq": seq, "class": 3, "label": "NEUTROPHIL", "confidence": 0.85,
+        "probabilities": [0.05, 0.05, 0.05, 0.85], "identified": true,
+        "frame": "f.jpg", "at": {"wall_ms": 2, "mono_ms": 2}}})
+}
+
+#[test]
+fn slide_ids_from_the_journal_are_never_used_as_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, id) in [("evil.jsonl", "../../x"), ("abs.jsonl", "/tmp/hv-abs")] {
+        write_lines(dir.path(), name, &[start_line(id), cell_line(id, 1)]);
+    }
+    let (mut journal, replay) = Journal::open(dir.path()).unwrap();
+    assert!(
+        replay.counter.session().is_none(),
+        "resumed {:?}",
+        replay.counter.session().map(|s| &s.id)
+    );
+    assert!(
+        replay.problems.iter().any(|p| p.contains("session")),
+        "{:?}",
+        replay.problems
+    );
+    // Read on its own, the file's start line is refused for its id.
+    let evil = read_session(dir.path(), Some("evil")).unwrap();
+    assert!(evil.counter.session().is_none());
+    assert!(
+        evil.problems.iter().any(|p| p.contains("evil.jsonl:1:")),
+        "{:?}",
+        evil.problems
+    );
+    // Neither can an event with such an id be written, nor a report asked for one.
+    let err = journal
+        .append(&serde_json::from_value(start_line("../../x")).unwrap())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("session id"), "{err}");
+    let err = read_session(dir.path(), Some("../../x"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("session id") && err.contains("report --list"),
+        "{err}"
+    );
+    assert!(!dir.path().join("x.jsonl").exists());
+    assert!(list_sessions(dir.path()).unwrap().is_empty());
+}
+
+#[test]
+fn odd_entries_in_the_journal_folder_are_skipped_and_the_rest_is_read() {
+    let (dir, counter, id) = slide_with(2);
+    let journal = dir.path().join("journal");
+    // A folder, a symbolic link to a slide outside the data directory, a bad name, and a
+    // file holding another session than its name says.
+    fs::create_dir(journal.join("x.jsonl")).unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    write_lines(
+        outside.path(),
+        "link.jsonl",
+        &[start_line("link"), cell_line("link", 1)],
+    );
+    std::os::unix::fs::symlink(
+        outside.path().join("journal").join("link.jsonl"),
+        journal.join("link.jsonl"),
+    )
+    .unwrap();
+    write_lines(dir.path(), "bad name.jsonl", &[start_line("bad")]);
+    write_lines(
+        dir.path(),
+        "zz.jsonl",
+        &[start_line("other"), cell_line("other", 1)],
+    );
+
+    let (_journal, replay) = Journal::open(dir.path()).unwrap();
+    assert_eq!(replay.counter, counter, "the real slide is resumed");
+    let listed: Vec<String> = list_sessions(dir.path())
+        .unwrap()
+        .into_iter()
+        .map(|s| s.session)
+        .collect();
+    assert_eq!(listed, vec![id.clone()]);
+    assert!(
+        read_session(dir.path(), Some("link")).is_err(),
+        "symlink not followed"
+    );
+    let zz = read_session(dir.path(), Some("zz")).unwrap();
+    assert!(zz.counter.session().is_none());
+    assert!(zz.problems[0].contains("zz.jsonl:1:"), "{:?}", zz.problems);
+}
+
+#[test]
+fn wrong_values_in_the_journal_are_refused_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = "s1";
+    let mut unknown_label = cell_line(s, 2);
+    unknown_label["cell"]["label"] = "BASOPHIL".into();
+    let mut over_one = cell_line(s, 2);
+    over_one["cell"]["confidence"] = 1.5.into();
+    over_one["cell"]["probabilities"][3] = 1.5.into();
+    let mut negative = cell_line(s, 2);
+    negative["cell"]["probabilities"][0] = (-0.2).into();
+    let mut identified_under = cell_line(s, 2);
+    identified_under["cell"]["confidence"] = 0.4.into();
+    identified_under["cell"]["probabilities"] = serde_json::json!([0.2, 0.2, 0.2, 0.4]);
+    let wraps = cell_line(s, u64::MAX);
+    let lines = [
+        start_line(s),    // 1
+        cell_line(s, 1),  // 2
+        unknown_label,    // 3
+        over_one,         // 4
+        negative,         // 5
+        identified_under, // 6
+        wraps,            // 7
+        cell_line(s, 2),  // 8
+    ];
+    write_lines(dir.path(), "s1.jsonl", &lines);
+    let replay = read_session(dir.path(), Some(s)).unwrap();
+    let session = replay.counter.session().unwrap();
+    let seqs: Vec<u64> = session.cells().iter().map(|c| c.seq).collect();
+    assert_eq!(seqs, vec![1, 2], "{:?}", replay.problems);
+    assert_eq!(session.counts(), &[0, 0, 0, 2]);
+    assert_eq!(replay.problems.len(), 5, "{:?}", replay.problems);
+    for (problem, line) in replay.problems.iter().zip(3..) {
+        assert!(problem.contains(&format!("s1.jsonl:{line}:")), "{problem}");
+        assert!(problem.contains("not counted"), "{problem}");
+    }
+}

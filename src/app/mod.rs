@@ -200,6 +200,8 @@ impl App {
 
     /// Journals an event, then applies it: a count is confirmed only once it is on disk.
     fn commit(&mut self, event: Event) -> Result<(), StoreError> {
+        // An event replay would refuse is never journaled (it would not count anyway).
+        self.counter.check(&event)?;
         self.journal.append(&event)?;
         if let Err(e) = self.counter.apply(&event) {
             // The event was built from this very counter, so this is a bug; it is logged
@@ -336,6 +338,8 @@ impl App {
         }
     }
 
+    /// Saves the crop durably (fsync'd, then renamed into place) before the journal line
+    /// that names it is written, so a counted cell never points at an empty picture.
     fn save_crop(&self, crop: &image::RgbImage) -> Option<String> {
         if !self.settings.save_crops {
             return None;
@@ -343,9 +347,13 @@ impl App {
         let session = self.counter.open_session()?;
         let dir = self.settings.data_dir.join("crops").join(&session.id);
         let path = dir.join(format!("{:05}.jpg", session.next_seq()));
-        let saved = std::fs::create_dir_all(&dir)
+        let mut jpeg = std::io::Cursor::new(Vec::new());
+        let saved = crop
+            .write_to(&mut jpeg, image::ImageFormat::Jpeg)
             .map_err(|e| e.to_string())
-            .and_then(|()| crop.save(&path).map_err(|e| e.to_string()));
+            .and_then(|()| {
+                crate::store::write_file_durably(&path, jpeg.get_ref()).map_err(|e| e.to_string())
+            });
         match saved {
             Ok(()) => Some(path.display().to_string()),
             Err(e) => {

@@ -2,6 +2,7 @@
 
 use super::event::{CellRecord, Event, Stamp};
 use super::session::Session;
+use super::session_id::validate_session_id;
 
 /// Why a command or an event was refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -98,8 +99,13 @@ impl Counter {
                 session.labels.len()
             )));
         }
-        if probabilities.iter().any(|p| !p.is_finite()) {
-            return Err(CountError::Invalid("a probability is not a number".into()));
+        if probabilities
+            .iter()
+            .any(|p| !p.is_finite() || !(0.0..=1.0).contains(p))
+        {
+            return Err(CountError::Invalid(
+                "a probability is not a number in 0..=1".into(),
+            ));
         }
         let (class, confidence) =
             probabilities
@@ -147,8 +153,39 @@ impl Counter {
         })
     }
 
+    /// Checks an event against the current state without changing anything: the same
+    /// checks [`Counter::apply`] makes, so the daemon can refuse an event before it is
+    /// journaled and replay refuses exactly what the daemon would.
+    pub fn check(&self, event: &Event) -> Result<(), CountError> {
+        match event {
+            Event::SessionStarted { .. } => {
+                if let Some(open) = self.open_session() {
+                    return Err(CountError::SessionStillOpen(open.id.clone()));
+                }
+                Self::check_start(event)
+            }
+            Event::CellCounted { session, cell } => {
+                let open = self.open_ref(session)?;
+                Self::check_cell(open, cell)
+            }
+            Event::Undone { session, seq, .. } => {
+                let open = self.open_ref(session)?;
+                let last = open.cells().last().ok_or(CountError::NothingToUndo)?;
+                if last.seq != *seq {
+                    return Err(CountError::UndoOutOfOrder {
+                        got: *seq,
+                        expected: last.seq,
+                    });
+                }
+                Ok(())
+            }
+            Event::SessionFinished { session, .. } => self.open_ref(session).map(|_| ()),
+        }
+    }
+
     /// Applies an event; the only way the count changes. On error nothing changes.
     pub fn apply(&mut self, event: &Event) -> Result<(), CountError> {
+        self.check(event)?;
         match event {
             Event::SessionStarted {
                 session,
@@ -157,10 +194,6 @@ impl Counter {
                 threshold,
                 at,
             } => {
-                if let Some(open) = self.open_session() {
-                    return Err(CountError::SessionStillOpen(open.id.clone()));
-                }
-                Self::check_start(event)?;
                 self.current = Some(Session::new(
                     session.clone(),
                     labels.clone(),
@@ -170,27 +203,27 @@ impl Counter {
                 ));
             }
             Event::CellCounted { session, cell } => {
-                let open = self.open_mut(session)?;
-                Self::check_cell(open, cell)?;
-                open.add(cell.clone());
+                self.open_mut(session)?.add(cell.clone());
             }
-            Event::Undone { session, seq, .. } => {
-                let open = self.open_mut(session)?;
-                let last = open.cells().last().ok_or(CountError::NothingToUndo)?;
-                if last.seq != *seq {
-                    return Err(CountError::UndoOutOfOrder {
-                        got: *seq,
-                        expected: last.seq,
-                    });
-                }
-                open.remove_last();
+            Event::Undone { session, .. } => {
+                self.open_mut(session)?.remove_last();
             }
             Event::SessionFinished { session, at } => {
-                let open = self.open_mut(session)?;
-                open.finished = Some(*at);
+                self.open_mut(session)?.finished = Some(*at);
             }
         }
         Ok(())
+    }
+
+    fn open_ref(&self, event_session: &str) -> Result<&Session, CountError> {
+        let open = self.open_session().ok_or(CountError::NoOpenSession)?;
+        if open.id != event_session {
+            return Err(CountError::WrongSession {
+                event: event_session.to_string(),
+                open: open.id.clone(),
+            });
+        }
+        Ok(open)
     }
 
     fn open_mut(&mut self, event_session: &str) -> Result<&mut Session, CountError> {
@@ -217,13 +250,14 @@ impl Counter {
             ..
         } = event
         {
-            if session.is_empty() {
-                return Err(CountError::Invalid("empty session id".into()));
-            }
+            validate_session_id(session).map_err(|e| CountError::Invalid(e.to_string()))?;
             if labels.is_empty() {
                 return Err(CountError::Invalid(
                     "a slide needs at least one class".into(),
                 ));
+            }
+            if labels.iter().any(|l| l.trim().is_empty()) {
+                return Err(CountError::Invalid("a class name is empty".into()));
             }
             if *target == 0 {
                 return Err(CountError::Invalid("target must be at least 1".into()));
@@ -237,22 +271,57 @@ impl Counter {
         Ok(())
     }
 
+    /// Every value of a counted cell must be one the daemon itself could have written.
     fn check_cell(session: &Session, cell: &CellRecord) -> Result<(), CountError> {
         let n = session.labels.len();
+        let invalid = |why: String| Err(CountError::Invalid(format!("cell {}: {why}", cell.seq)));
         if cell.class >= n || cell.probabilities.len() != n {
-            return Err(CountError::Invalid(format!(
-                "cell {} has class {} / {} probabilities for {n} classes",
-                cell.seq,
+            return invalid(format!(
+                "class {} / {} probabilities for {n} classes",
                 cell.class,
                 cell.probabilities.len()
-            )));
+            ));
+        }
+        if cell.label != session.labels[cell.class] {
+            return invalid(format!(
+                "label {:?} is not class {} of the slide ({:?})",
+                cell.label, cell.class, session.labels[cell.class]
+            ));
+        }
+        let unit = |p: f32| p.is_finite() && (0.0..=1.0).contains(&p);
+        if !cell.probabilities.iter().copied().all(unit) {
+            return invalid("a probability is not a number in 0..=1".into());
+        }
+        // Serialised and read back, an f32 is exact: the confidence is the class's
+        // probability, and no other class is more probable.
+        let p = cell.probabilities[cell.class];
+        if cell.confidence != p || cell.probabilities.iter().any(|&q| q > p) {
+            return invalid(format!(
+                "confidence {} is not the highest probability of class {}",
+                cell.confidence, cell.class
+            ));
+        }
+        if cell.identified != (cell.confidence >= session.threshold) {
+            return invalid(format!(
+                "identified is {} but confidence {} is {} the slide's threshold {}",
+                cell.identified,
+                cell.confidence,
+                if cell.identified {
+                    "under"
+                } else {
+                    "at or over"
+                },
+                session.threshold
+            ));
+        }
+        if cell.seq == 0 || cell.seq == u64::MAX {
+            return invalid("sequence number out of range".into());
         }
         if cell.seq < session.next_seq() {
-            return Err(CountError::Invalid(format!(
-                "cell {} reuses a sequence number (next is {})",
-                cell.seq,
+            return invalid(format!(
+                "reuses a sequence number (next is {})",
                 session.next_seq()
-            )));
+            ));
         }
         Ok(())
     }

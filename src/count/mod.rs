@@ -8,7 +8,9 @@
 mod counter;
 mod event;
 mod session;
+mod session_id;
 
 pub use counter::{CountError, Counter};
 pub use event::{CellRecord, Event, Stamp};
 pub use session::Session;
+pub use session_id::{BadSessionId, MAX_SESSION_ID_LEN, validate_session_id};

@@ -111,7 +111,7 @@ impl Session {
         } else {
             self.unidentified += 1;
         }
-        self.next_seq = self.next_seq.max(cell.seq + 1);
+        self.next_seq = self.next_seq.max(cell.seq.saturating_add(1));
         self.cells.push(cell);
     }
 

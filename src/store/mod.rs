@@ -1,7 +1,11 @@
 //! Crash-safe persistence of the count.
 
+mod append;
+mod durable;
 mod journal;
 mod replay;
 
+pub use append::{AppendFailure, JournalFile, append_line};
+pub use durable::write_file_durably;
 pub use journal::{Journal, StoreError};
-pub use replay::{Replay, SessionSummary, list_sessions, read_session};
+pub use replay::{Replay, SessionSummary, list_sessions, read_session, replay_bytes};

@@ -3,16 +3,24 @@
 //! A power cut can leave the last line of a journal file half written. Such a torn line
 //! has no terminating newline; recovery reports it, cuts it off (every complete line
 //! before it is kept) and the daemon resumes with the counts of the complete lines.
+//!
+//! Every line is checked before it is counted (its session, its values, its place in the
+//! slide): a line refused is reported with its file and line number, the lines around it
+//! are kept. Only regular files named `<valid session id>.jsonl` are read; anything else
+//! in the folder is skipped with a warning and never stops the others from being read.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use crate::count::{Counter, Event};
 
-use super::journal::{StoreError, apply_all, journal_dir, session_file};
+use crate::count::validate_session_id;
+
+use super::journal::{StoreError, apply_all, journal_dir, open_regular, session_file};
 
 /// The result of reading a session's journal file.
 #[derive(Debug, Default)]
@@ -61,7 +69,7 @@ fn parse(bytes: &[u8], path: &Path) -> (Vec<(usize, Event)>, usize, Vec<String>)
     }
     if torn > 0 {
         let msg = format!(
-            "{}: torn last line ({torn} bytes, a write cut off by a power loss or crash) dropped; every line before it is kept",
+            "{}: torn last line ({torn} bytes, a write cut off by a power loss, a crash or a full disk) dropped; it was never confirmed, every line before it is kept",
             path.display()
         );
         log::warn!("{msg}");
@@ -70,53 +78,99 @@ fn parse(bytes: &[u8], path: &Path) -> (Vec<(usize, Event)>, usize, Vec<String>)
     (events, torn, problems)
 }
 
-/// Reads and replays one journal file; with `repair`, cuts off a torn tail on disk.
-fn replay_file(path: &Path, repair: bool) -> Result<Replay, StoreError> {
-    let bytes = fs::read(path).map_err(|e| StoreError::io("read", path, e))?;
-    let (events, torn, mut problems) = parse(&bytes, path);
-    if repair && torn > 0 {
-        let keep = (bytes.len() - torn) as u64;
-        let file = OpenOptions::new()
-            .write(true)
-            .open(path)
-            .map_err(|e| StoreError::io("open", path, e))?;
-        file.set_len(keep)
-            .and_then(|()| file.sync_all())
-            .map_err(|e| StoreError::io("repair", path, e))?;
-    }
+/// The session a journal file holds, from its name (`<session>.jsonl`).
+fn file_session(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Reads a whole journal file, refusing symbolic links and anything but a regular file.
+fn read_journal(path: &Path) -> Result<Vec<u8>, StoreError> {
+    let mut bytes = Vec::new();
+    open_regular(path)?
+        .read_to_end(&mut bytes)
+        .map_err(|e| StoreError::io("read", path, e))?;
+    Ok(bytes)
+}
+
+/// Replays the bytes of one journal file (named `path`, which must hold the events of
+/// the session its name says): pure, never touches the disk. What [`read_session`] and
+/// recovery use; public so that it can be fuzzed.
+pub fn replay_bytes(bytes: &[u8], path: &Path) -> Replay {
+    let (events, torn, mut problems) = parse(bytes, path);
     let mut counter = Counter::new();
     problems.extend(apply_all(
         &mut counter,
         events.iter().map(|(line, e)| (*line, e)),
         path,
+        &file_session(path),
     ));
-    Ok(Replay {
+    Replay {
         counter,
         file: Some(path.to_path_buf()),
         events: events.len(),
         torn_bytes: torn,
         problems,
-    })
+    }
 }
 
-/// Journal files in the data directory, sorted by name (= by session start).
+/// Reads and replays one journal file, changing nothing on disk.
+fn replay_file(path: &Path) -> Result<Replay, StoreError> {
+    Ok(replay_bytes(&read_journal(path)?, path))
+}
+
+/// Journal files in the data directory, sorted by name (= by session start): regular
+/// files named `<valid session id>.jsonl` only. Anything else is skipped with a warning.
 fn journal_files(data_dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
     let dir = journal_dir(data_dir);
     if !dir.exists() {
         return Ok(Vec::new());
     }
-    let mut files: Vec<PathBuf> = fs::read_dir(&dir)
-        .map_err(|e| StoreError::io("list", &dir, e))?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
-        .collect();
+    let mut files = Vec::new();
+    for entry in fs::read_dir(&dir).map_err(|e| StoreError::io("list", &dir, e))? {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                log::warn!("{}: an entry cannot be read, skipped: {e}", dir.display());
+                continue;
+            }
+        };
+        let path = entry.path();
+        if path.extension().is_none_or(|x| x != "jsonl") {
+            continue;
+        }
+        // The entry's own type: a symbolic link is not followed.
+        let kind = match entry.file_type() {
+            Ok(kind) => kind,
+            Err(e) => {
+                log::warn!("{}: cannot be read, skipped: {e}", path.display());
+                continue;
+            }
+        };
+        if !kind.is_file() {
+            log::warn!(
+                "{} is not a regular file (a folder, a symbolic link or a device): skipped, move it out of the journal folder",
+                path.display()
+            );
+            continue;
+        }
+        if let Err(e) = validate_session_id(&file_session(&path)) {
+            log::warn!(
+                "{}: skipped, its name is not a session: {e}",
+                path.display()
+            );
+            continue;
+        }
+        files.push(path);
+    }
     files.sort();
     Ok(files)
 }
 
 /// True if the file's last complete line finishes its session and nothing follows it.
 fn ends_finished(path: &Path) -> Result<bool, StoreError> {
-    let mut file = File::open(path).map_err(|e| StoreError::io("open", path, e))?;
+    let mut file = open_regular(path)?;
     let len = file
         .metadata()
         .map_err(|e| StoreError::io("stat", path, e))?
@@ -141,34 +195,81 @@ fn ends_finished(path: &Path) -> Result<bool, StoreError> {
 pub(super) fn recover_open_session(data_dir: &Path) -> Result<Replay, StoreError> {
     let mut open = Vec::new();
     for path in journal_files(data_dir)? {
-        if !ends_finished(&path)? {
-            let modified = fs::metadata(&path).and_then(|m| m.modified()).ok();
-            open.push((modified, path));
+        match ends_finished(&path) {
+            Ok(true) => {}
+            // An empty file holds no slide (an append that failed before any line).
+            Ok(false) if fs::metadata(&path).is_ok_and(|m| m.len() == 0) => {}
+            Ok(false) => {
+                let modified = fs::metadata(&path).and_then(|m| m.modified()).ok();
+                open.push((modified, path));
+            }
+            Err(e) => log::warn!("{e}; skipped, the other slides are read"),
         }
     }
     // The most recently written open file wins (names can be out of order when a Pi
-    // without a real-time clock booted with a wrong date).
+    // without a real-time clock booted with a wrong date), provided it holds an open
+    // slide once its lines are checked: a crafted or foreign file does not hide the real one.
     open.sort();
-    let Some((_, newest)) = open.pop() else {
-        return Ok(Replay::default());
-    };
-    for (_, other) in &open {
-        log::warn!(
-            "{} is also unfinished; it stays as it is (hematovision report --session shows it)",
-            other.display()
-        );
+    let mut skipped = Vec::new();
+    while let Some((_, path)) = open.pop() {
+        let mut replay = match replay_file(&path) {
+            Ok(replay) => replay,
+            Err(e) => {
+                log::warn!("{e}; skipped, the other slides are read");
+                skipped.push(e.to_string());
+                continue;
+            }
+        };
+        if replay.counter.open_session().is_none() {
+            skipped.push(format!(
+                "{}: holds no open slide that can be resumed; left as it is",
+                path.display()
+            ));
+            skipped.append(&mut replay.problems);
+            continue;
+        }
+        if replay.torn_bytes > 0 {
+            cut_torn_tail(&path, replay.torn_bytes)?;
+        }
+        for (_, other) in &open {
+            log::warn!(
+                "{} is also unfinished; it stays as it is (hematovision report --session shows it)",
+                other.display()
+            );
+        }
+        log::info!("resumed {} from {} events", path.display(), replay.events);
+        skipped.append(&mut replay.problems);
+        replay.problems = skipped;
+        return Ok(replay);
     }
-    let replay = replay_file(&newest, true)?;
-    log::info!("resumed {} from {} events", newest.display(), replay.events);
-    Ok(replay)
+    Ok(Replay {
+        problems: skipped,
+        ..Replay::default()
+    })
+}
+
+/// Cuts a torn last line off a journal file (it was never confirmed).
+fn cut_torn_tail(path: &Path, torn: usize) -> Result<(), StoreError> {
+    let file = OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(|e| StoreError::io("open", path, e))?;
+    let len = file
+        .metadata()
+        .map_err(|e| StoreError::io("stat", path, e))?
+        .len();
+    file.set_len(len.saturating_sub(torn as u64))
+        .and_then(|()| file.sync_all())
+        .map_err(|e| StoreError::io("repair", path, e))
 }
 
 /// Reads one session (the newest when `session` is `None`) without changing any file.
 pub fn read_session(data_dir: &Path, session: Option<&str>) -> Result<Replay, StoreError> {
     let path = match session {
         Some(id) => {
-            let path = session_file(data_dir, id);
-            if !path.exists() {
+            let path = session_file(data_dir, id)?;
+            if fs::symlink_metadata(&path).is_err() {
                 return Err(StoreError::NoSuchSession(id.to_string()));
             }
             path
@@ -187,14 +288,20 @@ pub fn read_session(data_dir: &Path, session: Option<&str>) -> Result<Replay, St
             }
         }
     };
-    replay_file(&path, false)
+    replay_file(&path)
 }
 
 /// Every session in the journal, oldest first.
 pub fn list_sessions(data_dir: &Path) -> Result<Vec<SessionSummary>, StoreError> {
     let mut out = Vec::new();
     for path in journal_files(data_dir)? {
-        let replay = replay_file(&path, false)?;
+        let replay = match replay_file(&path) {
+            Ok(replay) => replay,
+            Err(e) => {
+                log::warn!("{e}; skipped, the other slides are listed");
+                continue;
+            }
+        };
         if let Some(s) = replay.counter.session() {
             out.push(SessionSummary {
                 session: s.id.clone(),
