@@ -31,11 +31,18 @@ fn libclang_cpp_alone_is_missing_and_libclang_is_found() {
     let lib = root.path().join("usr/lib/llvm-14/lib");
     std::fs::create_dir_all(&lib).unwrap();
     std::fs::write(lib.join("libclang-cpp.so.14"), b"").unwrap();
-    assert_eq!(detect(root.path(), None), None, "libclang-cpp is not libclang");
+    assert_eq!(
+        detect(root.path(), None),
+        None,
+        "libclang-cpp is not libclang"
+    );
 
     std::fs::write(lib.join("libclang.so.1"), b"").unwrap();
     let found = detect(root.path(), None).expect("libclang.so.1 is what bindgen loads");
-    assert!(found.ends_with("usr/lib/llvm-14/lib/libclang.so.1"), "{found}");
+    assert!(
+        found.ends_with("usr/lib/llvm-14/lib/libclang.so.1"),
+        "{found}"
+    );
 }
 
 #[test]
