@@ -12,6 +12,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use hematovision::config::{Config, cap_echo, line_of_key};
 use hematovision::hw::display::sim::SimDisplay;
 use hematovision::hw::display::{Display, Screen, Status};
 
@@ -293,4 +294,266 @@ fn a_read_only_data_dir_is_refused_before_ready() {
         "refused before READY, ERR J02 on the display, fix in the log, journal intact",
     );
     assert!(failures.is_empty(), "{failures:?}\n{stderr}");
+}
+
+/// Parses `text` as a configuration the way `check-config` does, plus the helpers that
+/// point into it; true when anything panicked.
+fn panics_on(text: &str) -> bool {
+    std::panic::catch_unwind(|| {
+        if let Ok(mut config) = Config::parse(text, Path::new("fuzz.toml")) {
+            config.resolve_paths(Path::new("/nonexistent-base"));
+            let _ = config.check_paths();
+        }
+        let _ = line_of_key(text, "camera.v4l2.width");
+        let _ = cap_echo(text);
+    })
+    .is_err()
+}
+
+/// Runs `cases` generated texts through [`panics_on`]; returns (tried, panics).
+fn fuzz<S>(strategy: S, cases: u32) -> (usize, usize)
+where
+    S: proptest::strategy::Strategy<Value = String>,
+{
+    use proptest::test_runner::{Config as RunnerConfig, TestRunner};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let (tried, panics) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    let mut runner = TestRunner::new(RunnerConfig {
+        cases,
+        failure_persistence: None,
+        ..RunnerConfig::default()
+    });
+    let outcome = runner.run(&strategy, |text| {
+        tried.fetch_add(1, Ordering::SeqCst);
+        if panics_on(&text) {
+            panics.fetch_add(1, Ordering::SeqCst);
+        }
+        Ok(())
+    });
+    assert!(outcome.is_ok(), "{outcome:?}");
+    (tried.into_inner(), panics.into_inner())
+}
+
+/// Arbitrary text and bytes never make the configuration parser panic.
+#[test]
+fn config_parser_survives_arbitrary_input() {
+    use proptest::prelude::*;
+    let (tried, panics) = fuzz(any::<String>(), 2000);
+    figure(
+        "config fuzz (arbitrary text)",
+        tried,
+        &format!("panics {panics}"),
+        "proptest strings through parse, check_paths, line lookup and echo cap",
+    );
+    assert_eq!(panics, 0);
+    let bytes = prop::collection::vec(any::<u8>(), 0..2048)
+        .prop_map(|b| String::from_utf8_lossy(&b).into_owned());
+    let (tried, panics) = fuzz(bytes, 2000);
+    figure(
+        "config fuzz (arbitrary bytes)",
+        tried,
+        &format!("panics {panics}"),
+        "random bytes, read as text like a damaged file",
+    );
+    assert_eq!(panics, 0);
+}
+
+/// TOML-shaped input (real section and key names, odd values) reaches the checks past the
+/// syntax; none of it panics.
+#[test]
+fn config_parser_survives_toml_shaped_input() {
+    use proptest::prelude::*;
+    let section = prop::sample::select(vec![
+        "",
+        "camera",
+        "camera.v4l2",
+        "model",
+        "counting",
+        "storage",
+        "buttons",
+        "buttons.sim",
+        "buttons.gpio",
+        "display",
+        "locator",
+        "live",
+        "camra",
+    ]);
+    let key = prop::sample::select(vec![
+        "source",
+        "replay_dir",
+        "reticle",
+        "path",
+        "runtime_library",
+        "threads",
+        "views",
+        "target",
+        "confidence_threshold",
+        "data_dir",
+        "driver",
+        "presses",
+        "width",
+        "height",
+        "chip",
+        "bus",
+        "address",
+        "png_dir",
+        "gate",
+        "x.y",
+        "\"q\"",
+    ]);
+    let value = prop_oneof![
+        any::<i64>().prop_map(|n| n.to_string()),
+        any::<f64>().prop_map(|f| format!("{f:?}")),
+        Just("nan".to_string()),
+        Just("inf".to_string()),
+        Just("true".to_string()),
+        "[0-9a-z ./_-]{0,40}".prop_map(|t| format!("\"{t}\"")),
+        prop::collection::vec(any::<u32>(), 0..5).prop_map(|v| format!("{v:?}")),
+        Just("{ a = 1 }".to_string()),
+        Just("1979-05-27T07:32:00Z".to_string()),
+        "[\\PC]{0,12}",
+    ];
+    let line = (section, key, value).prop_map(|(s, k, v)| {
+        if s.is_empty() {
+            format!("{k} = {v}\n")
+        } else {
+            format!("[{s}]\n{k} = {v}\n")
+        }
+    });
+    let text = prop::collection::vec(line, 0..12).prop_map(|lines| lines.concat());
+    let (tried, panics) = fuzz(text, 2000);
+    figure(
+        "config fuzz (TOML-shaped)",
+        tried,
+        &format!("panics {panics}"),
+        "real sections and keys with odd values: ranges, types, paths, duplicates",
+    );
+    assert_eq!(panics, 0);
+}
+
+/// Runs check-config on `file` with a guard against hanging; None when it hung.
+fn check_config(file: &Path) -> Option<std::process::Output> {
+    let mut child = Command::new(bin())
+        .arg("check-config")
+        .arg(file)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Some(child.wait_with_output().unwrap())
+}
+
+/// Broken configuration files (each a case from issue 18) are all refused by check-config,
+/// with the key and line where there is one, and without echoing a huge value.
+#[test]
+fn check_config_refuses_broken_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.tflite");
+    std::fs::write(&model, b"model").unwrap();
+    std::fs::create_dir(dir.path().join("frames")).unwrap();
+    let ok = "[model]\npath = \"m.tflite\"\n[camera]\nreplay_dir = \"frames\"\n";
+    let huge = "A".repeat(10 * 1024 * 1024);
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("empty", String::new(), "is empty"),
+        ("blank", "\n \n".into(), "is empty"),
+        (
+            "reticle of three",
+            format!("{ok}reticle = [1, 2, 3]\n"),
+            ":5: key `camera.reticle`",
+        ),
+        (
+            "missing model",
+            "[model]\npath = \"gone.tflite\"\n".into(),
+            ":2: key `model.path`",
+        ),
+        (
+            "model is a folder",
+            "[model]\npath = \"frames\"\n".into(),
+            ":2: key `model.path`",
+        ),
+        (
+            "missing runtime library",
+            ok.replace("[model]\n", "[model]\nruntime_library = \"no.so\"\n"),
+            ":2: key `model.runtime_library`",
+        ),
+        (
+            "missing replay folder",
+            "[model]\npath = \"m.tflite\"\n[camera]\nreplay_dir = \"gone\"\n".into(),
+            ":4: key `camera.replay_dir`",
+        ),
+        (
+            "target out of range",
+            format!("{ok}[counting]\ntarget = 0\n"),
+            ":6: key `counting.target`",
+        ),
+        (
+            "threshold NaN",
+            format!("{ok}[counting]\nconfidence_threshold = nan\n"),
+            ":6: key",
+        ),
+        (
+            "unknown key",
+            format!("{ok}[counting]\ntargte = 3\n"),
+            ":6: key `counting.targte`",
+        ),
+        (
+            "wrong type",
+            format!("{ok}[counting]\ntarget = \"many\"\n"),
+            ":6: key `counting.target`",
+        ),
+        (
+            "10 MB value",
+            format!("{ok}source = \"{huge}\"\n"),
+            ":5: key `camera.source`",
+        ),
+        ("broken TOML", format!("{ok}[counting\n"), "line 5"),
+        ("a folder", String::new(), "a folder"),
+        ("a FIFO", String::new(), "a FIFO"),
+    ];
+    let mut accepted = Vec::new();
+    for (i, (name, text, expected)) in cases.iter().enumerate() {
+        let file = match *name {
+            "a folder" => dir.path().join("frames"),
+            "a FIFO" => {
+                let fifo = dir.path().join("config.fifo");
+                let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+                assert!(made.success());
+                fifo
+            }
+            _ => {
+                let file = dir.path().join(format!("case{i}.toml"));
+                std::fs::write(&file, text).unwrap();
+                file
+            }
+        };
+        let Some(out) = check_config(&file) else {
+            accepted.push(format!("{name}: hung"));
+            continue;
+        };
+        let err = String::from_utf8_lossy(&out.stderr);
+        if out.status.success() || !err.contains(expected) || err.len() > 2000 {
+            accepted.push(format!("{name}: {} {}", out.status, cap_echo(&err)));
+        }
+    }
+    let good = dir.path().join("good.toml");
+    std::fs::write(&good, ok).unwrap();
+    let fine = check_config(&good).is_some_and(|o| o.status.success());
+    figure(
+        "broken config files",
+        cases.len(),
+        &format!("accepted {}", accepted.len()),
+        "each refused by check-config with its key and line, no hang, no echo over 2 kB",
+    );
+    assert!(accepted.is_empty(), "{accepted:#?}");
+    assert!(fine, "a good file was refused");
 }
