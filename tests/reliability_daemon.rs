@@ -171,7 +171,7 @@ fn sigterm_stops_the_daemon_cleanly() {
         let data = tempfile::tempdir().unwrap();
         // Presses every 30 ms, then a long wait: the signal comes mid-slide, after a
         // different number of counts each run.
-        let presses = format!("{},600s", vec!["30ms"; 12].join(","));
+        let presses = format!("{},600s", ["30ms"; 12].join(","));
         let mut daemon = Daemon::start(data.path(), &presses, &[]);
         let wanted = run + 1;
         let deadline = Instant::now() + Duration::from_secs(120);
