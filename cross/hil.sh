@@ -29,6 +29,8 @@ KROOT=$CACHE/kernel-$KERNEL_PKG            # the unpacked packages
 HEADERS=$KROOT/usr/src/linux-headers-$KERNEL_ABI-arm64
 MODBUILD=$CACHE/modules-$KERNEL_PKG         # gpio-sim.ko, i2c-stub.ko
 SYSROOT=/usr/aarch64-linux-gnu/lib          # aarch64 glibc of Debian's cross packages
+# shellcheck source=cross/libclang.sh
+. "$ROOT/cross/libclang.sh"                  # libclang_path: the libclang bindgen loads
 
 log() { printf 'hil: %s\n' "$*" >&2; }
 die() {
@@ -63,7 +65,7 @@ setup_host() {
     [ -e "$SYSROOT/libc.so" ] || from_stable+=(libc6-dev-arm64-cross)
     [ -e "$SYSROOT/libstdc++.so.6" ] || from_stable+=(libstdc++6-arm64-cross)
     # The v4l crate generates its bindings with bindgen, which needs libclang.
-    [ -n "$(ls /usr/lib/llvm-*/lib/libclang.so* 2>/dev/null)" ] || from_stable+=(libclang-dev)
+    libclang_path >/dev/null || from_stable+=(libclang-dev)
     local tool pkg
     for tool in make:make cpio:cpio xz:xz-utils gzip:gzip jq:jq; do
         command -v "${tool%%:*}" >/dev/null || from_stable+=("${tool#*:}")

@@ -43,8 +43,9 @@ apt_install() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
 }
 
-# bindgen (the V4L2 camera's kernel bindings) needs libclang.
-ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || apt_install libclang-dev
+# bindgen (the V4L2 camera's kernel bindings) needs libclang: looked for as bindgen does.
+. "$ROOT/cross/libclang.sh"
+libclang_path >/dev/null || apt_install libclang-dev
 
 for arch in "$@"; do
     start=$(date +%s)

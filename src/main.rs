@@ -19,7 +19,7 @@ fn main() -> ExitCode {
     match cli::dispatch(args) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("hematovision: {e:#}");
+            eprintln!("hematovision: {}", cli::describe(&e));
             ExitCode::FAILURE
         }
     }

@@ -76,6 +76,19 @@ impl Display for Recorder {
 }
 
 impl Recorder {
+    /// Every status shown, oldest first.
+    fn statuses(&self) -> Vec<Status> {
+        self.shown
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|s| match s {
+                Screen::Status { status, .. } => Some(status.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
     fn last_status(&self) -> Option<Status> {
         self.shown
             .lock()
@@ -295,5 +308,19 @@ fn reaching_the_target_is_announced() {
     app.run().unwrap();
     std::thread::sleep(Duration::from_millis(1600));
     app.run().unwrap();
-    assert_eq!(display.last_status(), Some(Status::TargetReached));
+    // Shown by the loop once due, then replaced by STOPPED as the loop quits.
+    let statuses = display.statuses();
+    assert_eq!(
+        statuses[statuses.len() - 2..],
+        [Status::TargetReached, Status::Stopped]
+    );
+}
+
+#[test]
+fn quitting_leaves_the_stopped_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let display = Recorder::default();
+    let mut app = start(dir.path(), vec![], true, vec![], display.clone(), &FOUR);
+    app.run().unwrap();
+    assert_eq!(display.last_status(), Some(Status::Stopped));
 }

@@ -135,3 +135,145 @@ fn the_production_file_states_the_live_defaults() {
     let err = parse("[live]\ngate = 9.0\n").unwrap_err();
     assert!(err.to_string().contains("live.gate"), "{err}");
 }
+
+// Issue 18, defect 9: check-config must refuse broken files, with the line.
+
+fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+    let file = dir.join(name);
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
+#[test]
+fn a_reticle_must_have_exactly_two_numbers() {
+    let err = parse("[camera]\nreticle = [1, 2, 3]\n").unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("camera.reticle") && msg.contains(":2:"),
+        "{msg}"
+    );
+    assert!(parse("[camera]\nreticle = [1]\n").is_err());
+    let c = parse("[camera]\nreticle = [320, 240]\n").unwrap();
+    assert_eq!(c.camera.reticle, Some([320, 240]));
+}
+
+#[test]
+fn out_of_range_errors_carry_the_line() {
+    let err = parse("# comment\n\n[counting]\ntarget = 0\n").unwrap_err();
+    assert!(err.to_string().starts_with("test.toml:4: "), "{err}");
+    let err = parse("[model]\nthreads = 2\nviews = 3\n").unwrap_err();
+    assert!(err.to_string().starts_with("test.toml:3: "), "{err}");
+}
+
+#[test]
+fn a_huge_value_is_not_echoed_whole() {
+    let huge = "A".repeat(10 * 1024 * 1024);
+    for text in [
+        format!("[camera]\nsource = \"{huge}\"\n"),
+        format!("[buttons.sim]\npresses = \"{huge}\"\n"),
+        format!("[camera]\n{huge} = 1\n"),
+        format!("[camera\n{huge}\n"),
+    ] {
+        let msg = parse(&text).unwrap_err().to_string();
+        assert!(msg.len() < 2000, "{} bytes echoed", msg.len());
+    }
+}
+
+#[test]
+fn an_empty_file_and_non_regular_files_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for text in ["", "  \n\n"] {
+        let file = write(dir.path(), "empty.toml", text);
+        let err = Config::load(&file).unwrap_err();
+        assert!(matches!(err, ConfigError::Empty { .. }), "{err}");
+        assert!(
+            err.to_string().contains("config/hematovision.toml"),
+            "{err}"
+        );
+    }
+    let err = Config::load(dir.path()).unwrap_err();
+    assert!(err.to_string().contains("a folder"), "{err}");
+}
+
+#[test]
+fn a_fifo_as_the_configuration_is_refused_without_waiting() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("config.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    // No writer ever opens the FIFO: a plain read would wait for ever.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(Config::load(&fifo).map(|_| ()).map_err(|e| e.to_string()));
+    });
+    let result = rx
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("loading a FIFO hangs");
+    let err = result.unwrap_err();
+    assert!(
+        err.contains("FIFO") && err.contains("regular file"),
+        "{err}"
+    );
+}
+
+#[test]
+fn referenced_paths_are_checked_unless_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = write(dir.path(), "m.tflite", "x");
+    std::fs::create_dir(dir.path().join("frames")).unwrap();
+    let good = "[model]\npath = \"m.tflite\"\n[camera]\nreplay_dir = \"frames\"\n";
+    let file = write(dir.path(), "good.toml", good);
+    Config::check_file(&file, true).unwrap();
+    let cases = [
+        (
+            "[model]\npath = \"missing.tflite\"\n",
+            "model.path",
+            2,
+            "does not exist",
+        ),
+        (
+            "[model]\npath = \"frames\"\n",
+            "model.path",
+            2,
+            "is a folder",
+        ),
+        (
+            "[model]\npath = \"m.tflite\"\nruntime_library = \"nolib.so\"\n[camera]\nreplay_dir = \"frames\"\n",
+            "model.runtime_library",
+            3,
+            "does not exist",
+        ),
+        (
+            "[model]\npath = \"m.tflite\"\n[camera]\nreplay_dir = \"nowhere\"\n",
+            "camera.replay_dir",
+            4,
+            "does not exist",
+        ),
+        (
+            "[model]\npath = \"m.tflite\"\n[camera]\nreplay_dir = \"m.tflite\"\n",
+            "camera.replay_dir",
+            4,
+            "not a folder",
+        ),
+        (
+            "[model]\npath = \"m.tflite\"\n[camera]\nreplay_dir = \"frames\"\n[storage]\ndata_dir = \"m.tflite\"\n",
+            "storage.data_dir",
+            6,
+            "not a folder",
+        ),
+    ];
+    for (text, key, line, problem) in cases {
+        let file = write(dir.path(), "case.toml", text);
+        let err = Config::check_file(&file, true).unwrap_err().to_string();
+        assert!(
+            err.contains(&format!(":{line}: key `{key}`")) && err.contains(problem),
+            "{text}\n{err}"
+        );
+        // For another machine: the paths are not looked at.
+        Config::check_file(&file, false).unwrap();
+    }
+    assert!(model.exists());
+}

@@ -133,9 +133,11 @@ fn the_demo_counts_every_bundled_field_and_shows_the_screen() {
 #[test]
 fn check_config_accepts_the_shipped_files_and_names_bad_keys() {
     let production = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/hematovision.toml");
-    for file in [demo_config(), production] {
+    // The production file names the installed model, which a build machine lacks.
+    for (file, flags) in [(demo_config(), vec![]), (production, vec!["--skip-paths"])] {
         let ok = Command::new(bin())
             .arg("check-config")
+            .args(flags)
             .arg(&file)
             .output()
             .unwrap();
@@ -159,4 +161,49 @@ fn check_config_accepts_the_shipped_files_and_names_bad_keys() {
         err.contains("counting.confidence") && err.contains(":3:"),
         "{err}"
     );
+}
+
+#[test]
+fn check_config_names_a_missing_model_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("hv.toml");
+    std::fs::write(&file, "[model]\nthreads = 1\npath = \"gone.tflite\"\n").unwrap();
+    let out = Command::new(bin())
+        .arg("check-config")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a missing model passed");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(":3: key `model.path`"), "{err}");
+    assert!(err.contains("gone.tflite does not exist"), "{err}");
+    let skipped = Command::new(bin())
+        .args(["check-config", "--skip-paths"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(skipped.status.success());
+    assert!(String::from_utf8_lossy(&skipped.stdout).contains("paths not checked"));
+}
+
+#[test]
+fn a_failing_command_states_each_cause_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("empty.tflite");
+    std::fs::write(&model, b"").unwrap();
+    let labels = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/labels.txt");
+    std::fs::copy(labels, dir.path().join("labels.txt")).unwrap();
+    let image = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/bccd/JPEGImages/BloodImage_00000.jpg");
+    let out = Command::new(bin())
+        .arg("classify")
+        .arg("--model")
+        .arg(&model)
+        .arg(image)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let last = err.lines().last().unwrap_or_default();
+    assert_eq!(last.matches("empty (0 bytes)").count(), 1, "{err}");
 }

@@ -113,6 +113,7 @@ fn catalogue() -> Vec<(&'static str, &'static str, Screen)> {
         ("status-undone", Status::Undone),
         ("status-new-slide", Status::NewSlide),
         ("status-error", Status::Error("E12".into())),
+        ("status-stopped", Status::Stopped),
     ];
     for (name, status) in statuses {
         all.push((
@@ -295,6 +296,7 @@ fn status_wording_fits_the_panel() {
         Status::Undone,
         Status::NewSlide,
         Status::Error("E7".into()),
+        Status::Stopped,
     ] {
         let text = screens::status_text(&s);
         assert!(text.chars().count() <= 14, "{text}");

@@ -3,12 +3,14 @@
 mod finder;
 mod live;
 mod outcome;
+mod stop;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 pub use finder::{CellFinder, FoundCell, LocatorFinder};
 pub use outcome::CountOutcome;
+pub use stop::StopSignals;
 
 use crate::camera::FrameSource;
 use crate::count::{Counter, Event, Stamp};
@@ -74,12 +76,41 @@ pub struct App {
     display_failing: bool,
     service: ServiceNotifier,
     live: live::LiveMode,
+    stop: StopSignals,
 }
 
 impl App {
     /// Opens the journal, resumes the open slide (or starts one) and shows the tally.
-    pub fn start(devices: Devices, settings: AppSettings) -> Result<App, AppError> {
-        let (journal, replay) = Journal::open(&settings.data_dir)?;
+    ///
+    /// The journal must be writable before anything else: otherwise the display shows
+    /// `ERR J02`, the log says why and how to fix it, and the error is returned, so the
+    /// daemon never tells systemd it is ready to count what it cannot save.
+    pub fn start(mut devices: Devices, settings: AppSettings) -> Result<App, AppError> {
+        let opened = crate::store::prove_writable(&settings.data_dir)
+            .and_then(|()| Journal::open(&settings.data_dir));
+        let (journal, replay) = match opened {
+            Ok(opened) => opened,
+            Err(e) => {
+                log::error!(
+                    "the journal in {} cannot be written, so nothing can be counted: {e}. \
+                     Fix: make the data directory writable by the daemon's user, remount its \
+                     file system read-write, or set storage.data_dir (hematovision doctor \
+                     checks it)",
+                    settings.data_dir.display()
+                );
+                let screen = Screen::Status {
+                    status: Status::Error("J02".into()),
+                    tally: None,
+                };
+                if let Err(shown) = devices.display.show(&screen) {
+                    log::warn!("display: {shown}");
+                }
+                return Err(e.into());
+            }
+        };
+        if let Some(warning) = crate::store::low_space_warning(&settings.data_dir) {
+            log::warn!("{warning}");
+        }
         for problem in &replay.problems {
             log::warn!("journal recovery: {problem}");
         }
@@ -93,6 +124,7 @@ impl App {
             display_failing: false,
             service: ServiceNotifier::from_env(),
             live: live::LiveMode::default(),
+            stop: StopSignals::none(),
         };
         let labels = app.devices.classifier.labels().to_vec();
         match app.counter.open_session() {
@@ -128,7 +160,13 @@ impl App {
         &self.counter
     }
 
-    /// Runs until a Quit event.
+    /// Makes [`App::run`] stop cleanly when one of these signals arrives.
+    pub fn stop_on(&mut self, signals: StopSignals) {
+        self.stop = signals;
+    }
+
+    /// Runs until a Quit event or a stop signal; either way the step under way is
+    /// finished, the display shows that the daemon stopped and systemd is told.
     pub fn run(&mut self) -> Result<(), AppError> {
         let status = match self.counter.open_session() {
             Some(s) => format!("slide {}: {} cells", s.id, s.total()),
@@ -136,6 +174,11 @@ impl App {
         };
         self.service.ready(&status);
         loop {
+            if let Some(signal) = self.stop.received() {
+                log::info!("{signal} received: stopping");
+                self.stop_cleanly();
+                return Ok(());
+            }
             self.service.tick();
             // In live mode, and while live mode off follows the slide, frames are taken
             // continuously: buttons are only polled.
@@ -155,7 +198,7 @@ impl App {
                 None => {}
                 Some(ButtonEvent::Quit) => {
                     log::info!("quit requested");
-                    self.service.notify("STOPPING=1");
+                    self.stop_cleanly();
                     return Ok(());
                 }
                 Some(event) => {
@@ -164,6 +207,16 @@ impl App {
             }
             self.live_step();
         }
+    }
+
+    /// Tells systemd the daemon is stopping and leaves the stopped screen on the display
+    /// (an OLED keeps its picture after the process ends). Every count is already on disk.
+    fn stop_cleanly(&mut self) {
+        self.service.notify("STOPPING=1");
+        self.show(Screen::Status {
+            status: Status::Stopped,
+            tally: None,
+        });
     }
 
     /// Handles one technician action; failures are shown and logged, never fatal.

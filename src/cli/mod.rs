@@ -5,6 +5,7 @@ mod check;
 mod classify;
 mod devices;
 mod doctor;
+mod error_text;
 mod eval;
 mod live_eval;
 mod locate_eval;
@@ -13,6 +14,8 @@ mod paths;
 mod report;
 mod run;
 pub mod version;
+
+pub use error_text::describe;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -133,10 +136,15 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Check a configuration file; exits non-zero with the problem.
+    /// Check a configuration file: keys, types, ranges, and that the model, runtime
+    /// library, replay folder and data directory it names are there; exits non-zero with
+    /// the problem and its line.
     CheckConfig {
         /// The file to check.
         file: PathBuf,
+        /// Do not look at the files and folders it names (a file for another machine).
+        #[arg(long)]
+        skip_paths: bool,
     },
     /// Check the installation: configuration, model and runtime, camera, buttons, display,
     /// storage, clock and groups; one line each (OK, WARN or FAIL with the fix).
@@ -226,7 +234,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             locate,
             json,
         } => classify::run(&images, &model, locate, json),
-        Command::CheckConfig { file } => check::run(&file),
+        Command::CheckConfig { file, skip_paths } => check::run(&file, !skip_paths),
         Command::Bench {
             model,
             iterations,

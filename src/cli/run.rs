@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use hematovision::app::{App, AppSettings, Devices};
+use hematovision::app::{App, AppSettings, Devices, StopSignals};
 use hematovision::config::Config;
 use hematovision::hw::display::Screen;
 use hematovision::report::SlideReport;
@@ -38,6 +38,13 @@ pub fn run(config_path: &Path, options: RunOptions) -> anyhow::Result<ExitCode> 
         env!("CARGO_PKG_VERSION"),
         config_path.display()
     );
+    // Installed first, so a stop during start-up (model loading) is also seen by the loop.
+    let signals = StopSignals::install()
+        .inspect_err(|e| {
+            // Without the handlers SIGTERM still stops the daemon, only not cleanly.
+            log::warn!("cannot handle SIGTERM and SIGINT: {e}");
+        })
+        .ok();
     let mut display = devices::display(&config)?;
     let classifier = devices::classifier(
         &config.model.path,
@@ -78,9 +85,15 @@ pub fn run(config_path: &Path, options: RunOptions) -> anyhow::Result<ExitCode> 
         )
     })?;
     app.configure_live(&config.live, config.locator.clone(), cell_fraction);
+    if let Some(signals) = signals {
+        app.stop_on(signals);
+    }
     app.run()?;
     if let Some(session) = app.counter().session() {
         println!("{}", SlideReport::of(session));
     }
+    // Dropping the app closes the journal file; every event in it was already synced.
+    drop(app);
+    log::info!("stopped; journal closed");
     Ok(ExitCode::SUCCESS)
 }

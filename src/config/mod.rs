@@ -4,11 +4,17 @@
 //! and out-of-range values name the key and what is allowed. Relative paths are taken
 //! relative to the configuration file's folder, so the daemon can start from anywhere.
 
+mod locate;
+mod paths;
 mod sections;
 
 use std::cmp::Ordering;
-use std::fs;
+use std::fs::OpenOptions;
+use std::io::Read;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+
+pub use locate::{MAX_ECHO_CHARS, cap_echo, line_of_key};
 
 pub use sections::{
     ButtonDriver, ButtonsSection, CameraSection, CameraSourceKind, CountingSection, ModelSection,
@@ -52,16 +58,45 @@ pub enum ConfigError {
         /// What is wrong.
         message: String,
     },
-    /// A value is of the right type but not allowed.
-    #[error("{path}: key `{key}`: {message}")]
+    /// A value is of the right type but not allowed, or names a file that is not there.
+    #[error("{}{}: key `{key}`: {message}", path.display(), at_line(*line))]
     Invalid {
         /// The file.
         path: PathBuf,
+        /// Line of the key (0 when it is not written in the file).
+        line: usize,
         /// Dotted path of the key.
         key: String,
         /// What is allowed, and what was given.
         message: String,
     },
+    /// The configuration is not a regular file (a FIFO, a device, a folder).
+    #[error(
+        "{path} is {kind}, not a regular file: give the path of a configuration file such as /etc/hematovision/hematovision.toml"
+    )]
+    NotAFile {
+        /// The path given.
+        path: PathBuf,
+        /// What it is instead.
+        kind: &'static str,
+    },
+    /// The file holds nothing (often a copy that failed).
+    #[error(
+        "{path} is empty: copy the configuration reference (/etc/hematovision/hematovision.toml in the package, config/hematovision.toml in the source) and edit it"
+    )]
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+/// `:LINE` when the line is known.
+fn at_line(line: usize) -> String {
+    if line == 0 {
+        String::new()
+    } else {
+        format!(":{line}")
+    }
 }
 
 /// A value check that failed: the key and what is allowed.
@@ -148,13 +183,21 @@ pub struct Config {
 impl Config {
     /// Reads, parses and checks a configuration file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        Config::check_file(path, false)
+    }
+
+    /// [`Config::load`], then, when `check_paths` is set, [`Config::check_paths`]: what
+    /// `check-config` does (without paths when the file is for another machine).
+    pub fn check_file(path: &Path, check_paths: bool) -> Result<Config, ConfigError> {
+        let text = read_text(path)?;
         let mut config = Config::parse(&text, path)?;
         let base = path.parent().unwrap_or(Path::new("."));
         config.resolve_paths(base);
+        if check_paths {
+            config
+                .check_paths()
+                .map_err(|inv| invalid(path, &text, inv))?;
+        }
         Ok(config)
     }
 
@@ -163,22 +206,22 @@ impl Config {
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         let de = toml::Deserializer::parse(text).map_err(|e| ConfigError::Syntax {
             path: path.to_path_buf(),
-            message: e.to_string(),
+            message: cap_echo(&e.to_string()),
         })?;
         let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
-            let line = e.inner().span().map_or(0, |span| line_of(text, span.start));
+            let key = e.path().to_string();
+            let line = match e.inner().span() {
+                Some(span) => locate::line_of(text, span.start),
+                None => line_of_key(text, &key),
+            };
             ConfigError::Key {
                 path: path.to_path_buf(),
                 line,
-                key: e.path().to_string(),
-                message: e.inner().message().to_string(),
+                key: cap_echo(&key),
+                message: cap_echo(e.inner().message()),
             }
         })?;
-        config.validate().map_err(|inv| ConfigError::Invalid {
-            path: path.to_path_buf(),
-            key: inv.key,
-            message: inv.message,
-        })?;
+        config.validate().map_err(|inv| invalid(path, text, inv))?;
         Ok(config)
     }
 
@@ -214,12 +257,53 @@ impl Config {
     }
 }
 
-/// 1-based line number of a byte offset.
-fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()
-        .iter()
-        .take(offset)
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
+/// A failed value check as an error pointing at the key's line.
+fn invalid(path: &Path, text: &str, inv: Invalid) -> ConfigError {
+    ConfigError::Invalid {
+        path: path.to_path_buf(),
+        line: line_of_key(text, &inv.key),
+        key: inv.key,
+        message: cap_echo(&inv.message),
+    }
+}
+
+/// The text of a configuration file, which must be a regular, non-empty UTF-8 file.
+fn read_text(path: &Path) -> Result<String, ConfigError> {
+    let read_error = |source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    // O_NONBLOCK: opening a FIFO that has no writer would otherwise wait for ever. The kind
+    // of file is then checked on the open file itself, so it cannot change in between.
+    let mut file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(read_error)?;
+    let kind = file.metadata().map_err(read_error)?.file_type();
+    if !kind.is_file() {
+        let kind = if kind.is_dir() {
+            "a folder"
+        } else if kind.is_fifo() {
+            "a FIFO"
+        } else if kind.is_socket() {
+            "a socket"
+        } else if kind.is_char_device() || kind.is_block_device() {
+            "a device"
+        } else {
+            "a special file"
+        };
+        return Err(ConfigError::NotAFile {
+            path: path.to_path_buf(),
+            kind,
+        });
+    }
+    let mut text = String::new();
+    file.read_to_string(&mut text).map_err(read_error)?;
+    if text.trim().is_empty() {
+        return Err(ConfigError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(text)
 }

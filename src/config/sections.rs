@@ -29,6 +29,7 @@ pub struct CameraSection {
     pub replay_loop: bool,
     /// Where the eyepiece reticle points, `[x, y]` in frame pixels; the cell nearest it
     /// is classified. Absent: the frame's centre.
+    #[serde(deserialize_with = "exactly_two")]
     pub reticle: Option<[u32; 2]>,
     /// The USB camera (source = "v4l2").
     pub v4l2: crate::camera::CameraConfig,
@@ -43,6 +44,21 @@ impl Default for CameraSection {
             reticle: None,
             v4l2: crate::camera::CameraConfig::default(),
         }
+    }
+}
+
+/// `[x, y]`, refusing lists of any other length (serde's arrays ignore extra items).
+fn exactly_two<'de, D>(deserializer: D) -> Result<Option<[u32; 2]>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let items = Vec::<u32>::deserialize(deserializer)?;
+    match items[..] {
+        [x, y] => Ok(Some([x, y])),
+        _ => Err(serde::de::Error::invalid_length(
+            items.len(),
+            &"two numbers [x, y] (frame pixels)",
+        )),
     }
 }
 

@@ -78,6 +78,8 @@ pub enum Status {
     Live,
     /// Something failed; the code is short enough for the screen (details go to the log).
     Error(String),
+    /// The daemon has stopped (service stopped or quit); every count is saved.
+    Stopped,
 }
 
 /// Everything the display can show.

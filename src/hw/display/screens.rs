@@ -92,6 +92,7 @@ pub fn status_text(status: &Status) -> String {
         Status::NewSlide => "NEW SLIDE".to_string(),
         Status::Live => "LIVE".to_string(),
         Status::Error(code) => format!("ERR {}", code.to_uppercase()),
+        Status::Stopped => "STOPPED".to_string(),
     }
 }
 
@@ -107,6 +108,7 @@ fn status_hint(status: &Status) -> &'static str {
         Status::NewSlide => "COUNT STARTS AT 0",
         Status::Live => "SCAN: CELLS COUNT ONCE",
         Status::Error(_) => "DETAILS IN LOG",
+        Status::Stopped => "COUNT SAVED",
     }
 }
 

@@ -1,0 +1,82 @@
+//! Checks of the files and folders a configuration names (`check-config` without
+//! `--skip-paths`): the model, the runtime library, the replay folder, the data directory.
+
+use std::path::Path;
+
+use super::{CameraSourceKind, Config, Invalid};
+
+/// What a named path must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Want {
+    File,
+    Folder,
+    /// A folder, or nothing yet (it is created when needed).
+    FolderOrAbsent,
+}
+
+impl Config {
+    /// Checks that the paths this configuration names exist and are of the right kind
+    /// (after [`Config::resolve_paths`]). Returns the first problem, naming the key.
+    pub fn check_paths(&self) -> Result<(), Invalid> {
+        let mut checks: Vec<(&str, &Path, Want, &str)> = vec![(
+            "model.path",
+            &self.model.path,
+            Want::File,
+            "install the model or point model.path at the .tflite file",
+        )];
+        if let Some(lib) = &self.model.runtime_library {
+            checks.push((
+                "model.runtime_library",
+                lib,
+                Want::File,
+                "point it at libLiteRt.so, or remove the key to search the usual places",
+            ));
+        }
+        if self.camera.source == CameraSourceKind::Replay {
+            checks.push((
+                "camera.replay_dir",
+                &self.camera.replay_dir,
+                Want::Folder,
+                "point it at a folder of images",
+            ));
+        }
+        checks.push((
+            "storage.data_dir",
+            &self.storage.data_dir,
+            Want::FolderOrAbsent,
+            "point it at a folder (it is created when missing)",
+        ));
+        if let Some(dir) = &self.display.png_dir {
+            checks.push((
+                "display.png_dir",
+                dir,
+                Want::FolderOrAbsent,
+                "point it at a folder (it is created when missing)",
+            ));
+        }
+        for (key, path, want, fix) in checks {
+            if let Some(problem) = path_problem(path, want) {
+                return Err(Invalid::new(key, format!("{problem}: {fix}")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What is wrong with `path` for `want`, if anything.
+fn path_problem(path: &Path, want: Want) -> Option<String> {
+    let shown = path.display();
+    match (std::fs::metadata(path), want) {
+        (Err(e), Want::FolderOrAbsent) if e.kind() == std::io::ErrorKind::NotFound => None,
+        (Err(e), _) if e.kind() == std::io::ErrorKind::NotFound => {
+            Some(format!("{shown} does not exist"))
+        }
+        (Err(e), _) => Some(format!("cannot read {shown}: {e}")),
+        (Ok(m), Want::File) if m.is_dir() => Some(format!("{shown} is a folder, not a file")),
+        (Ok(m), Want::File) if !m.is_file() => Some(format!("{shown} is not a regular file")),
+        (Ok(m), Want::Folder | Want::FolderOrAbsent) if !m.is_dir() => {
+            Some(format!("{shown} is not a folder"))
+        }
+        (Ok(_), _) => None,
+    }
+}
