@@ -11,8 +11,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 pub use sections::{
-    ButtonDriver, ButtonsSection, CameraSection, CameraSourceKind, CountingSection, ModelSection,
-    SimButtonsSection, StorageSection,
+    ButtonDriver, ButtonsSection, CameraSection, CameraSourceKind, CountingSection, LimitsSection,
+    ModelSection, SimButtonsSection, StorageSection,
 };
 
 use crate::hw::display::config::DisplayConfig;
@@ -143,6 +143,8 @@ pub struct Config {
     pub locator: LocatorParams,
     /// Live counting while the technician scans the slide.
     pub live: crate::live::LiveConfig,
+    /// Bounds on untrusted input (picture sizes).
+    pub limits: LimitsSection,
 }
 
 impl Config {
@@ -192,6 +194,7 @@ impl Config {
         self.display.validate()?;
         self.locator.validate()?;
         self.live.validate()?;
+        self.limits.validate()?;
         Ok(())
     }
 
