@@ -500,6 +500,16 @@ impl TfliteClassifier {
         &self.info
     }
 
+    /// The value of one quantisation step of the output when the model's quantised output
+    /// is read as probabilities as it is (no softmax after it); `None` for float outputs
+    /// and logits. Such probabilities sum to 1 only within about a step per class.
+    pub fn output_step(&self) -> Option<f32> {
+        match (self.output_quant, self.output_mode) {
+            (Some(q), OutputMode::Probabilities) => Some(q.scale),
+            _ => None,
+        }
+    }
+
     /// The model's `metadata.json`, if it had one.
     pub fn metadata(&self) -> Option<&ModelMetadata> {
         self.metadata.as_ref()
