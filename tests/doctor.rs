@@ -202,3 +202,50 @@ fn hil_buttons_and_display_checks_pass_on_real_devices() {
     let c = devices::check_display(&display);
     assert_eq!(c.status, Status::Ok, "{c}");
 }
+
+/// Issue 18, defect 8: a good installation of the shipped model with simulated devices
+/// passes. The int8 model's probabilities sum to 1 only within quantisation steps, and
+/// simulated buttons and display need no gpio or i2c group.
+#[test]
+fn shipped_models_with_simulated_devices_pass_every_check() {
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+    for model in [
+        "hematovision-wbc4.tflite",
+        "hematovision-wbc4-float32.tflite",
+    ] {
+        let section = ModelSection {
+            path: models.join(model),
+            runtime_library: None,
+            threads: 1,
+            views: 0,
+        };
+        let checks = inference::check_model(&section);
+        for c in &checks {
+            assert_eq!(c.status, Status::Ok, "{model}: {c}");
+        }
+
+        let tmp = tempfile::tempdir().unwrap();
+        let config = tmp.path().join("hv.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[camera]\nsource = \"replay\"\nreplay_dir = \"{}\"\n\n[model]\npath = \"{}\"\n\
+                 threads = 1\n\n[storage]\ndata_dir = \"{}\"\n\n[buttons]\ndriver = \"sim\"\n\n\
+                 [display]\ndriver = \"sim\"\n",
+                fixtures().join("bccd/JPEGImages").display(),
+                models.join(model).display(),
+                tmp.path().join("data").display()
+            ),
+        )
+        .unwrap();
+        std::fs::create_dir(tmp.path().join("data")).unwrap();
+        let (code, lines) = doctor(&config);
+        assert_consistent(code, &lines);
+        for expected in ["OK   inference ", "OK   groups "] {
+            assert!(
+                lines.iter().any(|l| l.starts_with(expected)),
+                "{model}: {expected:?} missing from {lines:#?}"
+            );
+        }
+    }
+}

@@ -5,6 +5,7 @@
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 
+use hematovision::model::integrity::sha256_hex;
 use hematovision::model::litert::Runtime;
 use hematovision::model::preprocess::{Crop, Preprocessing, Preprocessor, read_rgb};
 use hematovision::model::{Classifier, ModelError, TfliteClassifier};
@@ -33,14 +34,23 @@ fn f32s(bytes: &[u8]) -> Vec<f32> {
         .collect()
 }
 
-/// A temporary model folder: `model.tflite` plus the given labels and optional metadata.
+/// A temporary model folder: `model.tflite` plus the given labels and optional metadata, to
+/// which the model's sha256 is added (as the exporter does) unless it names one itself.
 fn model_dir(model: &Path, labels: &str, metadata: Option<&str>) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("model.tflite");
     std::fs::copy(model, &path).unwrap();
     std::fs::write(dir.path().join("labels.txt"), labels).unwrap();
     if let Some(m) = metadata {
-        std::fs::write(dir.path().join("metadata.json"), m).unwrap();
+        let text = match serde_json::from_str::<serde_json::Value>(m) {
+            Ok(mut v) if v.is_object() && v.get("sha256").is_none() => {
+                let digest = sha256_hex(&std::fs::read(&path).unwrap());
+                v["sha256"] = serde_json::json!({ "model.tflite": digest });
+                v.to_string()
+            }
+            _ => m.to_string(),
+        };
+        std::fs::write(dir.path().join("metadata.json"), text).unwrap();
     }
     (dir, path)
 }
@@ -217,6 +227,34 @@ fn metadata_that_contradicts_the_model_is_rejected() {
         assert!(matches!(err, ModelError::Metadata { .. }), "{err}");
         assert!(err.to_string().contains("metadata.json"), "{err}");
     }
+}
+
+#[test]
+fn metadata_without_or_with_another_sha256_is_refused() {
+    let rt = runtime();
+    let model_file = fixtures().join("tiny_f32.tflite");
+    let without = META.replace("\"output\"", "\"sha256\": {}, \"output\"");
+    let (_dir, model) = model_dir(&model_file, &tiny_labels(), Some(&without));
+    let err = TfliteClassifier::with_runtime(&rt, &model, one_thread()).unwrap_err();
+    assert!(matches!(err, ModelError::DigestNotRecorded { .. }), "{err}");
+    let actual = sha256_hex(&std::fs::read(&model_file).unwrap());
+    assert!(err.to_string().contains(&actual), "{err}");
+
+    let other = META.replace(
+        "\"output\"",
+        &format!(
+            "\"sha256\": {{\"model.tflite\": \"{}\"}}, \"output\"",
+            "0".repeat(64)
+        ),
+    );
+    let (_dir, model) = model_dir(&model_file, &tiny_labels(), Some(&other));
+    let err = TfliteClassifier::with_runtime(&rt, &model, one_thread()).unwrap_err();
+    assert!(matches!(err, ModelError::Damaged { .. }), "{err}");
+    assert!(err.to_string().contains("model file damaged"), "{err}");
+    assert!(
+        err.to_string().contains("--reinstall hematovision"),
+        "{err}"
+    );
 }
 
 #[test]

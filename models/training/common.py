@@ -8,6 +8,7 @@ drift apart.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -20,6 +21,16 @@ MEAN = 127.5
 STD = 127.5
 IMAGE_EXTS = {".jpg", ".jpeg", ".png"}
 WEIGHTS_NAME = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5"
+
+
+def model_digests(paths: list[Path]) -> dict[str, str]:
+    """The sha256 of each model file by file name, for metadata.json's "sha256" key.
+
+    The daemon refuses a model whose bytes no longer match (a damaged copy can abort the
+    runtime or silently change answers); keyed by name because the int8 and float32 models
+    share one metadata file.
+    """
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
 
 
 def quiet_tensorflow() -> None:

@@ -42,6 +42,7 @@ from common import (  # noqa: E402
     contract_preprocess,
     list_labelled,
     load_square_rgb,
+    model_digests,
     quiet_tensorflow,
 )
 
@@ -295,6 +296,7 @@ def write_bundle(out: Path, model: keras.Model, size: int, rep: np.ndarray, cell
         "output": "probabilities",
         "cell_fraction": cell_fraction,
         "views": VIEWS,
+        "sha256": model_digests([i8, f32]),
         "training": training,
     }
     (out / "metadata.json").write_text(json.dumps(meta, indent=2) + "\n")

@@ -20,6 +20,7 @@ pub struct ReplaySource {
     looping: bool,
     sequence: u64,
     opened: Instant,
+    max_pixels: u64,
 }
 
 impl ReplaySource {
@@ -59,7 +60,15 @@ impl ReplaySource {
             looping,
             sequence: 0,
             opened: Instant::now(),
+            max_pixels: crate::imagefile::DEFAULT_MAX_IMAGE_PIXELS,
         })
+    }
+
+    /// Refuses pictures of more than `max_pixels` pixels (`limits.max_image_pixels`) as bad
+    /// frames instead of decoding them.
+    pub fn with_max_pixels(mut self, max_pixels: u64) -> Self {
+        self.max_pixels = max_pixels;
+        self
     }
 
     /// The files this source plays, in playback order.
@@ -88,7 +97,7 @@ impl FrameSource for ReplaySource {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| path.display().to_string());
-        let image = crate::imagefile::read_rgb(path).map_err(|e| {
+        let image = crate::imagefile::read_rgb_within(path, self.max_pixels).map_err(|e| {
             log::warn!("skipping unreadable replay image {}: {e}", path.display());
             CameraError::BadFrame {
                 origin: origin.clone(),

@@ -58,7 +58,8 @@ pub fn camera(config: &Config) -> anyhow::Result<Box<dyn FrameSource>> {
     match config.camera.source {
         CameraSourceKind::Replay => {
             let source = ReplaySource::open(&config.camera.replay_dir, config.camera.replay_loop)
-                .with_context(|| "camera.source = \"replay\" needs camera.replay_dir")?;
+                .with_context(|| "camera.source = \"replay\" needs camera.replay_dir")?
+                .with_max_pixels(config.limits.max_image_pixels);
             log::info!(
                 "camera: replaying {} images from {}",
                 source.files().len(),

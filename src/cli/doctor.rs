@@ -50,7 +50,10 @@ pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
         BUILD_EPOCH.parse().unwrap_or(0),
         system::time_synchronized(&PathBuf::from("/run/systemd")),
     ));
-    emit(system::check_groups(Path::new("/etc")));
+    emit(system::check_groups(
+        Path::new("/etc"),
+        &system::needed_groups(&config),
+    ));
 
     let count = |s: Status| checks.iter().filter(|c| c.status == s).count();
     println!(

@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 pub use locate::{MAX_ECHO_CHARS, cap_echo, line_of_key};
 
 pub use sections::{
-    ButtonDriver, ButtonsSection, CameraSection, CameraSourceKind, CountingSection, ModelSection,
-    SimButtonsSection, StorageSection,
+    ButtonDriver, ButtonsSection, CameraSection, CameraSourceKind, CountingSection, LimitsSection,
+    ModelSection, SimButtonsSection, StorageSection,
 };
 
 use crate::hw::display::config::DisplayConfig;
@@ -178,6 +178,8 @@ pub struct Config {
     pub locator: LocatorParams,
     /// Live counting while the technician scans the slide.
     pub live: crate::live::LiveConfig,
+    /// Bounds on untrusted input (picture sizes).
+    pub limits: LimitsSection,
 }
 
 impl Config {
@@ -235,6 +237,7 @@ impl Config {
         self.display.validate()?;
         self.locator.validate()?;
         self.live.validate()?;
+        self.limits.validate()?;
         Ok(())
     }
 

@@ -241,3 +241,37 @@ impl ButtonsSection {
         Ok(())
     }
 }
+
+/// `[limits]`: bounds on untrusted input, so that no file can exhaust a small board's memory.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsSection {
+    /// Largest picture file accepted, in pixels (width x height), checked from the header
+    /// before decoding.
+    pub max_image_pixels: u64,
+}
+
+impl Default for LimitsSection {
+    fn default() -> Self {
+        LimitsSection {
+            max_image_pixels: crate::imagefile::DEFAULT_MAX_IMAGE_PIXELS,
+        }
+    }
+}
+
+impl LimitsSection {
+    /// Fewest pixels allowed as the limit: a VGA frame must always fit.
+    pub const MIN_IMAGE_PIXELS: u64 = 640 * 480;
+    /// Most pixels allowed as the limit (decoding that many takes up to 800 MB).
+    pub const MAX_IMAGE_PIXELS: u64 = 100_000_000;
+
+    /// Checks the section.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        check_range(
+            "limits.max_image_pixels",
+            self.max_image_pixels,
+            Self::MIN_IMAGE_PIXELS,
+            Self::MAX_IMAGE_PIXELS,
+        )
+    }
+}

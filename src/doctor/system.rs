@@ -9,13 +9,16 @@ use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::Check;
+use crate::config::{ButtonDriver, CameraSourceKind, Config};
+use crate::hw::display::DisplayDriver;
 
 /// Below this much free space the daemon may fail to journal a count.
 pub const DISK_FAIL_BYTES: u64 = 64 * 1024 * 1024;
 /// Below this much free space the technician should be told soon.
 pub const DISK_WARN_BYTES: u64 = 512 * 1024 * 1024;
 
-/// Groups whose devices the service uses: camera, GPIO chips, I2C buses.
+/// Groups whose devices the service may use: camera, GPIO chips, I2C buses (the systemd
+/// unit's `SupplementaryGroups=`).
 pub const DEVICE_GROUPS: [&str; 3] = ["video", "gpio", "i2c"];
 /// The system user the service runs as.
 pub const SERVICE_USER: &str = "hematovision";
@@ -252,14 +255,41 @@ pub fn passwd_primary_gid(text: &str, user: &str) -> Option<u32> {
     })
 }
 
-/// The groups the service needs exist, and the service user (when present) is in them.
+/// The device groups the configured hardware needs: `video` for a V4L2 camera, `gpio` for
+/// GPIO buttons, `i2c` for an OLED display. Simulated devices and replayed frames need none.
+pub fn needed_groups(config: &Config) -> Vec<&'static str> {
+    let mut needed = Vec::new();
+    if config.camera.source == CameraSourceKind::V4l2 {
+        needed.push("video");
+    }
+    if config.buttons.driver != ButtonDriver::Sim {
+        needed.push("gpio");
+    }
+    if config.display.driver != DisplayDriver::Sim {
+        needed.push("i2c");
+    }
+    needed
+}
+
+/// The groups of the configured devices (`needed`, see [`needed_groups`]) exist, and the
+/// service user (when present) is in them.
 ///
 /// `systemd` refuses to start a unit whose `SupplementaryGroups=` names a missing group, so
 /// a missing group is a failure; a service user outside the groups only matters when doctor
 /// or the daemon are run by hand as that user, so it is a warning.
-pub fn assess_groups(groups: &[GroupEntry], service_user_gid: Option<u32>) -> Check {
+pub fn assess_groups(
+    groups: &[GroupEntry],
+    needed: &[&str],
+    service_user_gid: Option<u32>,
+) -> Check {
     const NAME: &str = "groups";
-    let missing: Vec<&str> = DEVICE_GROUPS
+    if needed.is_empty() {
+        return Check::ok(
+            NAME,
+            "none needed: the camera, buttons and display are replayed or simulated",
+        );
+    }
+    let missing: Vec<&str> = needed
         .iter()
         .copied()
         .filter(|g| !groups.iter().any(|e| e.name == *g))
@@ -280,13 +310,13 @@ pub fn assess_groups(groups: &[GroupEntry], service_user_gid: Option<u32>) -> Ch
             NAME,
             format!(
                 "groups {} exist; no `{SERVICE_USER}` user",
-                DEVICE_GROUPS.join(", ")
+                needed.join(", ")
             ),
             "install the Debian package (it creates the user), or run the daemon as a user \
              in those groups",
         );
     };
-    let outside: Vec<&str> = DEVICE_GROUPS
+    let outside: Vec<&str> = needed
         .iter()
         .copied()
         .filter(|g| {
@@ -297,10 +327,7 @@ pub fn assess_groups(groups: &[GroupEntry], service_user_gid: Option<u32>) -> Ch
         })
         .collect();
     if outside.is_empty() {
-        Check::ok(
-            NAME,
-            format!("{SERVICE_USER} is in {}", DEVICE_GROUPS.join(", ")),
-        )
+        Check::ok(NAME, format!("{SERVICE_USER} is in {}", needed.join(", ")))
     } else {
         Check::warn(
             NAME,
@@ -309,16 +336,14 @@ pub fn assess_groups(groups: &[GroupEntry], service_user_gid: Option<u32>) -> Ch
                  SupplementaryGroups=)",
                 outside.join(", ")
             ),
-            format!(
-                "sudo usermod -aG {} {SERVICE_USER}",
-                DEVICE_GROUPS.join(",")
-            ),
+            format!("sudo usermod -aG {} {SERVICE_USER}", needed.join(",")),
         )
     }
 }
 
-/// Reads `/etc/group` and `/etc/passwd` under `etc` and runs [`assess_groups`].
-pub fn check_groups(etc: &Path) -> Check {
+/// Reads `/etc/group` and `/etc/passwd` under `etc` and runs [`assess_groups`] for the
+/// `needed` groups.
+pub fn check_groups(etc: &Path, needed: &[&str]) -> Check {
     let groups = match fs::read_to_string(etc.join("group")) {
         Ok(text) => parse_groups(&text),
         Err(e) => {
@@ -332,7 +357,7 @@ pub fn check_groups(etc: &Path) -> Check {
     let gid = fs::read_to_string(etc.join("passwd"))
         .ok()
         .and_then(|text| passwd_primary_gid(&text, SERVICE_USER));
-    assess_groups(&groups, gid)
+    assess_groups(&groups, needed, gid)
 }
 
 #[cfg(test)]
@@ -457,14 +482,17 @@ mod tests {
     #[test]
     fn groups_missing_user_outside_and_complete() {
         let mut g = parse_groups(GROUPS);
-        let c = assess_groups(&g, Some(990));
+        let c = assess_groups(&g, &DEVICE_GROUPS, Some(990));
         assert_eq!(c.status, Status::Warn, "{c}");
         assert!(c.detail.contains("i2c"), "{c}");
         g[3].members.push("hematovision".into());
-        assert_eq!(assess_groups(&g, Some(990)).status, Status::Ok);
-        assert_eq!(assess_groups(&g, None).status, Status::Warn);
+        assert_eq!(
+            assess_groups(&g, &DEVICE_GROUPS, Some(990)).status,
+            Status::Ok
+        );
+        assert_eq!(assess_groups(&g, &DEVICE_GROUPS, None).status, Status::Warn);
         g.retain(|e| e.name != "gpio");
-        let c = assess_groups(&g, Some(990));
+        let c = assess_groups(&g, &DEVICE_GROUPS, Some(990));
         assert_eq!(c.status, Status::Fail, "{c}");
         assert!(c.fix.unwrap().contains("groupadd --system gpio"));
     }
@@ -472,9 +500,36 @@ mod tests {
     #[test]
     fn groups_from_fake_etc() {
         let tmp = tempfile::tempdir().unwrap();
-        assert_eq!(check_groups(tmp.path()).status, Status::Fail);
+        assert_eq!(
+            check_groups(tmp.path(), &DEVICE_GROUPS).status,
+            Status::Fail
+        );
         fs::write(tmp.path().join("group"), GROUPS).unwrap();
-        let c = check_groups(tmp.path());
+        let c = check_groups(tmp.path(), &DEVICE_GROUPS);
         assert_eq!(c.status, Status::Warn, "{c}");
+    }
+
+    #[test]
+    fn only_the_configured_devices_need_their_groups() {
+        let mut config = Config::default();
+        config.camera.source = CameraSourceKind::Replay;
+        config.buttons.driver = ButtonDriver::Sim;
+        config.display.driver = DisplayDriver::Sim;
+        assert!(needed_groups(&config).is_empty());
+        // Issue 18, defect 8: a simulated setup on a machine with no gpio or i2c group.
+        let g = parse_groups("root:x:0:\nvideo:x:44:\n");
+        let c = assess_groups(&g, &needed_groups(&config), None);
+        assert_eq!(c.status, Status::Ok, "{c}");
+        config.buttons.driver = ButtonDriver::Gpio;
+        assert_eq!(needed_groups(&config), ["gpio"]);
+        let c = assess_groups(&g, &needed_groups(&config), None);
+        assert_eq!(c.status, Status::Fail, "{c}");
+        assert!(
+            c.detail.contains("gpio") && !c.detail.contains("i2c"),
+            "{c}"
+        );
+        config.camera.source = CameraSourceKind::V4l2;
+        config.display.driver = DisplayDriver::Ssd1306;
+        assert_eq!(needed_groups(&config), DEVICE_GROUPS);
     }
 }

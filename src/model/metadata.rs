@@ -7,11 +7,13 @@
 //!  "crop": "center_square", "resize": "bilinear",
 //!  "normalization": {"mean": 127.5, "std": 127.5},
 //!  "labels": ["eosinophil", "lymphocyte", "monocyte", "neutrophil"],
-//!  "output": "probabilities", "cell_fraction": 0.6, "training": {}}
+//!  "output": "probabilities", "cell_fraction": 0.6,
+//!  "sha256": {"hematovision-wbc4.tflite": "<64 hex digits>"}, "training": {}}
 //! ```
 //! Unknown keys are ignored (the file also documents training); the keys the daemon relies on
 //! are required and checked.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Deserializer, Serialize};
@@ -80,6 +82,10 @@ pub struct ModelMetadata {
     /// [`crate::model::views`]), if the model's trainer recommends more than the upright one.
     #[serde(default)]
     pub views: Option<usize>,
+    /// sha256 of each model file this metadata describes, by file name (the int8 and the
+    /// float32 model share one folder); checked on every load (see [`crate::model::integrity`]).
+    #[serde(default)]
+    pub sha256: BTreeMap<String, String>,
     /// Free-form training record.
     #[serde(default)]
     pub training: Option<serde_json::Value>,
@@ -131,6 +137,16 @@ impl ModelMetadata {
         if let Some(n) = self.views {
             let side = self.input_size as usize;
             crate::model::views::check_views(n, side, side)?;
+        }
+        if let Some((file, digest)) = self
+            .sha256
+            .iter()
+            .find(|(_, d)| !crate::model::integrity::is_sha256_hex(d))
+        {
+            return Err(format!(
+                "sha256 of {file} must be 64 lowercase hexadecimal digits (as sha256sum prints \
+                 it), got {digest:?}"
+            ));
         }
         Ok(())
     }
@@ -200,6 +216,13 @@ mod tests {
                 "views must be 1, 2, 4 or 8",
             ),
             (GOOD.replace("\"views\": 8", "\"views\": -1"), "`-1`"),
+            (
+                GOOD.replace(
+                    "\"views\": 8,",
+                    "\"views\": 8, \"sha256\": {\"m.tflite\": \"12ab\"},",
+                ),
+                "sha256 of m.tflite",
+            ),
         ];
         for (text, needle) in cases {
             let err = ModelMetadata::parse(&text).unwrap_err();

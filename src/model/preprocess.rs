@@ -218,8 +218,9 @@ impl Preprocessor {
     }
 }
 
-/// Reads an image file (JPEG, PNG or BMP, recognised by content) as 8-bit RGB.
-pub fn read_rgb(path: &std::path::Path) -> Result<RgbImage, image::ImageError> {
+/// Reads an image file (JPEG, PNG or BMP, recognised by content) as 8-bit RGB, within the
+/// default pixel limit ([`crate::imagefile::DEFAULT_MAX_IMAGE_PIXELS`]).
+pub fn read_rgb(path: &std::path::Path) -> Result<RgbImage, crate::imagefile::ImageFileError> {
     crate::imagefile::read_rgb(path)
 }
 

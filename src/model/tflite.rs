@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use image::RgbImage;
 use serde::Serialize;
 
+use super::integrity::{self, Mismatch};
 use super::litert::{CompiledModel, DType, LiteRtError, Model, Quantization, Runtime};
 use super::metadata::{self, LABELS_FILE, METADATA_FILE, ModelMetadata, OutputKind};
 use super::preprocess::{self, Preprocessing, Preprocessor};
@@ -66,6 +67,48 @@ pub enum ModelError {
         path: PathBuf,
         /// What is wrong.
         reason: String,
+    },
+    /// The model file's sha256 differs from the one its `metadata.json` records.
+    #[error(
+        "model file damaged: {path} has sha256 {found}, expected {expected} (from metadata.json); \
+         reinstall it with `sudo apt install --reinstall hematovision`, or copy models/{file} \
+         from the HematoVision release or source tree again"
+    )]
+    Damaged {
+        /// The model file.
+        path: PathBuf,
+        /// Its file name, as the fix names it.
+        file: String,
+        /// The recorded sha256.
+        expected: String,
+        /// The file's sha256.
+        found: String,
+    },
+    /// `metadata.json` records no sha256 for the model file, so damage cannot be detected.
+    #[error(
+        "{meta_path} records no sha256 for {file}, so the model cannot be checked for damage; \
+         re-export the model with models/training/train.py, or, if {file} is the very file this \
+         metadata was written for, add \"sha256\": {{\"{file}\": \"{found}\"}} to it"
+    )]
+    DigestNotRecorded {
+        /// The metadata file.
+        meta_path: PathBuf,
+        /// The model's file name.
+        file: String,
+        /// The model file's sha256.
+        found: String,
+    },
+    /// A HematoVision model without its `metadata.json`.
+    #[error(
+        "{meta_path} is missing: {path} is a HematoVision model, whose preprocessing, views and \
+         sha256 are in that file, and guessing them would change its answers; reinstall with \
+         `sudo apt install --reinstall hematovision`, or copy models/metadata.json beside the model"
+    )]
+    MissingMetadata {
+        /// The model file.
+        path: PathBuf,
+        /// Where the metadata was looked for.
+        meta_path: PathBuf,
     },
     /// The model's input is not one RGB image.
     #[error(
@@ -170,8 +213,10 @@ enum OutputMode {
 /// Classifies cell pictures with a `.tflite` model: float32, int8 or uint8 input and output,
 /// one `[1, H, W, 3]` image input and one output vector with one value per label.
 ///
-/// Files beside the model: `labels.txt` (required) and `metadata.json` (optional; without it
-/// a third-party model is assumed: no crop, bilinear resize, scale to [-1, 1]).
+/// Files beside the model: `labels.txt` (required) and `metadata.json`, which must record the
+/// model file's sha256 (checked on every load). Without `metadata.json` a third-party model is
+/// assumed, with a warning: no crop, bilinear resize, scale to [-1, 1]; a file named
+/// `hematovision*` is refused instead, since its own preprocessing would be lost.
 pub struct TfliteClassifier {
     compiled: CompiledModel,
     labels: Vec<String>,
@@ -269,6 +314,8 @@ impl TfliteClassifier {
             path: model_path.to_path_buf(),
             source,
         })?;
+        // Before the runtime sees the bytes: LiteRT may abort the process on a damaged file.
+        check_integrity(model_path, &meta_path, metadata.as_ref(), &bytes)?;
         let invalid = |source| ModelError::InvalidModel {
             path: model_path.to_path_buf(),
             source,
@@ -453,6 +500,16 @@ impl TfliteClassifier {
         &self.info
     }
 
+    /// The value of one quantisation step of the output when the model's quantised output
+    /// is read as probabilities as it is (no softmax after it); `None` for float outputs
+    /// and logits. Such probabilities sum to 1 only within about a step per class.
+    pub fn output_step(&self) -> Option<f32> {
+        match (self.output_quant, self.output_mode) {
+            (Some(q), OutputMode::Probabilities) => Some(q.scale),
+            _ => None,
+        }
+    }
+
     /// The model's `metadata.json`, if it had one.
     pub fn metadata(&self) -> Option<&ModelMetadata> {
         self.metadata.as_ref()
@@ -552,6 +609,49 @@ impl TfliteClassifier {
             _ => out.extend_from_slice(self.compiled.output::<f32>(0)?),
         }
         Ok(out)
+    }
+}
+
+/// Verifies the model bytes against the sha256 in its metadata; without metadata, refuses a
+/// HematoVision model and warns loudly about a third-party one.
+fn check_integrity(
+    model_path: &Path,
+    meta_path: &Path,
+    metadata: Option<&ModelMetadata>,
+    bytes: &[u8],
+) -> Result<(), ModelError> {
+    let file = model_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let Some(meta) = metadata else {
+        if integrity::is_own_model(&file) {
+            return Err(ModelError::MissingMetadata {
+                path: model_path.to_path_buf(),
+                meta_path: meta_path.to_path_buf(),
+            });
+        }
+        log::warn!(
+            "{} has no {METADATA_FILE} beside it: treating it as a third-party model with the \
+             defaults (no crop, bilinear resize to the input size, RGB scaled to [-1, 1], one view, \
+             probabilities detected from the output) and no check for file damage",
+            model_path.display()
+        );
+        return Ok(());
+    };
+    match integrity::verify(&meta.sha256, &file, bytes) {
+        Ok(()) => Ok(()),
+        Err(Mismatch::Differs { expected, found }) => Err(ModelError::Damaged {
+            path: model_path.to_path_buf(),
+            file,
+            expected,
+            found,
+        }),
+        Err(Mismatch::NotRecorded { found }) => Err(ModelError::DigestNotRecorded {
+            meta_path: meta_path.to_path_buf(),
+            file,
+            found,
+        }),
     }
 }
 

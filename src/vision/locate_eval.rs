@@ -119,9 +119,8 @@ fn load_field(image_path: &Path, xml_path: &Path) -> Result<(RgbImage, Vec<Pixel
         .filter(|o| o.name == "WBC")
         .map(|o| o.bbox)
         .collect();
-    let image = image::open(image_path)
-        .map_err(|e| format!("{}: {e}", image_path.display()))?
-        .into_rgb8();
+    let image = crate::imagefile::read_rgb(image_path)
+        .map_err(|e| format!("{}: {e}", image_path.display()))?;
     Ok((image, truth))
 }
 

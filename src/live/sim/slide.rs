@@ -182,12 +182,10 @@ impl Slide {
         let mut image = RgbImage::new(640 * cols, 480 * rows);
         let mut cells = Vec::with_capacity(needed);
         for (k, field) in fields.iter().take(needed).enumerate() {
-            let tile = image::open(&field.image)
-                .map_err(|e| SlideError::Read {
-                    path: field.image.clone(),
-                    reason: e.to_string(),
-                })?
-                .to_rgb8();
+            let tile = crate::imagefile::read_rgb(&field.image).map_err(|e| SlideError::Read {
+                path: field.image.clone(),
+                reason: e.to_string(),
+            })?;
             let (tx, ty) = ((k as u32 % cols) * 640, (k as u32 / cols) * 480);
             image::imageops::replace(&mut image, &tile, i64::from(tx), i64::from(ty));
             let b = field.bbox;
