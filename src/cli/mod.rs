@@ -86,13 +86,27 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Score the white-cell locator on annotated camera fields (JPEGImages/ + Annotations/).
+    /// Score the white-cell locator on annotated camera fields (JPEGImages/ + Annotations/),
+    /// on seeded synthetic shifts of them, or on single-cell crops (CLASS/*: is the chosen
+    /// cell the centred one, and its box against expert masks).
     LocateEval {
-        /// A folder in the BCCD layout, e.g. ../shared/datasets/bccd-fields.
+        /// A folder in the BCCD layout, e.g. ../shared/datasets/bccd-fields, or of crops
+        /// in CLASS/ sub-folders, e.g. ../shared/datasets/jtsc-wbc4/test.
         dir: PathBuf,
         /// Take the locator settings from this configuration file.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Score the fields changed by synthetic shifts: `all` or names separated by commas
+        /// (hue+30, hue-30, yellow, blue-grey, bright+30, bright-30, scale0.5, scale1.5, mixed).
+        #[arg(long)]
+        shift: Option<String>,
+        /// Seed of the `mixed` shift's random draws.
+        #[arg(long, default_value_t = 20)]
+        seed: u64,
+        /// Expert masks of the crops (MASKS/<file name>, cell pixels non-zero): score the
+        /// chosen cell's box against the mask's cell box.
+        #[arg(long)]
+        masks: Option<PathBuf>,
         /// One JSON object (recall, fp_per_field, fields, ms_median, ...).
         #[arg(long)]
         json: bool,
@@ -240,9 +254,23 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             png,
             fields,
         } => eval::run(&dir, &model, json, png.as_deref(), fields.as_deref()),
-        Command::LocateEval { dir, config, json } => {
-            locate_eval::run(&dir, config.as_deref(), json)
-        }
+        Command::LocateEval {
+            dir,
+            config,
+            shift,
+            seed,
+            masks,
+            json,
+        } => locate_eval::run(
+            &dir,
+            &locate_eval::Options {
+                config,
+                shift,
+                seed,
+                masks,
+                json,
+            },
+        ),
         Command::Doctor { config } => doctor::run(&config),
         Command::Report {
             config,

@@ -107,20 +107,42 @@ fn median_u8(values: &[f32]) -> f32 {
     1.0
 }
 
+/// What the locator saw in a picture.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Sighting {
+    /// Candidate white cells, strongest stain contrast first.
+    pub candidates: Vec<Candidate>,
+    /// Typical red-cell diameter in picture pixels (the frame's ruler), when measured.
+    pub red_cell_px: Option<f32>,
+    /// The background colour (the bright bulk of the picture), RGB.
+    pub background: [u8; 3],
+}
+
 /// Finds candidate white cells in a whole field, strongest stain contrast first.
 ///
 /// `params` should have passed [`LocatorParams::validate`]; out-of-range values are not
 /// rejected here but may give useless results. An empty or tiny image gives no candidates.
 pub fn locate(image: &RgbImage, params: &LocatorParams) -> Vec<Candidate> {
+    locate_detailed(image, params).candidates
+}
+
+/// [`locate`], with the frame's measurements.
+pub fn locate_detailed(image: &RgbImage, params: &LocatorParams) -> Sighting {
     let (img_w, img_h) = image.dimensions();
     let work = shrink(image, params.work_width);
+    let mut seen = Sighting {
+        candidates: Vec::new(),
+        red_cell_px: None,
+        background: [0; 3],
+    };
     if work.width == 0 || work.height == 0 {
-        return Vec::new();
+        return seen;
     }
     let red_bg = median_u8(&work.red);
     let blue_bg = median_u8(&work.blue);
+    seen.background = [red_bg as u8, red_bg as u8, blue_bg as u8];
     if red_bg.max(blue_bg) < f32::from(params.min_background) {
-        return Vec::new();
+        return seen;
     }
 
     let mut mask = Mask::new(work.width, work.height);
@@ -175,7 +197,8 @@ pub fn locate(image: &RgbImage, params: &LocatorParams) -> Vec<Candidate> {
         })
         .collect();
     out.sort_by(|a, b| b.score.total_cmp(&a.score));
-    out
+    seen.candidates = out;
+    seen
 }
 
 #[cfg(test)]
