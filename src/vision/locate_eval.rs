@@ -13,7 +13,7 @@ use image::RgbImage;
 use serde::Serialize;
 
 use super::PixelBox;
-use super::locator::locate;
+use super::locator::locate_detailed;
 use super::params::LocatorParams;
 use super::shifts::{self, Shift};
 use super::voc::parse_voc;
@@ -51,6 +51,10 @@ pub struct LocateReport {
     pub false_positive_in: Vec<String>,
     /// Images skipped (unreadable image or annotation), with the reason.
     pub skipped: Vec<String>,
+    /// Median red-cell diameter the locator measured, picture pixels (fields with a ruler).
+    pub red_cell_px_median: Option<f64>,
+    /// Fields where the red cells could be measured.
+    pub fields_with_ruler: usize,
 }
 
 /// Why a directory could not be evaluated at all.
@@ -188,6 +192,7 @@ pub fn evaluate_dir_shifted(
 
     let mut times = Vec::with_capacity(images.len());
     let mut decode_times = Vec::with_capacity(images.len());
+    let mut rulers = Vec::new();
     let (mut total, mut found, mut fps) = (0, 0, 0);
     let (mut missed_in, mut false_positive_in, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
     for (index, image_path) in images.iter().enumerate() {
@@ -218,8 +223,12 @@ pub fn evaluate_dir_shifted(
             }
         };
         let start = Instant::now();
-        let candidates = locate(&image, params);
+        let sighting = locate_detailed(&image, params);
         times.push(start.elapsed().as_secs_f64() * 1000.0);
+        let candidates = sighting.candidates;
+        if let Some(d) = sighting.red_cell_px {
+            rulers.push(f64::from(d));
+        }
         let detections: Vec<PixelBox> = candidates.iter().map(|c| c.cell).collect();
         let score = score_field_ignoring(&detections, &truth, &ignore);
         total += score.truth;
@@ -256,6 +265,11 @@ pub fn evaluate_dir_shifted(
         missed_in,
         false_positive_in,
         skipped,
+        fields_with_ruler: rulers.len(),
+        red_cell_px_median: {
+            rulers.sort_by(f64::total_cmp);
+            rulers.get(rulers.len() / 2).copied()
+        },
     })
 }
 
@@ -285,6 +299,14 @@ impl fmt::Display for LocateReport {
             "image decode      {:.2} ms median per field (not included above)",
             self.decode_ms_median
         )?;
+        match self.red_cell_px_median {
+            Some(d) => writeln!(
+                f,
+                "red-cell diameter {d:.1} px median ({} of {} fields measured)",
+                self.fields_with_ruler, self.fields
+            )?,
+            None => writeln!(f, "red-cell diameter not measured (no lone red cells seen)")?,
+        }
         if !self.missed_in.is_empty() {
             writeln!(f, "missed in         {}", self.missed_in.join(" "))?;
         }

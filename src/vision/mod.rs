@@ -7,15 +7,18 @@
 //! - [`shifts`], [`crop_eval`]: synthetic microscope shifts and scoring on crops,
 //! - [`convert`]: camera pixel formats to RGB.
 
+pub mod bulk;
 pub mod components;
 pub mod convert;
 pub mod crop;
 pub mod crop_eval;
+pub mod cytoplasm;
 pub mod framing;
 pub mod locate_eval;
 pub mod locator;
 pub mod morphology;
 pub mod params;
+pub mod ruler;
 pub mod shifts;
 pub mod voc;
 
