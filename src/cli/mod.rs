@@ -82,9 +82,15 @@ pub enum Command {
         /// The images are whole camera fields: find the white cell first.
         #[arg(long)]
         locate: bool,
-        /// One JSON object per line (file, label, confidence, probabilities).
+        /// One JSON object per line (file, label, confidence, probabilities; with
+        /// --locate or --reframe also the cells in view, the chosen cell's box and the
+        /// measured red-cell size).
         #[arg(long)]
         json: bool,
+        /// The images are already crops: find the white cell and re-frame it so it fills
+        /// the model's cell_fraction (background padding) before classifying.
+        #[arg(long, conflicts_with = "locate")]
+        reframe: bool,
     },
     /// Score the white-cell locator on annotated camera fields (JPEGImages/ + Annotations/),
     /// on seeded synthetic shifts of them, or on single-cell crops (CLASS/*: is the chosen
@@ -129,6 +135,10 @@ pub enum Command {
         /// and classify it, and score against this labels.csv (fields with one cell).
         #[arg(long)]
         fields: Option<PathBuf>,
+        /// Re-frame every picture by its white cell first (the cell fills the model's
+        /// cell_fraction, background padding), as the model's metadata `framing` describes.
+        #[arg(long)]
+        reframe: bool,
     },
     /// Time preprocessing, inference (against the reference Python interpreter when it is
     /// installed) and the whole path from a button press to the display and the journal.
@@ -239,7 +249,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             model,
             locate,
             json,
-        } => classify::run(&images, &model, locate, json),
+            reframe,
+        } => classify::run(&images, &model, locate, reframe, json),
         Command::CheckConfig { file } => check::run(&file),
         Command::Bench {
             model,
@@ -253,7 +264,15 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
             png,
             fields,
-        } => eval::run(&dir, &model, json, png.as_deref(), fields.as_deref()),
+            reframe,
+        } => eval::run(
+            &dir,
+            &model,
+            json,
+            png.as_deref(),
+            fields.as_deref(),
+            reframe,
+        ),
         Command::LocateEval {
             dir,
             config,

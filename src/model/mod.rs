@@ -6,6 +6,7 @@ pub mod eval_fields;
 pub mod litert;
 pub mod metadata;
 pub mod preprocess;
+pub mod reframe;
 mod tflite;
 pub mod views;
 

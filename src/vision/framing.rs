@@ -100,9 +100,15 @@ pub fn find_cell(
     })
 }
 
-/// [`find_cell`] with the picture's centre as the target.
+/// The white cell of a picture that is already a crop (an upload, a dataset image): the
+/// adaptive locator (a crop's bulk is not a field's: the cell may fill most of it, under
+/// any stain), and the cell nearest the picture's centre.
 pub fn find_in_picture(image: &RgbImage, params: &LocatorParams) -> Option<PictureCell> {
-    find_cell(image, params, None)
+    let params = LocatorParams {
+        adaptive: true,
+        ..params.clone()
+    };
+    find_cell(image, &params, None)
 }
 
 /// The classifier's crop of a found cell: [`framing_box`] cut with background padding.
@@ -139,6 +145,34 @@ mod tests {
             }
         );
         assert_eq!(framing_box(&b(0, 0, 3, 3), 0.4).side, 8);
+    }
+
+    #[test]
+    fn shared_vectors_give_the_same_boxes_as_python() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/models/training/framing_vectors.json"
+        );
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let cases = v["cases"].as_array().unwrap();
+        assert!(cases.len() >= 8);
+        for c in cases {
+            let n: Vec<u32> = c["cell"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_u64().unwrap() as u32)
+                .collect();
+            let f = c["cell_fraction"].as_f64().map_or(f32::NAN, |f| f as f32);
+            let e = &c["expect"];
+            let want = FramingBox {
+                left: e["left"].as_i64().unwrap(),
+                top: e["top"].as_i64().unwrap(),
+                side: e["side"].as_u64().unwrap() as u32,
+            };
+            assert_eq!(framing_box(&b(n[0], n[1], n[2], n[3]), f), want, "{c}");
+        }
     }
 
     #[test]
