@@ -298,6 +298,10 @@ def write_bundle(out: Path, model: keras.Model, size: int, rep: np.ndarray, cell
         "views": VIEWS,
         "sha256": model_digests([i8, f32]),
         "training": training,
+        # Pictures are trained as the datasets crop them; framing.py is the shared definition
+        # the daemon re-frames crops with (reframe_crops: whether that helps this model).
+        "framing": {"trained_on": "dataset_crop", "cell_fraction": cell_fraction,
+                    "pad": "background", "reframe_crops": False},
     }
     (out / "metadata.json").write_text(json.dumps(meta, indent=2) + "\n")
     log(f"wrote {i8} ({i8.stat().st_size} B), {f32} ({f32.stat().st_size} B), labels.txt, metadata.json")

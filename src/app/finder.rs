@@ -17,8 +17,9 @@ pub trait CellFinder {
     fn find(&mut self, frame: &RgbImage) -> Option<FoundCell>;
 }
 
-/// The real finder: the white-cell locator, then a square crop framed like the
-/// model's training images.
+/// The real finder: the white-cell locator, then the square framed by the cell
+/// ([`crate::vision::framing`]) like the model's training images, padded with the field's
+/// background.
 #[derive(Debug, Clone)]
 pub struct LocatorFinder {
     params: crate::vision::LocatorParams,
@@ -44,10 +45,9 @@ impl LocatorFinder {
 
 impl CellFinder for LocatorFinder {
     fn find(&mut self, frame: &RgbImage) -> Option<FoundCell> {
-        let candidates = crate::vision::locate(frame, &self.params);
-        let chosen = crate::vision::choose_cell(&candidates, frame.dimensions(), self.reticle)?;
+        let chosen = crate::vision::find_cell(frame, &self.params, self.reticle)?;
         Some(FoundCell {
-            crop: crate::vision::crop_square(frame, &chosen.candidate.cell, self.cell_fraction),
+            crop: crate::vision::frame_cell(frame, &chosen, self.cell_fraction),
             cells_in_view: chosen.count,
         })
     }

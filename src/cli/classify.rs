@@ -3,10 +3,11 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use hematovision::app::CellFinder;
 use hematovision::config::Config;
 use hematovision::model::Classifier;
 use hematovision::model::preprocess::read_rgb;
+use hematovision::vision::framing::find_in_picture;
+use hematovision::vision::{LocatorParams, PictureCell, find_cell, frame_cell, framing_box};
 use serde_json::json;
 
 use super::{ModelArgs, devices};
@@ -20,15 +21,25 @@ pub fn run(
     files: &[PathBuf],
     model: &ModelArgs,
     locate: bool,
+    reframe: bool,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let mut classifier = model.open()?;
-    let mut finder = devices::finder(&Config::default(), &classifier);
+    let config = Config::default();
+    let cell_fraction = devices::cell_fraction(&classifier);
+    let reticle = config.camera.reticle.map(|[x, y]| (x, y));
     let labels = classifier.labels().to_vec();
     let mut failed = 0usize;
     for file in files {
-        match classify_one(&mut classifier, &mut finder, file, locate) {
-            Ok(probabilities) => {
+        let how = How {
+            locate,
+            reframe,
+            params: &config.locator,
+            cell_fraction,
+            reticle,
+        };
+        match classify_one(&mut classifier, file, &how) {
+            Ok((probabilities, seen)) => {
                 let (best, confidence) = probabilities
                     .iter()
                     .copied()
@@ -40,15 +51,41 @@ pub fn run(
                         .zip(&probabilities)
                         .map(|(l, p)| (l.clone(), json!(p)))
                         .collect();
-                    println!(
-                        "{}",
-                        json!({
-                            "file": file.display().to_string(),
-                            "label": labels[best],
-                            "confidence": confidence,
-                            "probabilities": all,
-                        })
-                    );
+                    let mut line = json!({
+                        "file": file.display().to_string(),
+                        "label": labels[best],
+                        "confidence": confidence,
+                        "probabilities": all,
+                    });
+                    if (locate || reframe)
+                        && let Some(map) = line.as_object_mut()
+                    {
+                        map.insert(
+                            "cells_in_view".into(),
+                            json!(seen.as_ref().map_or(0, |c| c.count)),
+                        );
+                        map.insert("cells".into(), json!(seen.as_ref().map(|c| &c.cells)));
+                        map.insert(
+                            "cell".into(),
+                            json!(seen.as_ref().map(|c| c.candidate.cell)),
+                        );
+                        map.insert(
+                            "nucleus".into(),
+                            json!(seen.as_ref().map(|c| c.candidate.nucleus)),
+                        );
+                        map.insert(
+                            "red_cell_px".into(),
+                            json!(seen.as_ref().and_then(|c| c.red_cell_px)),
+                        );
+                        map.insert(
+                            "crop".into(),
+                            json!(
+                                seen.as_ref()
+                                    .map(|c| framing_box(&c.candidate.cell, cell_fraction))
+                            ),
+                        );
+                    }
+                    println!("{line}");
                 } else {
                     let mut ranked: Vec<(&String, f32)> =
                         labels.iter().zip(probabilities.iter().copied()).collect();
@@ -87,20 +124,43 @@ pub fn run(
     Ok(ExitCode::SUCCESS)
 }
 
+/// How each file is turned into the classifier's picture.
+struct How<'a> {
+    locate: bool,
+    reframe: bool,
+    params: &'a LocatorParams,
+    cell_fraction: f32,
+    reticle: Option<(u32, u32)>,
+}
+
+/// The probabilities, and the cell found when locating or re-framing (`None` when the
+/// picture was classified as it is).
 fn classify_one(
     classifier: &mut dyn Classifier,
-    finder: &mut dyn CellFinder,
     file: &Path,
-    locate: bool,
-) -> Result<Vec<f32>, String> {
+    how: &How<'_>,
+) -> Result<(Vec<f32>, Option<PictureCell>), String> {
     let image = read_rgb(file).map_err(|e| format!("cannot read the image: {e}"))?;
-    let image = if locate {
-        finder
-            .find(&image)
-            .ok_or("no white cell found in the field")?
-            .crop
+    let seen = if how.locate {
+        let cell =
+            find_cell(&image, how.params, how.reticle).ok_or("no white cell found in the field")?;
+        Some(cell)
+    } else if how.reframe {
+        let cell = find_in_picture(&image, how.params);
+        if cell.is_none() {
+            log::warn!(
+                "{}: no white cell found; classified as it is",
+                file.display()
+            );
+        }
+        cell
     } else {
-        image
+        None
     };
-    classifier.classify(&image).map_err(|e| e.to_string())
+    let picture = match &seen {
+        Some(cell) => frame_cell(&image, cell, how.cell_fraction),
+        None => image,
+    };
+    let probabilities = classifier.classify(&picture).map_err(|e| e.to_string())?;
+    Ok((probabilities, seen))
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use hematovision::model::eval::evaluate;
 use hematovision::model::eval_fields::evaluate_fields;
+use hematovision::model::reframe::Reframing;
 use hematovision::model::write_confusion_png;
 use hematovision::vision::LocatorParams;
 
@@ -18,6 +19,7 @@ pub fn run(
     json: bool,
     png: Option<&Path>,
     fields: Option<&Path>,
+    reframe: bool,
 ) -> anyhow::Result<ExitCode> {
     let mut classifier = model.open()?;
     if let Some(labels_csv) = fields {
@@ -53,7 +55,24 @@ pub fn run(
             }
         }
     };
-    let report = evaluate(&mut classifier, dir, &mut progress)?;
+    let cell_fraction = devices::cell_fraction(&classifier);
+    let report = if reframe {
+        let mut framed = Reframing::new(&mut classifier, LocatorParams::default(), cell_fraction);
+        let report = evaluate(&mut framed, dir, &mut progress)?;
+        log::info!(
+            "re-framed by the white cell; no cell found in {} pictures (classified as they are)",
+            framed.unframed
+        );
+        if !json {
+            println!(
+                "re-framed          no white cell found in {} pictures",
+                framed.unframed
+            );
+        }
+        report
+    } else {
+        evaluate(&mut classifier, dir, &mut progress)?
+    };
     if let Some(png) = png {
         write_confusion_png(&report, png)?;
     }

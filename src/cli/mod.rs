@@ -85,17 +85,37 @@ pub enum Command {
         /// The images are whole camera fields: find the white cell first.
         #[arg(long)]
         locate: bool,
-        /// One JSON object per line (file, label, confidence, probabilities).
+        /// One JSON object per line (file, label, confidence, probabilities; with
+        /// --locate or --reframe also the cells in view, the chosen cell's box and the
+        /// measured red-cell size).
         #[arg(long)]
         json: bool,
+        /// The images are already crops: find the white cell and re-frame it so it fills
+        /// the model's cell_fraction (background padding) before classifying.
+        #[arg(long, conflicts_with = "locate")]
+        reframe: bool,
     },
-    /// Score the white-cell locator on annotated camera fields (JPEGImages/ + Annotations/).
+    /// Score the white-cell locator on annotated camera fields (JPEGImages/ + Annotations/),
+    /// on seeded synthetic shifts of them, or on single-cell crops (CLASS/*: is the chosen
+    /// cell the centred one, and its box against expert masks).
     LocateEval {
-        /// A folder in the BCCD layout, e.g. ../shared/datasets/bccd-fields.
+        /// A folder in the BCCD layout, e.g. ../shared/datasets/bccd-fields, or of crops
+        /// in CLASS/ sub-folders, e.g. ../shared/datasets/jtsc-wbc4/test.
         dir: PathBuf,
         /// Take the locator settings from this configuration file.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Score the fields changed by synthetic shifts: `all` or names separated by commas
+        /// (hue+30, hue-30, yellow, blue-grey, bright+30, bright-30, scale0.5, scale1.5, mixed).
+        #[arg(long)]
+        shift: Option<String>,
+        /// Seed of the `mixed` shift's random draws.
+        #[arg(long, default_value_t = 20)]
+        seed: u64,
+        /// Expert masks of the crops (MASKS/<file name>, cell pixels non-zero): score the
+        /// chosen cell's box against the mask's cell box.
+        #[arg(long)]
+        masks: Option<PathBuf>,
         /// One JSON object (recall, fp_per_field, fields, ms_median, ...).
         #[arg(long)]
         json: bool,
@@ -118,6 +138,10 @@ pub enum Command {
         /// and classify it, and score against this labels.csv (fields with one cell).
         #[arg(long)]
         fields: Option<PathBuf>,
+        /// Re-frame every picture by its white cell first (the cell fills the model's
+        /// cell_fraction, background padding), as the model's metadata `framing` describes.
+        #[arg(long)]
+        reframe: bool,
     },
     /// Time preprocessing, inference (against the reference Python interpreter when it is
     /// installed) and the whole path from a button press to the display and the journal.
@@ -233,7 +257,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             model,
             locate,
             json,
-        } => classify::run(&images, &model, locate, json),
+            reframe,
+        } => classify::run(&images, &model, locate, reframe, json),
         Command::CheckConfig { file, skip_paths } => check::run(&file, !skip_paths),
         Command::Bench {
             model,
@@ -247,10 +272,32 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
             png,
             fields,
-        } => eval::run(&dir, &model, json, png.as_deref(), fields.as_deref()),
-        Command::LocateEval { dir, config, json } => {
-            locate_eval::run(&dir, config.as_deref(), json)
-        }
+            reframe,
+        } => eval::run(
+            &dir,
+            &model,
+            json,
+            png.as_deref(),
+            fields.as_deref(),
+            reframe,
+        ),
+        Command::LocateEval {
+            dir,
+            config,
+            shift,
+            seed,
+            masks,
+            json,
+        } => locate_eval::run(
+            &dir,
+            &locate_eval::Options {
+                config,
+                shift,
+                seed,
+                masks,
+                json,
+            },
+        ),
         Command::Doctor { config } => doctor::run(&config),
         Command::Report {
             config,

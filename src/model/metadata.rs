@@ -89,6 +89,26 @@ pub struct ModelMetadata {
     /// Free-form training record.
     #[serde(default)]
     pub training: Option<serde_json::Value>,
+    /// How the model's training pictures were framed, if recorded.
+    #[serde(default)]
+    pub framing: Option<Framing>,
+}
+
+/// The `framing` object of `metadata.json`: how the training pictures were framed, so the
+/// daemon frames what it classifies the same way.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Framing {
+    /// `dataset_crop` (the pictures as the datasets give them, cell about `cell_fraction`
+    /// of the side) or `cell_box` (re-framed by the located cell,
+    /// `models/training/framing.py`).
+    pub trained_on: String,
+    /// Fraction of the side the white cell fills.
+    pub cell_fraction: f32,
+    /// What fills the square beyond the picture: `background` (its own background colour).
+    pub pad: String,
+    /// Whether pictures that are already crops should be re-framed by their cell before
+    /// classifying (measured: see docs/BENCHMARKS.md).
+    pub reframe_crops: bool,
 }
 
 fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {

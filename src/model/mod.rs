@@ -7,6 +7,7 @@ pub mod integrity;
 pub mod litert;
 pub mod metadata;
 pub mod preprocess;
+pub mod reframe;
 mod tflite;
 pub mod views;
 

@@ -13,8 +13,9 @@ use image::RgbImage;
 use serde::Serialize;
 
 use super::PixelBox;
-use super::locator::locate;
+use super::locator::locate_detailed;
 use super::params::LocatorParams;
+use super::shifts::{self, Shift};
 use super::voc::parse_voc;
 
 /// Minimum IoU for a detection to count as finding an annotated cell.
@@ -50,6 +51,10 @@ pub struct LocateReport {
     pub false_positive_in: Vec<String>,
     /// Images skipped (unreadable image or annotation), with the reason.
     pub skipped: Vec<String>,
+    /// Median red-cell diameter the locator measured, picture pixels (fields with a ruler).
+    pub red_cell_px_median: Option<f64>,
+    /// Fields where the red cells could be measured.
+    pub fields_with_ruler: usize,
 }
 
 /// Why a directory could not be evaluated at all.
@@ -83,6 +88,16 @@ pub struct FieldScore {
 
 /// One-to-one greedy matching of `detections` to `truth` at [`IOU_THRESHOLD`].
 pub fn score_field(detections: &[PixelBox], truth: &[PixelBox]) -> FieldScore {
+    score_field_ignoring(detections, truth, &[])
+}
+
+/// [`score_field`], where unmatched detections on an `ignore` box (IoU ≥ the threshold,
+/// or centred inside it: cells a synthetic shift cut in half) are not false positives.
+pub fn score_field_ignoring(
+    detections: &[PixelBox],
+    truth: &[PixelBox],
+    ignore: &[PixelBox],
+) -> FieldScore {
     let mut pairs: Vec<(f32, usize, usize)> = Vec::new();
     for (d, det) in detections.iter().enumerate() {
         for (t, gt) in truth.iter().enumerate() {
@@ -103,10 +118,23 @@ pub fn score_field(detections: &[PixelBox], truth: &[PixelBox]) -> FieldScore {
             found += 1;
         }
     }
+    let on_ignored = |d: &PixelBox| {
+        let (cx, cy) = d.centre();
+        ignore.iter().any(|g| {
+            d.iou(g) >= IOU_THRESHOLD
+                || ((g.x0 as f32..g.x1 as f32).contains(&cx)
+                    && (g.y0 as f32..g.y1 as f32).contains(&cy))
+        })
+    };
+    let false_positives = detections
+        .iter()
+        .zip(&det_used)
+        .filter(|(d, used)| !**used && !on_ignored(d))
+        .count();
     FieldScore {
         truth: truth.len(),
         found,
-        false_positives: detections.len() - found,
+        false_positives,
     }
 }
 
@@ -136,6 +164,16 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 /// `Annotations/<stem>.xml` and scores it. Images without a readable annotation are listed
 /// in [`LocateReport::skipped`] and not scored.
 pub fn evaluate_dir(dir: &Path, params: &LocatorParams) -> Result<LocateReport, EvalError> {
+    evaluate_dir_shifted(dir, params, None)
+}
+
+/// [`evaluate_dir`] on every field changed by a synthetic `shift` first (with its seed;
+/// see [`super::shifts`]). Only the locator is timed, not the shift.
+pub fn evaluate_dir_shifted(
+    dir: &Path,
+    params: &LocatorParams,
+    shift: Option<(Shift, u64)>,
+) -> Result<LocateReport, EvalError> {
     let images_dir = dir.join("JPEGImages");
     let entries = std::fs::read_dir(&images_dir).map_err(|source| EvalError::Io {
         path: images_dir.clone(),
@@ -153,9 +191,10 @@ pub fn evaluate_dir(dir: &Path, params: &LocatorParams) -> Result<LocateReport, 
 
     let mut times = Vec::with_capacity(images.len());
     let mut decode_times = Vec::with_capacity(images.len());
+    let mut rulers = Vec::new();
     let (mut total, mut found, mut fps) = (0, 0, 0);
     let (mut missed_in, mut false_positive_in, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
-    for image_path in &images {
+    for (index, image_path) in images.iter().enumerate() {
         let name = image_path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -168,8 +207,14 @@ pub fn evaluate_dir(dir: &Path, params: &LocatorParams) -> Result<LocateReport, 
         let load_start = Instant::now();
         let loaded = load_field(image_path, &xml_path);
         decode_times.push(load_start.elapsed().as_secs_f64() * 1000.0);
-        let (image, truth) = match loaded {
-            Ok(field) => field,
+        let (image, truth, ignore) = match loaded {
+            Ok((image, truth)) => match shift {
+                Some((shift, seed)) => {
+                    let s = shifts::apply(&image, &truth, shift, seed, index as u64);
+                    (s.image, s.truth, s.ignore)
+                }
+                None => (image, truth, Vec::new()),
+            },
             Err(reason) => {
                 log::warn!("locate-eval: skipping {reason}");
                 skipped.push(reason);
@@ -177,10 +222,14 @@ pub fn evaluate_dir(dir: &Path, params: &LocatorParams) -> Result<LocateReport, 
             }
         };
         let start = Instant::now();
-        let candidates = locate(&image, params);
+        let sighting = locate_detailed(&image, params);
         times.push(start.elapsed().as_secs_f64() * 1000.0);
+        let candidates = sighting.candidates;
+        if let Some(d) = sighting.red_cell_px {
+            rulers.push(f64::from(d));
+        }
         let detections: Vec<PixelBox> = candidates.iter().map(|c| c.cell).collect();
-        let score = score_field(&detections, &truth);
+        let score = score_field_ignoring(&detections, &truth, &ignore);
         total += score.truth;
         found += score.found;
         fps += score.false_positives;
@@ -215,6 +264,11 @@ pub fn evaluate_dir(dir: &Path, params: &LocatorParams) -> Result<LocateReport, 
         missed_in,
         false_positive_in,
         skipped,
+        fields_with_ruler: rulers.len(),
+        red_cell_px_median: {
+            rulers.sort_by(f64::total_cmp);
+            rulers.get(rulers.len() / 2).copied()
+        },
     })
 }
 
@@ -244,6 +298,14 @@ impl fmt::Display for LocateReport {
             "image decode      {:.2} ms median per field (not included above)",
             self.decode_ms_median
         )?;
+        match self.red_cell_px_median {
+            Some(d) => writeln!(
+                f,
+                "red-cell diameter {d:.1} px median ({} of {} fields measured)",
+                self.fields_with_ruler, self.fields
+            )?,
+            None => writeln!(f, "red-cell diameter not measured (no lone red cells seen)")?,
+        }
         if !self.missed_in.is_empty() {
             writeln!(f, "missed in         {}", self.missed_in.join(" "))?;
         }

@@ -20,9 +20,12 @@
 use image::RgbImage;
 
 use super::PixelBox;
+use super::bulk;
 use super::components::{components, group_nearby};
+use super::cytoplasm::{Extent, cell_extent};
 use super::morphology::Mask;
 use super::params::LocatorParams;
+use super::ruler::red_cell_diameter;
 
 /// One candidate white cell.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -39,12 +42,13 @@ pub struct Candidate {
     pub at_border: bool,
 }
 
-/// The shrunken working copy: red and blue only, as floats, plus the shrink factor.
+/// The shrunken working copy: the three channels as floats, plus the shrink factor.
 struct Working {
     width: usize,
     height: usize,
     factor: u32,
     red: Vec<f32>,
+    green: Vec<f32>,
     blue: Vec<f32>,
 }
 
@@ -53,58 +57,50 @@ fn shrink(image: &RgbImage, work_width: u32) -> Working {
     let (w, h) = image.dimensions();
     let factor = ((w as f32 / work_width.max(1) as f32).round() as u32).max(1);
     let (ww, wh) = ((w / factor) as usize, (h / factor) as usize);
-    let mut red = vec![0.0f32; ww * wh];
-    let mut blue = vec![0.0f32; ww * wh];
-    let raw = image.as_raw();
-    let k = factor as usize;
-    let stride = w as usize * 3;
-    let mut acc_r = vec![0u32; ww];
-    let mut acc_b = vec![0u32; ww];
-    let norm = 1.0 / (k * k) as f32;
-    for wy in 0..wh {
-        acc_r.iter_mut().for_each(|v| *v = 0);
-        acc_b.iter_mut().for_each(|v| *v = 0);
-        for sy in wy * k..(wy + 1) * k {
-            let row = &raw[sy * stride..sy * stride + ww * k * 3];
-            for (wx, block) in row.chunks_exact(k * 3).enumerate() {
-                let (mut r, mut b) = (0u32, 0u32);
-                for px in block.chunks_exact(3) {
-                    r += u32::from(px[0]);
-                    b += u32::from(px[2]);
-                }
-                acc_r[wx] += r;
-                acc_b[wx] += b;
-            }
-        }
-        for wx in 0..ww {
-            red[wy * ww + wx] = acc_r[wx] as f32 * norm;
-            blue[wy * ww + wx] = acc_b[wx] as f32 * norm;
-        }
-    }
-    Working {
+    let mut out = Working {
         width: ww,
         height: wh,
         factor,
-        red,
-        blue,
-    }
-}
-
-/// Median of values in 0..=255 through a 256-bin histogram; at least 1 so it can divide.
-fn median_u8(values: &[f32]) -> f32 {
-    let mut hist = [0usize; 256];
-    for &v in values {
-        hist[v.clamp(0.0, 255.0) as usize] += 1;
-    }
-    let half = values.len() / 2;
-    let mut seen = 0;
-    for (level, &n) in hist.iter().enumerate() {
-        seen += n;
-        if seen > half {
-            return (level as f32).max(1.0);
+        red: vec![0.0; ww * wh],
+        green: vec![0.0; ww * wh],
+        blue: vec![0.0; ww * wh],
+    };
+    let raw = image.as_raw();
+    let k = factor as usize;
+    let stride = w as usize * 3;
+    let mut acc = vec![[0u32; 3]; ww];
+    let norm = 1.0 / (k * k) as f32;
+    for wy in 0..wh {
+        acc.iter_mut().for_each(|v| *v = [0; 3]);
+        for sy in wy * k..(wy + 1) * k {
+            let row = &raw[sy * stride..sy * stride + ww * k * 3];
+            for (wx, block) in row.chunks_exact(k * 3).enumerate() {
+                for px in block.chunks_exact(3) {
+                    acc[wx][0] += u32::from(px[0]);
+                    acc[wx][1] += u32::from(px[1]);
+                    acc[wx][2] += u32::from(px[2]);
+                }
+            }
+        }
+        for (wx, a) in acc.iter().enumerate() {
+            let i = wy * ww + wx;
+            out.red[i] = a[0] as f32 * norm;
+            out.green[i] = a[1] as f32 * norm;
+            out.blue[i] = a[2] as f32 * norm;
         }
     }
-    1.0
+    out
+}
+
+/// What the locator saw in a picture.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Sighting {
+    /// Candidate white cells, strongest stain contrast first.
+    pub candidates: Vec<Candidate>,
+    /// Typical red-cell diameter in picture pixels (the frame's ruler), when measured.
+    pub red_cell_px: Option<f32>,
+    /// The background colour (the bright bulk of the picture), RGB.
+    pub background: [u8; 3],
 }
 
 /// Finds candidate white cells in a whole field, strongest stain contrast first.
@@ -112,58 +108,114 @@ fn median_u8(values: &[f32]) -> f32 {
 /// `params` should have passed [`LocatorParams::validate`]; out-of-range values are not
 /// rejected here but may give useless results. An empty or tiny image gives no candidates.
 pub fn locate(image: &RgbImage, params: &LocatorParams) -> Vec<Candidate> {
+    locate_detailed(image, params).candidates
+}
+
+/// [`locate`], with the frame's measurements (red-cell ruler, background colour).
+pub fn locate_detailed(image: &RgbImage, params: &LocatorParams) -> Sighting {
     let (img_w, img_h) = image.dimensions();
     let work = shrink(image, params.work_width);
+    let mut seen = Sighting {
+        candidates: Vec::new(),
+        red_cell_px: None,
+        background: [0; 3],
+    };
     if work.width == 0 || work.height == 0 {
-        return Vec::new();
+        return seen;
     }
-    let red_bg = median_u8(&work.red);
-    let blue_bg = median_u8(&work.blue);
-    if red_bg.max(blue_bg) < f32::from(params.min_background) {
-        return Vec::new();
+    let bulk = if params.adaptive {
+        bulk::measure(&work.red, &work.green, &work.blue)
+    } else {
+        bulk::fixed(&work.red, &work.green, &work.blue)
+    };
+    log::trace!("locator bulk: {bulk:?}");
+    seen.background = bulk.background.map(|v| v.round().clamp(0.0, 255.0) as u8);
+    let brightest = bulk.background.iter().copied().fold(0.0, f32::max);
+    if brightest < f32::from(params.min_background) {
+        return seen;
     }
 
-    let mut mask = Mask::new(work.width, work.height);
-    let mut strength = vec![0.0f32; work.width * work.height];
+    let n = work.width * work.height;
+    let mut nuclei = Mask::new(work.width, work.height);
+    let mut foreground = Mask::new(work.width, work.height);
+    let mut red_cells = Mask::new(work.width, work.height);
+    let mut strength = vec![0.0f32; n];
     for (i, s) in strength.iter_mut().enumerate() {
-        *s = work.blue[i] / blue_bg - work.red[i] / red_bg;
-        if *s > params.nucleus_threshold {
-            mask.set(i % work.width, i / work.width, true);
+        let (r, g, b) = (work.red[i], work.green[i], work.blue[i]);
+        *s = bulk.nucleus_ness(r, g, b);
+        let (x, y) = (i % work.width, i / work.width);
+        nuclei.set(x, y, *s > params.nucleus_threshold);
+        if params.adaptive {
+            let dark = bulk.darkness(r, g, b) > bulk.foreground_darkness;
+            foreground.set(x, y, dark || *s > params.nucleus_threshold);
+            red_cells.set(x, y, dark && *s < 0.5 * params.nucleus_threshold);
         }
     }
     let mut scratch = Vec::new();
-    mask.close(&mut scratch);
-    mask.open(&mut scratch);
+    nuclei.close(&mut scratch);
+    nuclei.open(&mut scratch);
+    red_cells.close(&mut scratch);
+    foreground.close(&mut scratch);
 
-    let fragments: Vec<_> = components(&mask, &strength, &mut Vec::new())
+    // Sizes follow the frame's ruler: the red cells' diameter against the one the
+    // defaults were tuned with.
+    let ruler = if params.adaptive {
+        red_cell_diameter(&red_cells)
+    } else {
+        None
+    };
+    seen.red_cell_px = ruler.map(|d| d * work.factor as f32);
+    let q = ruler.map_or(1.0, |d| (d / params.red_cell_diameter).clamp(0.4, 2.5));
+    let min_fragment = (params.min_fragment_area as f32 * q * q).round() as usize;
+    let min_nucleus = (params.min_nucleus_area as f32 * q * q).round() as usize;
+    let merge_gap = (params.merge_gap as f32 * q).round() as usize;
+
+    let fragments: Vec<_> = components(&nuclei, &strength, &mut Vec::new())
         .into_iter()
-        .filter(|c| c.area >= params.min_fragment_area as usize)
+        .filter(|c| c.area >= min_fragment.max(1))
         .collect();
-    let groups = group_nearby(fragments, params.merge_gap as usize);
+    let groups = group_nearby(fragments, merge_gap);
 
-    let max_area = params.max_nucleus_fraction * (work.width * work.height) as f32;
-    let k = work.factor;
+    let max_area = params.max_nucleus_fraction * n as f32;
+    let k = work.factor as f32;
     let mut out: Vec<Candidate> = groups
         .into_iter()
-        .filter(|g| g.area >= params.min_nucleus_area as usize && g.area as f32 <= max_area)
+        .filter(|g| g.area >= min_nucleus.max(1) && g.area as f32 <= max_area)
         .filter(|g| {
             let (long, short) = (g.width().max(g.height()), g.width().min(g.height()));
             long as f32 <= params.max_aspect * short as f32
         })
         .map(|g| {
+            let to_px = |v: f32, hi: u32| (v * k).round().clamp(0.0, hi as f32) as u32;
             let nucleus = PixelBox {
-                x0: g.x0 as u32 * k,
-                y0: g.y0 as u32 * k,
-                x1: (g.x1 as u32 * k).min(img_w),
-                y1: (g.y1 as u32 * k).min(img_h),
+                x0: to_px(g.x0 as f32, img_w),
+                y0: to_px(g.y0 as f32, img_h),
+                x1: to_px(g.x1 as f32, img_w),
+                y1: to_px(g.y1 as f32, img_h),
             };
-            let grow =
-                (params.cell_margin * nucleus.width().max(nucleus.height()) as f32).round() as u32;
+            let long = g.width().max(g.height()) as f32;
+            let core = Extent {
+                x0: g.x0 as f32,
+                y0: g.y0 as f32,
+                x1: g.x1 as f32,
+                y1: g.y1 as f32,
+            };
+            let e = if params.adaptive {
+                cell_extent(&foreground, core, params.max_cytoplasm * long)
+            } else {
+                let grow = params.cell_margin * long;
+                Extent {
+                    x0: core.x0 - grow,
+                    y0: core.y0 - grow,
+                    x1: core.x1 + grow,
+                    y1: core.y1 + grow,
+                }
+            };
             let cell = PixelBox {
-                x0: nucleus.x0.saturating_sub(grow),
-                y0: nucleus.y0.saturating_sub(grow),
-                x1: nucleus.x1.saturating_add(grow).min(img_w),
-                y1: nucleus.y1.saturating_add(grow).min(img_h),
+                x0: to_px(e.x0, img_w).min(nucleus.x0),
+                y0: to_px(e.y0, img_h).min(nucleus.y0),
+                x1: to_px(e.x1, img_w).max(nucleus.x1),
+                y1: to_px(e.y1, img_h).max(nucleus.y1),
             };
             let at_border = g.x0 == 0 || g.y0 == 0 || g.x1 >= work.width || g.y1 >= work.height;
             Candidate {
@@ -175,7 +227,8 @@ pub fn locate(image: &RgbImage, params: &LocatorParams) -> Vec<Candidate> {
         })
         .collect();
     out.sort_by(|a, b| b.score.total_cmp(&a.score));
-    out
+    seen.candidates = out;
+    seen
 }
 
 #[cfg(test)]

@@ -1,0 +1,202 @@
+//! Framing by the cell: the square the classifier sees is sized by the measured white cell,
+//! so the cell fills the model's `cell_fraction` of the side whatever the magnification and
+//! whether the picture is a whole field or already a crop.
+//!
+//! [`framing_box`] is the shared definition: `models/training/framing.py` is its Python
+//! twin and `models/training/framing_vectors.json` holds test vectors both check. It is
+//! integer arithmetic (the fraction is taken in thousandths) so the two languages cannot
+//! round differently.
+
+use image::{Rgb, RgbImage};
+use serde::Serialize;
+
+use super::PixelBox;
+use super::crop::choose_cell;
+use super::locator::{Candidate, locate_detailed};
+use super::params::LocatorParams;
+
+/// Smallest and largest `cell_fraction` accepted; values outside are clamped so that a bad
+/// metadata file cannot ask for a huge allocation (non-finite values mean 1.0).
+pub const FRACTION_RANGE: (f32, f32) = (0.2, 1.0);
+
+/// The square cut around a cell, in picture pixels; it may reach past the picture's edges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct FramingBox {
+    /// Left edge (may be negative).
+    pub left: i64,
+    /// Top edge (may be negative).
+    pub top: i64,
+    /// Side in pixels (at least 1).
+    pub side: u32,
+}
+
+/// The fraction in thousandths, clamped to [`FRACTION_RANGE`].
+fn permille(cell_fraction: f32) -> i64 {
+    let f = if cell_fraction.is_finite() {
+        cell_fraction.clamp(FRACTION_RANGE.0, FRACTION_RANGE.1)
+    } else {
+        FRACTION_RANGE.1
+    };
+    (f64::from(f) * 1000.0).round() as i64
+}
+
+/// The square centred on `cell` whose side is the cell's longer side divided by
+/// `cell_fraction` (rounded half up), its left/top edge the floor of centre minus half.
+pub fn framing_box(cell: &PixelBox, cell_fraction: f32) -> FramingBox {
+    let p = permille(cell_fraction);
+    let diameter = i64::from(cell.width().max(cell.height()).max(1));
+    let side = ((2000 * diameter + p) / (2 * p)).max(1);
+    FramingBox {
+        left: (i64::from(cell.x0) + i64::from(cell.x1) - side).div_euclid(2),
+        top: (i64::from(cell.y0) + i64::from(cell.y1) - side).div_euclid(2),
+        side: side as u32,
+    }
+}
+
+/// Cuts `frame` out of `image`; pixels outside the picture are `pad` (the picture's own
+/// background colour, so the model sees more slide rather than smeared edge pixels).
+pub fn cut(image: &RgbImage, frame: &FramingBox, pad: Rgb<u8>) -> RgbImage {
+    let (w, h) = (i64::from(image.width()), i64::from(image.height()));
+    RgbImage::from_fn(frame.side, frame.side, |x, y| {
+        let (sx, sy) = (frame.left + i64::from(x), frame.top + i64::from(y));
+        if (0..w).contains(&sx) && (0..h).contains(&sy) {
+            *image.get_pixel(sx as u32, sy as u32)
+        } else {
+            pad
+        }
+    })
+}
+
+/// The white cell chosen in a picture, with what the locator measured there.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PictureCell {
+    /// The chosen cell (nearest the reticle or the picture's centre).
+    pub candidate: Candidate,
+    /// White cells in view.
+    pub count: usize,
+    /// Every white cell in view, strongest first.
+    pub cells: Vec<PixelBox>,
+    /// Typical red-cell diameter in picture pixels, when red cells were seen.
+    pub red_cell_px: Option<f32>,
+    /// The picture's background colour (padding for the crop).
+    pub background: [u8; 3],
+}
+
+/// Locates the white cells of `image` and chooses the one nearest `reticle` (the centre
+/// when `None`): the same for camera fields and for pictures that are already crops.
+pub fn find_cell(
+    image: &RgbImage,
+    params: &LocatorParams,
+    reticle: Option<(u32, u32)>,
+) -> Option<PictureCell> {
+    let seen = locate_detailed(image, params);
+    let chosen = choose_cell(&seen.candidates, image.dimensions(), reticle)?;
+    Some(PictureCell {
+        cells: seen.candidates.iter().map(|c| c.cell).collect(),
+        candidate: chosen.candidate,
+        count: chosen.count,
+        red_cell_px: seen.red_cell_px,
+        background: seen.background,
+    })
+}
+
+/// The white cell of a picture that is already a crop (an upload, a dataset image): the
+/// adaptive locator (a crop's bulk is not a field's: the cell may fill most of it, under
+/// any stain), and the cell nearest the picture's centre.
+pub fn find_in_picture(image: &RgbImage, params: &LocatorParams) -> Option<PictureCell> {
+    let params = LocatorParams {
+        adaptive: true,
+        ..params.clone()
+    };
+    find_cell(image, &params, None)
+}
+
+/// The classifier's crop of a found cell: [`framing_box`] cut with background padding.
+pub fn frame_cell(image: &RgbImage, cell: &PictureCell, cell_fraction: f32) -> RgbImage {
+    let frame = framing_box(&cell.candidate.cell, cell_fraction);
+    cut(image, &frame, Rgb(cell.background))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b(x0: u32, y0: u32, x1: u32, y1: u32) -> PixelBox {
+        PixelBox { x0, y0, x1, y1 }
+    }
+
+    #[test]
+    fn box_is_centred_and_sized_by_the_fraction() {
+        assert_eq!(
+            framing_box(&b(270, 190, 370, 290), 0.5),
+            FramingBox {
+                left: 220,
+                top: 140,
+                side: 200
+            }
+        );
+        // The longer side counts; halves round up; the edge floors.
+        assert_eq!(
+            framing_box(&b(300, 100, 341, 220), 0.35),
+            FramingBox {
+                left: 149,
+                top: -12,
+                side: 343
+            }
+        );
+        assert_eq!(framing_box(&b(0, 0, 3, 3), 0.4).side, 8);
+    }
+
+    #[test]
+    fn shared_vectors_give_the_same_boxes_as_python() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/models/training/framing_vectors.json"
+        );
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let cases = v["cases"].as_array().unwrap();
+        assert!(cases.len() >= 8);
+        for c in cases {
+            let n: Vec<u32> = c["cell"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_u64().unwrap() as u32)
+                .collect();
+            let f = c["cell_fraction"].as_f64().map_or(f32::NAN, |f| f as f32);
+            let e = &c["expect"];
+            let want = FramingBox {
+                left: e["left"].as_i64().unwrap(),
+                top: e["top"].as_i64().unwrap(),
+                side: e["side"].as_u64().unwrap() as u32,
+            };
+            assert_eq!(framing_box(&b(n[0], n[1], n[2], n[3]), f), want, "{c}");
+        }
+    }
+
+    #[test]
+    fn bad_fractions_are_clamped() {
+        let cell = b(2, 2, 8, 8);
+        assert_eq!(framing_box(&cell, f32::NAN).side, 6);
+        assert_eq!(framing_box(&cell, 0.0).side, 30);
+        assert_eq!(framing_box(&cell, 7.0).side, 6);
+        assert_eq!(framing_box(&b(5, 5, 5, 5), 0.5).side, 2);
+    }
+
+    #[test]
+    fn cut_pads_outside_the_picture_with_the_given_colour() {
+        let img = RgbImage::from_fn(10, 10, |x, y| Rgb([x as u8, y as u8, 0]));
+        let frame = FramingBox {
+            left: -2,
+            top: 8,
+            side: 4,
+        };
+        let out = cut(&img, &frame, Rgb([9, 9, 9]));
+        assert_eq!(out.dimensions(), (4, 4));
+        assert_eq!(*out.get_pixel(0, 0), Rgb([9, 9, 9]));
+        assert_eq!(*out.get_pixel(2, 0), Rgb([0, 8, 0]));
+        assert_eq!(*out.get_pixel(3, 1), Rgb([1, 9, 0]));
+        assert_eq!(*out.get_pixel(3, 2), Rgb([9, 9, 9]));
+    }
+}
