@@ -23,7 +23,7 @@ pub fn run(
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let mut classifier = model.open()?;
-    let mut finder = devices::finder(&Config::default(), &classifier);
+    let mut finder = devices::finder(&Config::default(), classifier.bundle());
     let labels = classifier.labels().to_vec();
     let mut failed = 0usize;
     for file in files {

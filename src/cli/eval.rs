@@ -9,7 +9,7 @@ use hematovision::model::eval_fields::evaluate_fields;
 use hematovision::model::write_confusion_png;
 use hematovision::vision::LocatorParams;
 
-use super::{ModelArgs, devices};
+use super::ModelArgs;
 
 /// Evaluates the model on `dir/CLASS/*.{jpg,jpeg,png}`.
 pub fn run(
@@ -21,7 +21,7 @@ pub fn run(
 ) -> anyhow::Result<ExitCode> {
     let mut classifier = model.open()?;
     if let Some(labels_csv) = fields {
-        let cell_fraction = devices::cell_fraction(&classifier);
+        let cell_fraction = classifier.bundle().cell_fraction();
         let report = evaluate_fields(
             &mut classifier,
             dir,
