@@ -168,8 +168,8 @@ impl ModelBundle {
             .unwrap_or(DEFAULT_VIEWS)
     }
 
-    /// How much of a crop's side the cell fills in the model's training images, so crops
-    /// are framed alike (see [`crate::vision::crop_square`]).
+    /// How much of a crop's side the cell fills in the model's training images, so the
+    /// locator's crops (`vision::crop_square`) are framed alike.
     pub fn cell_fraction(&self) -> f32 {
         self.metadata
             .as_ref()
