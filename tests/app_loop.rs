@@ -8,6 +8,7 @@ use hematovision::app::{App, AppSettings, CellFinder, CountOutcome, Devices, Fou
 use hematovision::camera::{CameraError, Frame, FrameSource};
 use hematovision::hw::button::{ButtonError, ButtonEvent, Buttons};
 use hematovision::hw::display::{Display, DisplayError, Screen, Status};
+use hematovision::model::litert::{self, LiteRtError};
 use hematovision::model::{Classifier, ClassifyError};
 use image::RgbImage;
 
@@ -51,9 +52,12 @@ impl Classifier for Fixed {
         &self.labels
     }
     fn classify(&mut self, _: &RgbImage) -> Result<Vec<f32>, ClassifyError> {
-        self.answers
-            .pop_front()
-            .ok_or_else(|| ClassifyError::Engine("no answer queued".into()))
+        self.answers.pop_front().ok_or(ClassifyError::Engine {
+            source: LiteRtError::Call {
+                call: "no answer queued",
+                status: litert::Status::RuntimeFailure,
+            },
+        })
     }
 }
 

@@ -4,11 +4,14 @@
 
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use hematovision::model::integrity::sha256_hex;
 use hematovision::model::litert::Runtime;
 use hematovision::model::preprocess::{Crop, Preprocessing, Preprocessor, read_rgb};
-use hematovision::model::{Classifier, ModelError, TfliteClassifier};
+use hematovision::model::{
+    Classifier, ClassifierOptions, ModelBundle, ModelError, TfliteClassifier,
+};
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models/tiny")
@@ -59,6 +62,20 @@ fn tiny_labels() -> String {
     std::fs::read_to_string(fixtures().join("labels.txt")).unwrap()
 }
 
+/// Loads the model's bundle and compiles it, as the daemon does.
+fn load(
+    rt: &Runtime,
+    model: &Path,
+    threads: Option<NonZeroUsize>,
+) -> Result<TfliteClassifier, ModelError> {
+    let bundle = Arc::new(ModelBundle::load(model)?);
+    let options = ClassifierOptions {
+        threads,
+        views: None,
+    };
+    TfliteClassifier::new(rt, bundle, &options)
+}
+
 fn one_thread() -> Option<NonZeroUsize> {
     NonZeroUsize::new(1)
 }
@@ -80,7 +97,7 @@ fn coral_imagenet_model_gives_the_known_answers() {
         &labels,
         None,
     );
-    let mut classifier = TfliteClassifier::with_runtime(&runtime(), &model, None).unwrap();
+    let mut classifier = load(&runtime(), &model, None).unwrap();
     let info = classifier.info().clone();
     assert_eq!(info.input_dtype, "uint8");
     assert_eq!((info.input_width, info.input_height), (224, 224));
@@ -149,7 +166,7 @@ fn float_classifier_matches_python_on_a_png() {
     // (no metadata: detected because logits are not a distribution).
     for file in ["tiny_f32.tflite", "tiny_logits_f32.tflite"] {
         let (_dir, model) = model_dir(&fixtures().join(file), &tiny_labels(), None);
-        let mut c = TfliteClassifier::with_runtime(&rt, &model, one_thread()).unwrap();
+        let mut c = load(&rt, &model, one_thread()).unwrap();
         assert_eq!(c.labels().len(), 4);
         for _ in 0..3 {
             let got = c.classify(&image).unwrap();
@@ -181,11 +198,11 @@ fn metadata_drives_preprocessing_and_output_handling() {
         &tiny_labels(),
         Some(META),
     );
-    let mut c = TfliteClassifier::with_runtime(&rt, &model, one_thread()).unwrap();
+    let mut c = load(&rt, &model, one_thread()).unwrap();
     assert_eq!(c.info().name, "tiny");
     assert_eq!(c.info().version.as_deref(), Some("0.1"));
     assert!(c.info().has_metadata);
-    assert_eq!(c.metadata().unwrap().cell_fraction, Some(0.5));
+    assert_eq!(c.bundle().metadata().unwrap().cell_fraction, Some(0.5));
     let got = c.classify(&image).unwrap();
     for (g, e) in got.iter().zip(&expected) {
         assert!((g - e).abs() <= 1e-5, "{got:?} vs {expected:?}");
@@ -197,7 +214,7 @@ fn metadata_drives_preprocessing_and_output_handling() {
         &tiny_labels(),
         Some(&square),
     );
-    let mut c2 = TfliteClassifier::with_runtime(&rt, &model2, one_thread()).unwrap();
+    let mut c2 = load(&rt, &model2, one_thread()).unwrap();
     let cropped = c2.preprocess(&image).unwrap();
     let tf = f32s(&std::fs::read(fixtures().join("preprocess_center_square_32.bin")).unwrap());
     let worst = cropped
@@ -223,7 +240,7 @@ fn metadata_that_contradicts_the_model_is_rejected() {
     ];
     for meta in cases {
         let (_dir, model) = model_dir(&model_file, &tiny_labels(), Some(&meta));
-        let err = TfliteClassifier::with_runtime(&rt, &model, one_thread()).unwrap_err();
+        let err = load(&rt, &model, one_thread()).unwrap_err();
         assert!(matches!(err, ModelError::Metadata { .. }), "{err}");
         assert!(err.to_string().contains("metadata.json"), "{err}");
     }
@@ -235,7 +252,7 @@ fn metadata_without_or_with_another_sha256_is_refused() {
     let model_file = fixtures().join("tiny_f32.tflite");
     let without = META.replace("\"output\"", "\"sha256\": {}, \"output\"");
     let (_dir, model) = model_dir(&model_file, &tiny_labels(), Some(&without));
-    let err = TfliteClassifier::with_runtime(&rt, &model, one_thread()).unwrap_err();
+    let err = load(&rt, &model, one_thread()).unwrap_err();
     assert!(matches!(err, ModelError::DigestNotRecorded { .. }), "{err}");
     let actual = sha256_hex(&std::fs::read(&model_file).unwrap());
     assert!(err.to_string().contains(&actual), "{err}");
@@ -248,7 +265,7 @@ fn metadata_without_or_with_another_sha256_is_refused() {
         ),
     );
     let (_dir, model) = model_dir(&model_file, &tiny_labels(), Some(&other));
-    let err = TfliteClassifier::with_runtime(&rt, &model, one_thread()).unwrap_err();
+    let err = load(&rt, &model, one_thread()).unwrap_err();
     assert!(matches!(err, ModelError::Damaged { .. }), "{err}");
     assert!(err.to_string().contains("model file damaged"), "{err}");
     assert!(
@@ -261,7 +278,7 @@ fn metadata_without_or_with_another_sha256_is_refused() {
 fn int8_classifier_quantises_the_tensorflow_input() {
     let rt = runtime();
     let (_dir, model) = model_dir(&fixtures().join("tiny_int8.tflite"), &tiny_labels(), None);
-    let mut c = TfliteClassifier::with_runtime(&rt, &model, NonZeroUsize::new(2)).unwrap();
+    let mut c = load(&rt, &model, NonZeroUsize::new(2)).unwrap();
     assert_eq!(c.info().input_dtype, "int8");
     let image = read_rgb(&fixtures().join("preprocess.png")).unwrap();
     let probs = c.classify(&image).unwrap();
@@ -277,7 +294,7 @@ fn wrong_label_count_and_missing_labels_are_typed_errors() {
     let rt = runtime();
     let model_file = fixtures().join("tiny_f32.tflite");
     let (_dir, model) = model_dir(&model_file, "a\nb\nc\n", None);
-    let err = TfliteClassifier::with_runtime(&rt, &model, one_thread()).unwrap_err();
+    let err = load(&rt, &model, one_thread()).unwrap_err();
     assert!(
         matches!(
             err,
@@ -291,7 +308,7 @@ fn wrong_label_count_and_missing_labels_are_typed_errors() {
     );
     let (dir, model) = model_dir(&model_file, "", None);
     std::fs::remove_file(dir.path().join("labels.txt")).unwrap();
-    let err = TfliteClassifier::with_runtime(&rt, &model, one_thread()).unwrap_err();
+    let err = load(&rt, &model, one_thread()).unwrap_err();
     assert!(matches!(err, ModelError::Labels { .. }), "{err}");
 }
 
@@ -299,7 +316,7 @@ fn wrong_label_count_and_missing_labels_are_typed_errors() {
 fn non_image_model_is_a_typed_error() {
     let rt = runtime();
     let (_dir, model) = model_dir(&fixtures().join("non_image.tflite"), &tiny_labels(), None);
-    let err = TfliteClassifier::with_runtime(&rt, &model, one_thread()).unwrap_err();
+    let err = load(&rt, &model, one_thread()).unwrap_err();
     assert!(matches!(err, ModelError::NotImageInput { .. }), "{err}");
 }
 
@@ -308,8 +325,7 @@ fn missing_model_file_is_a_typed_error() {
     let rt = runtime();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("labels.txt"), "a\n").unwrap();
-    let err =
-        TfliteClassifier::with_runtime(&rt, &dir.path().join("nope.tflite"), None).unwrap_err();
+    let err = load(&rt, &dir.path().join("nope.tflite"), None).unwrap_err();
     assert!(matches!(err, ModelError::Io { .. }), "{err}");
 }
 
@@ -334,7 +350,7 @@ fn try_model(rt: &Runtime, bytes: &[u8]) -> Result<(), ModelError> {
     let path = dir.path().join("model.tflite");
     std::fs::write(&path, bytes).unwrap();
     std::fs::write(dir.path().join("labels.txt"), tiny_labels()).unwrap();
-    let mut c = TfliteClassifier::with_runtime(rt, &path, one_thread())?;
+    let mut c = load(rt, &path, one_thread())?;
     let image = image::RgbImage::from_pixel(40, 30, image::Rgb([120, 60, 200]));
     // A mutant may still be a valid model; its result is whatever it is, but typed.
     let _ = c.classify(&image);

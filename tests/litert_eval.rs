@@ -2,11 +2,14 @@
 //! three known pictures, laid out as `DIR/CLASS/*.png` with class folders in other cases.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use hematovision::model::eval::{EvalError, evaluate};
 use hematovision::model::litert::Runtime;
 use hematovision::model::preprocess::read_rgb;
-use hematovision::model::{Classifier, TfliteClassifier, write_confusion_png};
+use hematovision::model::{
+    Classifier, ClassifierOptions, ModelBundle, TfliteClassifier, write_confusion_png,
+};
 
 fn weights() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/weights/imagenet-mobilenet-v2")
@@ -21,7 +24,8 @@ fn classifier(dir: &Path) -> TfliteClassifier {
     )
     .unwrap();
     let rt = Runtime::load(None).expect("libLiteRt.so (run cross/fetch-litert.sh)");
-    TfliteClassifier::with_runtime(&rt, &model, None).unwrap()
+    let bundle = ModelBundle::load(&model).unwrap();
+    TfliteClassifier::new(&rt, Arc::new(bundle), &ClassifierOptions::default()).unwrap()
 }
 
 /// Writes the known pictures as PNG/JPEG into `root/<folder>/`.

@@ -4,10 +4,13 @@
 
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use hematovision::model::litert::Runtime;
 use hematovision::model::preprocess::read_rgb;
-use hematovision::model::{Classifier, ModelError, TfliteClassifier};
+use hematovision::model::{
+    Classifier, ClassifierOptions, ModelBundle, ModelError, TfliteClassifier,
+};
 use image::RgbImage;
 use image::imageops::{self, FilterType};
 
@@ -40,14 +43,18 @@ fn dihedral(image: &RgbImage) -> Vec<RgbImage> {
     turns.into_iter().chain(mirrors).collect()
 }
 
+/// The shipped model `file` on one thread with `views` (`None`: as its metadata says).
+fn load(file: &str, views: Option<usize>) -> Result<TfliteClassifier, ModelError> {
+    let bundle = Arc::new(ModelBundle::load(&models().join(file))?);
+    let options = ClassifierOptions {
+        threads: NonZeroUsize::new(1),
+        views: views.and_then(NonZeroUsize::new),
+    };
+    TfliteClassifier::new(&runtime(), bundle, &options)
+}
+
 fn open(file: &str, views: Option<usize>) -> TfliteClassifier {
-    TfliteClassifier::with_runtime_views(
-        &runtime(),
-        &models().join(file),
-        NonZeroUsize::new(1),
-        views.and_then(NonZeroUsize::new),
-    )
-    .unwrap()
+    load(file, views).unwrap()
 }
 
 fn assert_close(a: &[f32], b: &[f32], what: &str) {
@@ -113,13 +120,7 @@ fn fewer_views_average_the_upright_and_half_turned_cell() {
 
 #[test]
 fn an_impossible_view_count_is_a_typed_error_naming_the_choices() {
-    let err = TfliteClassifier::with_runtime_views(
-        &runtime(),
-        &models().join("hematovision-wbc4.tflite"),
-        NonZeroUsize::new(1),
-        NonZeroUsize::new(3),
-    )
-    .unwrap_err();
+    let err = load("hematovision-wbc4.tflite", Some(3)).unwrap_err();
     assert!(matches!(err, ModelError::Unsupported { .. }), "{err:?}");
     assert!(err.to_string().contains("1, 2, 4 or 8"), "{err}");
 }

@@ -101,18 +101,15 @@ pub fn run(options: &BenchOptions) -> Result<BenchReport, BenchError> {
     let model_err = |e: &dyn std::fmt::Display| BenchError::Model(e.to_string());
     let mut classifier = TfliteClassifier::open(
         &options.model,
+        options.library.as_deref(),
         &ClassifierOptions {
-            library: options.library.clone(),
             threads: options.threads,
             views: options.views,
         },
     )
     .map_err(|e| model_err(&e))?;
     let info = classifier.info().clone();
-    let cell_fraction = classifier
-        .metadata()
-        .and_then(|m| m.cell_fraction)
-        .unwrap_or(0.5);
+    let cell_fraction = classifier.bundle().cell_fraction();
 
     let mut camera =
         ReplaySource::open(&options.fields, true).map_err(|e| BenchError::Fields(e.to_string()))?;
@@ -159,7 +156,8 @@ pub fn run(options: &BenchOptions) -> Result<BenchReport, BenchError> {
 
     let scratch = tempdir()?;
     let ours = classifier.infer().map_err(|e| model_err(&e))?;
-    let reference = reference_timing(&classifier, &options.model, info.threads, n, &scratch);
+    let model = classifier.bundle().model_path().to_path_buf();
+    let reference = reference_timing(&classifier, &model, info.threads, n, &scratch);
 
     let press = press_to_display(classifier, finder, options, &scratch, n)?;
     let _ = std::fs::remove_dir_all(&scratch);

@@ -10,7 +10,7 @@ use hematovision::vision::framing::find_in_picture;
 use hematovision::vision::{LocatorParams, PictureCell, find_cell, frame_cell, framing_box};
 use serde_json::json;
 
-use super::{ModelArgs, devices};
+use super::ModelArgs;
 
 /// Models with more classes than this list only their most probable ones in text output.
 const MAX_LISTED: usize = 5;
@@ -26,7 +26,7 @@ pub fn run(
 ) -> anyhow::Result<ExitCode> {
     let mut classifier = model.open()?;
     let config = Config::default();
-    let cell_fraction = devices::cell_fraction(&classifier);
+    let cell_fraction = classifier.bundle().cell_fraction();
     let reticle = config.camera.reticle.map(|[x, y]| (x, y));
     let labels = classifier.labels().to_vec();
     let mut failed = 0usize;

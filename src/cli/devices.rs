@@ -13,12 +13,9 @@ use hematovision::hw::button::Buttons;
 use hematovision::hw::button::gpio::{GpioBackend, open_hardware};
 use hematovision::hw::button::sim::{KeyboardButtons, ScriptedButtons, parse_schedule};
 use hematovision::hw::display::{Display, open_default};
-use hematovision::model::{ClassifierOptions, TfliteClassifier};
+use hematovision::model::{ClassifierOptions, ModelBundle, TfliteClassifier};
 
-/// Fraction of the crop the cell fills when the model's metadata does not say.
-pub const DEFAULT_CELL_FRACTION: f32 = 0.5;
-
-/// Loads the model and the runtime named by the configuration (or overrides).
+/// Loads the runtime and the model bundle named by the configuration (or overrides).
 pub fn classifier(
     model: &Path,
     library: Option<&Path>,
@@ -26,29 +23,20 @@ pub fn classifier(
     views: u32,
 ) -> anyhow::Result<TfliteClassifier> {
     let options = ClassifierOptions {
-        library: library.map(Path::to_path_buf),
         threads: NonZeroUsize::new(threads as usize),
         views: NonZeroUsize::new(views as usize),
     };
-    let classifier = TfliteClassifier::open(model, &options)
+    let classifier = TfliteClassifier::open(model, library, &options)
         .with_context(|| format!("cannot load the model {}", model.display()))?;
     log::info!("model: {}", classifier.info());
     Ok(classifier)
 }
 
-/// How much of the crop's side a cell fills in the model's training images.
-pub fn cell_fraction(classifier: &TfliteClassifier) -> f32 {
-    classifier
-        .metadata()
-        .and_then(|m| m.cell_fraction)
-        .unwrap_or(DEFAULT_CELL_FRACTION)
-}
-
 /// The cell finder, framing crops as the model's training images are framed.
-pub fn finder(config: &Config, classifier: &TfliteClassifier) -> LocatorFinder {
+pub fn finder(config: &Config, bundle: &ModelBundle) -> LocatorFinder {
     LocatorFinder::new(
         config.locator.clone(),
-        cell_fraction(classifier),
+        bundle.cell_fraction(),
         config.camera.reticle.map(|[x, y]| (x, y)),
     )
 }

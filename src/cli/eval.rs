@@ -10,7 +10,7 @@ use hematovision::model::reframe::Reframing;
 use hematovision::model::write_confusion_png;
 use hematovision::vision::LocatorParams;
 
-use super::{ModelArgs, devices};
+use super::ModelArgs;
 
 /// Evaluates the model on `dir/CLASS/*.{jpg,jpeg,png}`.
 pub fn run(
@@ -23,7 +23,7 @@ pub fn run(
 ) -> anyhow::Result<ExitCode> {
     let mut classifier = model.open()?;
     if let Some(labels_csv) = fields {
-        let cell_fraction = devices::cell_fraction(&classifier);
+        let cell_fraction = classifier.bundle().cell_fraction();
         let report = evaluate_fields(
             &mut classifier,
             dir,
@@ -55,7 +55,7 @@ pub fn run(
             }
         }
     };
-    let cell_fraction = devices::cell_fraction(&classifier);
+    let cell_fraction = classifier.bundle().cell_fraction();
     let report = if reframe {
         let mut framed = Reframing::new(&mut classifier, LocatorParams::default(), cell_fraction);
         let report = evaluate(&mut framed, dir, &mut progress)?;

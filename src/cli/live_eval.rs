@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use hematovision::live::{LiveEvalOptions, live_eval, print_reports};
 use hematovision::model::Classifier;
 
-use super::{ModelArgs, devices};
+use super::ModelArgs;
 
 /// Runs one or every scenario and prints the figures (or one JSON object per scenario).
 pub fn run(
@@ -19,7 +19,7 @@ pub fn run(
         None
     } else {
         let classifier = model.open()?;
-        options.cell_fraction = devices::cell_fraction(&classifier);
+        options.cell_fraction = classifier.bundle().cell_fraction();
         Some(classifier)
     };
     let reports = live_eval(

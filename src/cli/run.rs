@@ -64,9 +64,9 @@ pub fn run(config_path: &Path, options: RunOptions) -> anyhow::Result<ExitCode> 
     if let Err(e) = display.show(&boot) {
         log::warn!("display: {e}; counting goes on without it");
     }
-    let cell_fraction = devices::cell_fraction(&classifier);
+    let cell_fraction = classifier.bundle().cell_fraction();
     let devices = Devices {
-        finder: Box::new(devices::finder(&config, &classifier)),
+        finder: Box::new(devices::finder(&config, classifier.bundle())),
         classifier: Box::new(classifier),
         camera,
         display,

@@ -3,13 +3,14 @@
 
 use std::num::NonZeroUsize;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 use image::{Rgb, RgbImage};
 
 use crate::config::ModelSection;
 use crate::model::litert::Runtime;
-use crate::model::{Classifier, TfliteClassifier};
+use crate::model::{Classifier, ClassifierOptions, ModelBundle, TfliteClassifier};
 
 use super::Check;
 
@@ -88,17 +89,20 @@ pub fn check_model(model: &ModelSection) -> Vec<Check> {
             runtime.library_source()
         ),
     )];
-    let threads = NonZeroUsize::new(model.threads as usize);
-    let views = NonZeroUsize::new(model.views as usize);
-    let mut classifier =
-        match TfliteClassifier::with_runtime_views(&runtime, &model.path, threads, views) {
-            Ok(c) => c,
-            Err(e) => {
-                checks.push(Check::fail("model", e.to_string(), model_fix(&model.path)));
-                checks.push(skipped("inference", "model"));
-                return checks;
-            }
-        };
+    let options = ClassifierOptions {
+        threads: NonZeroUsize::new(model.threads as usize),
+        views: NonZeroUsize::new(model.views as usize),
+    };
+    let loaded = ModelBundle::load(&model.path)
+        .and_then(|bundle| TfliteClassifier::new(&runtime, Arc::new(bundle), &options));
+    let mut classifier = match loaded {
+        Ok(c) => c,
+        Err(e) => {
+            checks.push(Check::fail("model", e.to_string(), model_fix(&model.path)));
+            checks.push(skipped("inference", "model"));
+            return checks;
+        }
+    };
     let info = classifier.info().clone();
     checks.push(Check::ok(
         "model",

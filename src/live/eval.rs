@@ -33,7 +33,7 @@ pub struct LiveEvalOptions {
     pub live: LiveConfig,
     /// Locator settings.
     pub locator: LocatorParams,
-    /// How much of the crop's side the cell fills (from the model's metadata).
+    /// How much of the crop's side the cell fills ([`crate::model::ModelBundle::cell_fraction`]).
     pub cell_fraction: f32,
     /// BCCD fields folder the slides are stitched from
     /// (default: [`super::sim::Slide::default_fields_dir`]).
@@ -45,7 +45,7 @@ impl Default for LiveEvalOptions {
         LiveEvalOptions {
             live: LiveConfig::default(),
             locator: LocatorParams::default(),
-            cell_fraction: 0.5,
+            cell_fraction: crate::model::DEFAULT_CELL_FRACTION,
             fields_dir: super::sim::Slide::default_fields_dir(),
         }
     }

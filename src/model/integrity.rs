@@ -51,13 +51,14 @@ pub enum Mismatch {
     },
 }
 
-/// Compares the digest of `bytes` with the one `recorded` holds for `file_name`.
+/// Compares `found`, the file's digest ([`sha256_hex`], computed once per load), with the
+/// one `recorded` holds for `file_name`.
 pub fn verify(
     recorded: &BTreeMap<String, String>,
     file_name: &str,
-    bytes: &[u8],
+    found: &str,
 ) -> Result<(), Mismatch> {
-    let found = sha256_hex(bytes);
+    let found = found.to_string();
     match recorded.get(file_name) {
         None => Err(Mismatch::NotRecorded { found }),
         Some(expected) if !expected.eq_ignore_ascii_case(&found) => Err(Mismatch::Differs {
@@ -88,13 +89,13 @@ mod tests {
     fn verification_names_what_differs() {
         let mut recorded = BTreeMap::new();
         recorded.insert("m.tflite".to_string(), sha256_hex(b"model"));
-        assert_eq!(verify(&recorded, "m.tflite", b"model"), Ok(()));
+        assert_eq!(verify(&recorded, "m.tflite", &sha256_hex(b"model")), Ok(()));
         assert!(matches!(
-            verify(&recorded, "m.tflite", b"mode!"),
+            verify(&recorded, "m.tflite", &sha256_hex(b"mode!")),
             Err(Mismatch::Differs { .. })
         ));
         assert!(matches!(
-            verify(&recorded, "other.tflite", b"model"),
+            verify(&recorded, "other.tflite", &sha256_hex(b"model")),
             Err(Mismatch::NotRecorded { .. })
         ));
     }

@@ -1,6 +1,10 @@
-//! Cell classification: the classifier trait and its implementations.
+//! Cell classification: a model's files ([`ModelBundle`]), the classifier trait and its
+//! LiteRT implementation.
 
+pub mod bundle;
+mod classifier;
 mod confusion_png;
+mod error;
 pub mod eval;
 pub mod eval_fields;
 pub mod integrity;
@@ -11,29 +15,8 @@ pub mod reframe;
 mod tflite;
 pub mod views;
 
+pub use bundle::{DEFAULT_CELL_FRACTION, ModelBundle};
+pub use classifier::{Classifier, ClassifyError};
 pub use confusion_png::{render_confusion, write_confusion_png};
-pub use tflite::{
-    ClassifierOptions, ModelError, ModelInfo, TfliteClassifier, default_threads, softmax,
-};
-
-/// Errors of a classifier.
-#[derive(Debug, thiserror::Error)]
-pub enum ClassifyError {
-    /// The image could not be turned into the model's input.
-    #[error("cannot prepare the image for the model: {0}")]
-    Input(String),
-    /// The inference engine failed.
-    #[error("inference failed: {0}")]
-    Engine(String),
-    /// The LiteRT runtime reported an error while running the model.
-    #[error("inference failed: {0}")]
-    Runtime(litert::LiteRtError),
-}
-
-/// Anything that turns an RGB picture of one cell into class probabilities.
-pub trait Classifier {
-    /// Class names, in the order of the probabilities [`Classifier::classify`] returns.
-    fn labels(&self) -> &[String];
-    /// Classifies one image; the result has one probability per label and sums to 1.
-    fn classify(&mut self, image: &image::RgbImage) -> Result<Vec<f32>, ClassifyError>;
-}
+pub use error::ModelError;
+pub use tflite::{ClassifierOptions, ModelInfo, TfliteClassifier, default_threads, softmax};

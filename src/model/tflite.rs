@@ -3,144 +3,26 @@
 use std::fmt;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use image::RgbImage;
 use serde::Serialize;
 
-use super::integrity::{self, Mismatch};
-use super::litert::{CompiledModel, DType, LiteRtError, Model, Quantization, Runtime};
-use super::metadata::{self, LABELS_FILE, METADATA_FILE, ModelMetadata, OutputKind};
+use super::bundle::ModelBundle;
+use super::classifier::{Classifier, ClassifyError};
+use super::error::ModelError;
+use super::litert::{CompiledModel, DType, Model, Quantization, Runtime};
+use super::metadata::OutputKind;
 use super::preprocess::{self, Preprocessing, Preprocessor};
 use super::views;
-use super::{Classifier, ClassifyError};
 
-/// Errors while loading a model for classification. Each names the file and what to fix.
-#[derive(Debug, thiserror::Error)]
-pub enum ModelError {
-    /// The model file could not be read.
-    #[error("cannot read the model {path}: {source}")]
-    Io {
-        /// The model file.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// The runtime library could not be loaded.
-    #[error(transparent)]
-    Runtime(#[from] LiteRtError),
-    /// LiteRT rejected the model (damaged or not a .tflite file, unsupported operators).
-    #[error("{path} is not a usable .tflite model: {source}")]
-    InvalidModel {
-        /// The model file.
-        path: PathBuf,
-        /// What LiteRT said.
-        source: LiteRtError,
-    },
-    /// `labels.txt` is missing or malformed.
-    #[error(
-        "{path}: {reason} (every model needs labels.txt beside it: one class name per line, in output order)"
-    )]
-    Labels {
-        /// The labels file.
-        path: PathBuf,
-        /// What is wrong.
-        reason: String,
-    },
-    /// The label count differs from the model's output size.
-    #[error(
-        "{labels_path} has {labels} labels but the model {model} has {outputs} outputs; they must match one to one"
-    )]
-    LabelCount {
-        /// The labels file.
-        labels_path: PathBuf,
-        /// The model file.
-        model: PathBuf,
-        /// Number of labels.
-        labels: usize,
-        /// Number of outputs.
-        outputs: usize,
-    },
-    /// `metadata.json` is malformed or contradicts the model or `labels.txt`.
-    #[error("{path}: {reason}")]
-    Metadata {
-        /// The metadata file.
-        path: PathBuf,
-        /// What is wrong.
-        reason: String,
-    },
-    /// The model file's sha256 differs from the one its `metadata.json` records.
-    #[error(
-        "model file damaged: {path} has sha256 {found}, expected {expected} (from metadata.json); \
-         reinstall it with `sudo apt install --reinstall hematovision`, or copy models/{file} \
-         from the HematoVision release or source tree again"
-    )]
-    Damaged {
-        /// The model file.
-        path: PathBuf,
-        /// Its file name, as the fix names it.
-        file: String,
-        /// The recorded sha256.
-        expected: String,
-        /// The file's sha256.
-        found: String,
-    },
-    /// `metadata.json` records no sha256 for the model file, so damage cannot be detected.
-    #[error(
-        "{meta_path} records no sha256 for {file}, so the model cannot be checked for damage; \
-         re-export the model with models/training/train.py, or, if {file} is the very file this \
-         metadata was written for, add \"sha256\": {{\"{file}\": \"{found}\"}} to it"
-    )]
-    DigestNotRecorded {
-        /// The metadata file.
-        meta_path: PathBuf,
-        /// The model's file name.
-        file: String,
-        /// The model file's sha256.
-        found: String,
-    },
-    /// A HematoVision model without its `metadata.json`.
-    #[error(
-        "{meta_path} is missing: {path} is a HematoVision model, whose preprocessing, views and \
-         sha256 are in that file, and guessing them would change its answers; reinstall with \
-         `sudo apt install --reinstall hematovision`, or copy models/metadata.json beside the model"
-    )]
-    MissingMetadata {
-        /// The model file.
-        path: PathBuf,
-        /// Where the metadata was looked for.
-        meta_path: PathBuf,
-    },
-    /// The model's input is not one RGB image.
-    #[error(
-        "{path}: the model input is {dtype} {shape:?}, not an image; a classifier needs one input of shape [1, height, width, 3]"
-    )]
-    NotImageInput {
-        /// The model file.
-        path: PathBuf,
-        /// The input's shape.
-        shape: Vec<usize>,
-        /// The input's element type.
-        dtype: DType,
-    },
-    /// The model is an image model, but of a kind this classifier cannot drive.
-    #[error("{path}: {reason}")]
-    Unsupported {
-        /// The model file.
-        path: PathBuf,
-        /// What is not supported.
-        reason: String,
-    },
-}
-
-/// Options for loading a [`TfliteClassifier`].
+/// How a [`TfliteClassifier`] runs its model.
 #[derive(Debug, Clone, Default)]
 pub struct ClassifierOptions {
-    /// The runtime library (the configuration key); `None` searches the usual places.
-    pub library: Option<PathBuf>,
     /// Inference threads; `None` uses every core.
     pub threads: Option<NonZeroUsize>,
     /// Orientation views averaged per classification (1, 2, 4 or 8; see
-    /// [`super::views`]); `None` takes the model's `metadata.json` value, else 1.
+    /// [`super::views`]); `None` takes the bundle's ([`ModelBundle::views`]).
     pub views: Option<NonZeroUsize>,
 }
 
@@ -213,15 +95,12 @@ enum OutputMode {
 /// Classifies cell pictures with a `.tflite` model: float32, int8 or uint8 input and output,
 /// one `[1, H, W, 3]` image input and one output vector with one value per label.
 ///
-/// Files beside the model: `labels.txt` (required) and `metadata.json`, which must record the
-/// model file's sha256 (checked on every load). Without `metadata.json` a third-party model is
-/// assumed, with a warning: no crop, bilinear resize, scale to [-1, 1]; a file named
-/// `hematovision*` is refused instead, since its own preprocessing would be lost.
+/// The model, its labels and how pictures are prepared for it come from a [`ModelBundle`],
+/// which the classifier keeps a share of.
 pub struct TfliteClassifier {
     compiled: CompiledModel,
-    labels: Vec<String>,
+    bundle: Arc<ModelBundle>,
     info: ModelInfo,
-    metadata: Option<ModelMetadata>,
     preprocessor: Preprocessor,
     input_dtype: DType,
     input_quant: Option<Quantization>,
@@ -262,67 +141,32 @@ pub fn default_threads() -> NonZeroUsize {
 }
 
 impl TfliteClassifier {
-    /// Loads the runtime library and the model at `model_path`.
-    pub fn open(model_path: &Path, options: &ClassifierOptions) -> Result<Self, ModelError> {
-        let runtime = Runtime::load(options.library.as_deref())?;
-        Self::with_runtime_views(&runtime, model_path, options.threads, options.views)
+    /// Loads the runtime library (`library`, else searched for in the usual places), then
+    /// the model bundle at `model_path`, and compiles the model.
+    pub fn open(
+        model_path: &Path,
+        library: Option<&Path>,
+        options: &ClassifierOptions,
+    ) -> Result<Self, ModelError> {
+        let runtime = Runtime::load(library)?;
+        let bundle = ModelBundle::load(model_path)?;
+        Self::new(&runtime, Arc::new(bundle), options)
     }
 
-    /// Loads the model at `model_path` on an already loaded runtime.
-    pub fn with_runtime(
+    /// Compiles the model of `bundle` on an already loaded runtime and checks that it is an
+    /// image classifier that agrees with the bundle's labels and metadata.
+    pub fn new(
         runtime: &Runtime,
-        model_path: &Path,
-        threads: Option<NonZeroUsize>,
+        bundle: Arc<ModelBundle>,
+        options: &ClassifierOptions,
     ) -> Result<Self, ModelError> {
-        Self::with_runtime_views(runtime, model_path, threads, None)
-    }
-
-    /// [`TfliteClassifier::with_runtime`], averaging over `views` orientation views (`None`:
-    /// as the model's `metadata.json` says, else 1).
-    pub fn with_runtime_views(
-        runtime: &Runtime,
-        model_path: &Path,
-        threads: Option<NonZeroUsize>,
-        views: Option<NonZeroUsize>,
-    ) -> Result<Self, ModelError> {
-        let dir = model_path.parent().unwrap_or(Path::new("."));
-        let labels_path = dir.join(LABELS_FILE);
-        let labels = metadata::read_labels(&labels_path).map_err(|reason| ModelError::Labels {
-            path: labels_path.clone(),
-            reason,
-        })?;
-        let meta_path = dir.join(METADATA_FILE);
-        let metadata = match std::fs::read_to_string(&meta_path) {
-            Ok(text) => {
-                Some(
-                    ModelMetadata::parse(&text).map_err(|reason| ModelError::Metadata {
-                        path: meta_path.clone(),
-                        reason,
-                    })?,
-                )
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => {
-                return Err(ModelError::Metadata {
-                    path: meta_path,
-                    reason: e.to_string(),
-                });
-            }
-        };
-
-        let bytes = std::fs::read(model_path).map_err(|source| ModelError::Io {
-            path: model_path.to_path_buf(),
-            source,
-        })?;
-        // Before the runtime sees the bytes: LiteRT may abort the process on a damaged file.
-        check_integrity(model_path, &meta_path, metadata.as_ref(), &bytes)?;
+        let model_path = bundle.model_path();
         let invalid = |source| ModelError::InvalidModel {
             path: model_path.to_path_buf(),
             source,
         };
-        let model = Model::from_bytes(runtime, &bytes).map_err(invalid)?;
-        drop(bytes);
-        let threads = threads.unwrap_or_else(default_threads);
+        let model = Model::from_bytes(runtime, bundle.bytes()).map_err(invalid)?;
+        let threads = options.threads.unwrap_or_else(default_threads);
         let compiled = CompiledModel::new(&model, threads).map_err(invalid)?;
         let unsupported = |reason: String| ModelError::Unsupported {
             path: model_path.to_path_buf(),
@@ -381,11 +225,12 @@ impl TfliteClassifier {
                 output.shape
             )));
         }
-        if labels.len() != classes {
+        let labels = bundle.labels().len();
+        if labels != classes {
             return Err(ModelError::LabelCount {
-                labels_path,
+                labels_path: bundle.labels_path().to_path_buf(),
                 model: model_path.to_path_buf(),
-                labels: labels.len(),
+                labels,
                 outputs: classes,
             });
         }
@@ -394,67 +239,36 @@ impl TfliteClassifier {
             u32::try_from(height).map_err(|_| unsupported("input too large".into()))?,
             u32::try_from(width).map_err(|_| unsupported("input too large".into()))?,
         );
-        let mut spec = Preprocessing::mobilenet(width, height);
-        let output_mode = match &metadata {
-            Some(meta) => {
-                let bad = |reason: String| ModelError::Metadata {
-                    path: meta_path.clone(),
-                    reason,
-                };
-                if meta.input_size != width || meta.input_size != height {
-                    return Err(bad(format!(
-                        "input_size {} does not match the model input {width}x{height}",
-                        meta.input_size
-                    )));
-                }
-                if meta.labels != labels {
-                    let at = meta
-                        .labels
-                        .iter()
-                        .zip(&labels)
-                        .position(|(a, b)| a != b)
-                        .unwrap_or(meta.labels.len().min(labels.len()));
-                    return Err(bad(format!(
-                        "labels differ from {} (first difference at position {at}: {:?} vs {:?})",
-                        labels_path.display(),
-                        meta.labels.get(at),
-                        labels.get(at)
-                    )));
-                }
-                spec.crop = meta.crop;
-                spec.color_order = meta.color_order;
-                spec.mean = meta.normalization.mean;
-                spec.std = meta.normalization.std;
-                match meta.output {
-                    OutputKind::Probabilities => OutputMode::Probabilities,
-                    OutputKind::Logits => OutputMode::Logits,
-                }
+        if let Some(meta) = bundle.metadata()
+            && (meta.input_size != width || meta.input_size != height)
+        {
+            return Err(ModelError::Metadata {
+                path: bundle.metadata_path().to_path_buf(),
+                reason: format!(
+                    "input_size {} does not match the model input {width}x{height}",
+                    meta.input_size
+                ),
+            });
+        }
+        let spec = bundle.preprocessing(width, height);
+        let output_mode = match (bundle.output(), output_quant) {
+            (Some(OutputKind::Probabilities), _) => OutputMode::Probabilities,
+            (Some(OutputKind::Logits), _) => OutputMode::Logits,
+            (None, Some(q)) if quantized_range_is_unit(output.dtype, q) => {
+                OutputMode::Probabilities
             }
-            None => match output_quant {
-                Some(q) if quantized_range_is_unit(output.dtype, q) => OutputMode::Probabilities,
-                Some(_) => OutputMode::Logits,
-                None => OutputMode::Detect,
-            },
+            (None, Some(_)) => OutputMode::Logits,
+            (None, None) => OutputMode::Detect,
         };
-
-        let views = views
-            .map(NonZeroUsize::get)
-            .or_else(|| metadata.as_ref().and_then(|m| m.views))
-            .unwrap_or(1);
+        let views = options
+            .views
+            .map_or_else(|| bundle.views(), NonZeroUsize::get);
         views::check_views(views, width as usize, height as usize).map_err(unsupported)?;
 
         let info = ModelInfo {
             path: model_path.to_path_buf(),
-            name: metadata
-                .as_ref()
-                .and_then(|m| m.name.clone())
-                .or_else(|| {
-                    model_path
-                        .file_stem()
-                        .map(|s| s.to_string_lossy().into_owned())
-                })
-                .unwrap_or_else(|| "model".into()),
-            version: metadata.as_ref().and_then(|m| m.version.clone()),
+            name: bundle.name().to_string(),
+            version: bundle.version().map(str::to_string),
             input_width: width,
             input_height: height,
             input_dtype: input.dtype.to_string(),
@@ -462,7 +276,7 @@ impl TfliteClassifier {
             classes,
             threads: threads.get(),
             views,
-            has_metadata: metadata.is_some(),
+            has_metadata: bundle.metadata().is_some(),
             preprocessing: spec,
             library: runtime.library_path().to_path_buf(),
         };
@@ -481,9 +295,8 @@ impl TfliteClassifier {
         };
         Ok(Self {
             compiled,
-            labels,
+            bundle,
             info,
-            metadata,
             preprocessor: Preprocessor::new(spec),
             input_dtype: input.dtype,
             input_quant,
@@ -500,6 +313,11 @@ impl TfliteClassifier {
         &self.info
     }
 
+    /// The model's files this classifier runs: labels, metadata, checksum, paths.
+    pub fn bundle(&self) -> &Arc<ModelBundle> {
+        &self.bundle
+    }
+
     /// The value of one quantisation step of the output when the model's quantised output
     /// is read as probabilities as it is (no softmax after it); `None` for float outputs
     /// and logits. Such probabilities sum to 1 only within about a step per class.
@@ -510,41 +328,29 @@ impl TfliteClassifier {
         }
     }
 
-    /// The model's `metadata.json`, if it had one.
-    pub fn metadata(&self) -> Option<&ModelMetadata> {
-        self.metadata.as_ref()
-    }
-
     /// The input tensor exactly as the model receives it for `image` (float values; for
     /// quantised models, before quantisation). For checking preprocessing end to end.
     pub fn preprocess(&mut self, image: &RgbImage) -> Result<Vec<f32>, ClassifyError> {
         let mut out = vec![0.0; self.preprocessor.spec().tensor_len()];
-        self.preprocessor
-            .run(image, &mut out)
-            .map_err(|e| ClassifyError::Input(e.to_string()))?;
+        self.preprocessor.run(image, &mut out)?;
         Ok(out)
     }
 
     fn fill_input(&mut self, image: &RgbImage) -> Result<(), ClassifyError> {
-        let input_err = |e: preprocess::PreprocessError| ClassifyError::Input(e.to_string());
         match (self.input_dtype, self.input_quant) {
             (DType::I8, Some(q)) => {
-                self.preprocessor
-                    .run(image, &mut self.scratch)
-                    .map_err(input_err)?;
+                self.preprocessor.run(image, &mut self.scratch)?;
                 let slot = self.compiled.input_mut::<i8>(0)?;
                 preprocess::quantize_i8(&self.scratch, q.scale, q.zero_point, slot);
             }
             (DType::U8, Some(q)) => {
-                self.preprocessor
-                    .run(image, &mut self.scratch)
-                    .map_err(input_err)?;
+                self.preprocessor.run(image, &mut self.scratch)?;
                 let slot = self.compiled.input_mut::<u8>(0)?;
                 preprocess::quantize_u8(&self.scratch, q.scale, q.zero_point, slot);
             }
             _ => {
                 let slot = self.compiled.input_mut::<f32>(0)?;
-                self.preprocessor.run(image, slot).map_err(input_err)?;
+                self.preprocessor.run(image, slot)?;
             }
         }
         match &mut self.upright {
@@ -592,7 +398,7 @@ impl TfliteClassifier {
     }
 
     fn read_output(&self) -> Result<Vec<f32>, ClassifyError> {
-        let mut out = Vec::with_capacity(self.labels.len());
+        let mut out = Vec::with_capacity(self.info.classes);
         match (self.output_dtype, self.output_quant) {
             (DType::I8, Some(q)) => out.extend(
                 self.compiled
@@ -609,49 +415,6 @@ impl TfliteClassifier {
             _ => out.extend_from_slice(self.compiled.output::<f32>(0)?),
         }
         Ok(out)
-    }
-}
-
-/// Verifies the model bytes against the sha256 in its metadata; without metadata, refuses a
-/// HematoVision model and warns loudly about a third-party one.
-fn check_integrity(
-    model_path: &Path,
-    meta_path: &Path,
-    metadata: Option<&ModelMetadata>,
-    bytes: &[u8],
-) -> Result<(), ModelError> {
-    let file = model_path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let Some(meta) = metadata else {
-        if integrity::is_own_model(&file) {
-            return Err(ModelError::MissingMetadata {
-                path: model_path.to_path_buf(),
-                meta_path: meta_path.to_path_buf(),
-            });
-        }
-        log::warn!(
-            "{} has no {METADATA_FILE} beside it: treating it as a third-party model with the \
-             defaults (no crop, bilinear resize to the input size, RGB scaled to [-1, 1], one view, \
-             probabilities detected from the output) and no check for file damage",
-            model_path.display()
-        );
-        return Ok(());
-    };
-    match integrity::verify(&meta.sha256, &file, bytes) {
-        Ok(()) => Ok(()),
-        Err(Mismatch::Differs { expected, found }) => Err(ModelError::Damaged {
-            path: model_path.to_path_buf(),
-            file,
-            expected,
-            found,
-        }),
-        Err(Mismatch::NotRecorded { found }) => Err(ModelError::DigestNotRecorded {
-            meta_path: meta_path.to_path_buf(),
-            file,
-            found,
-        }),
     }
 }
 
@@ -707,12 +470,6 @@ pub fn softmax(v: &mut [f32]) {
     }
 }
 
-impl From<LiteRtError> for ClassifyError {
-    fn from(e: LiteRtError) -> Self {
-        ClassifyError::Runtime(e)
-    }
-}
-
 impl TfliteClassifier {
     /// The first half of [`Classifier::classify`]: preprocesses `image` into the model's
     /// input tensor (for timing the two halves apart).
@@ -747,7 +504,7 @@ impl TfliteClassifier {
 
 impl Classifier for TfliteClassifier {
     fn labels(&self) -> &[String] {
-        &self.labels
+        self.bundle.labels()
     }
 
     /// Preprocesses, runs every orientation view (one run each) and returns one value per
