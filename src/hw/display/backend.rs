@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use super::config::{DisplayConfig, DisplayDriver};
 use super::linux_i2c::LinuxI2c;
-use super::oled::{Controller, Oled, OledOptions, Rotation};
+use super::oled::Oled;
+use super::options::{Controller, OledOptions, Rotation};
 use super::resilient::{DEFAULT_RETRY, Opener, ResilientDisplay};
 use super::sim::SimDisplay;
 use super::{Display, DisplayError};

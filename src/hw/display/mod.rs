@@ -10,7 +10,7 @@
 //! - [`oled`]: the I2C OLED: SSD1306 through the `ssd1306` crate ([`ssd1306`], with the
 //!   [`interface`] adapter), SH1106 through the project's own driver ([`sh1106`]), both
 //!   over an [`transport::I2cTransport`], on Linux through [`linux_i2c`] (raw I2C or
-//!   SMBus block writes),
+//!   SMBus block writes), with its settings in [`options`],
 //! - [`resilient`]: keeps counting when the OLED is missing or failing, retries it,
 //! - [`backend`]: picks the backend from the `[display]` section ([`open_default`]).
 
@@ -22,6 +22,7 @@ pub mod linux_i2c;
 #[cfg(test)]
 mod mock;
 pub mod oled;
+pub mod options;
 pub mod resilient;
 pub mod screens;
 pub mod sh1106;

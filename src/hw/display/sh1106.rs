@@ -17,7 +17,7 @@
 //! direction), so it costs nothing per frame.
 
 use super::framebuffer::Framebuffer;
-use super::oled::{OledOptions, Rotation};
+use super::options::{OledOptions, Rotation};
 use super::transport::{I2cTransport, TransportError};
 use super::{Display, DisplayError, Screen, screens};
 
@@ -163,7 +163,7 @@ mod tests {
     use super::*;
     use crate::hw::display::framebuffer::{PAGES, WIDTH};
     use crate::hw::display::mock::{Expect, MockI2c, MockSmbus};
-    use crate::hw::display::oled::Controller;
+    use crate::hw::display::options::Controller;
     use crate::hw::display::transport::{CONTROL_COMMAND, CONTROL_DATA, RawI2c, SmbusI2c};
     use crate::hw::display::{Status, TallyView};
 

@@ -19,7 +19,7 @@ use ::ssd1306::prelude::{Brightness, DisplayConfig, DisplayRotation, DisplaySize
 
 use super::framebuffer::{Framebuffer, HEIGHT, WIDTH};
 use super::interface::{LastError, TransportInterface};
-use super::oled::{OledOptions, Rotation};
+use super::options::{OledOptions, Rotation};
 use super::transport::{I2cTransport, TransportError};
 use super::{Display, DisplayError, Screen, screens};
 
@@ -149,7 +149,7 @@ mod tests {
     use super::*;
     use crate::hw::display::framebuffer::PAGES;
     use crate::hw::display::mock::{Expect, MockI2c, MockSmbus};
-    use crate::hw::display::oled::Controller;
+    use crate::hw::display::options::Controller;
     use crate::hw::display::transport::{CONTROL_COMMAND, CONTROL_DATA, RawI2c, SmbusI2c};
     use crate::hw::display::{Status, TallyView};
 
