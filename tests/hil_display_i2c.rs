@@ -9,12 +9,15 @@
 //! i2c-stub is SMBus-only, so the backend must pick SMBus I2C block writes. The stub
 //! keeps the bytes of each block write in its registers starting at the command byte,
 //! so after drawing, registers 0x00.. hold the last command group and 0x40.. the last
-//! 32-byte data block: both are read back and compared with what the driver sent.
+//! data block: both are read back and compared with what the driver sent. The SH1106
+//! driver addresses each changed page (`0xB0 | page`, column); the SSD1306 goes through
+//! the `ssd1306` crate, whose last command group is the page range of the changed area
+//! (`0x22 first last`) and whose last data block is the end of that area's last page.
 
 use hematovision::hw::display::config::{DisplayConfig, DisplayDriver};
 use hematovision::hw::display::framebuffer::{PAGES, WIDTH};
 use hematovision::hw::display::linux_i2c::{LinuxI2c, TransferMode};
-use hematovision::hw::display::ssd1306::{Controller, page_address_commands};
+use hematovision::hw::display::sh1106::page_address_commands;
 use hematovision::hw::display::{Display, Screen, Status, TallyView, open_oled};
 use i2cdev::core::I2CDevice;
 use i2cdev::linux::LinuxI2CDevice;
@@ -64,15 +67,28 @@ fn oled_initialises_and_draws_through_the_stub() {
             .rev()
             .find(|&p| fb.page(p).iter().any(|&b| b != 0))
             .unwrap();
-        let controller = match driver {
-            DisplayDriver::Sh1106 => Controller::Sh1106,
-            _ => Controller::Ssd1306,
-        };
         let mut stub = LinuxI2CDevice::new(&bus, 0x3C).unwrap();
         let commands = stub.smbus_read_i2c_block_data(0x00, 3).unwrap();
-        assert_eq!(commands, page_address_commands(controller, last as u8));
-        let data = stub.smbus_read_i2c_block_data(0x40, 32).unwrap();
-        assert_eq!(data, fb.page(last)[WIDTH - 32..].to_vec());
+        if driver == DisplayDriver::Sh1106 {
+            assert_eq!(commands, page_address_commands(last as u8));
+            let data = stub.smbus_read_i2c_block_data(0x40, 32).unwrap();
+            assert_eq!(data, fb.page(last)[WIDTH - 32..].to_vec());
+        } else {
+            // The changed area of a first screen is the bounding box of its lit pixels.
+            let first = (0..PAGES)
+                .find(|&p| fb.page(p).iter().any(|&b| b != 0))
+                .unwrap();
+            let lit = |x: usize| (0..PAGES).any(|p| fb.page(p)[x] != 0);
+            let x0 = (0..WIDTH).find(|&x| lit(x)).unwrap();
+            let x1 = (0..WIDTH).rev().find(|&x| lit(x)).unwrap();
+            assert_eq!(commands, vec![0x22, first as u8, last as u8]);
+            let area = &fb.page(last)[x0..=x1];
+            let tail = area.chunks(32).last().unwrap();
+            let data = stub
+                .smbus_read_i2c_block_data(0x40, tail.len() as u8)
+                .unwrap();
+            assert_eq!(data, tail.to_vec());
+        }
         // Nothing changed: nothing is sent.
         oled.show(&screen).unwrap();
         let again = Screen::Status {

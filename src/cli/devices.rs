@@ -10,8 +10,8 @@ use hematovision::camera::FrameSource;
 use hematovision::camera::replay::ReplaySource;
 use hematovision::config::{ButtonDriver, CameraSourceKind, Config};
 use hematovision::hw::button::Buttons;
-use hematovision::hw::button::gpio::{GpioBackend, open_hardware};
 use hematovision::hw::button::sim::{KeyboardButtons, ScriptedButtons, parse_schedule};
+use hematovision::hw::button::{GpioBackend, open_hardware};
 use hematovision::hw::display::{Display, open_default};
 use hematovision::model::{ClassifierOptions, ModelBundle, TfliteClassifier};
 

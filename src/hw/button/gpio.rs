@@ -12,12 +12,13 @@ use std::collections::VecDeque;
 use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gpiocdev::Request;
 use gpiocdev::line::{Bias, EdgeDetection, EdgeKind, EventClock};
 use log::{debug, info};
 
+use super::backend::{PERMISSION_FIX, extra_actions, next_gesture};
 use super::config::{BiasSetting, GpioButtonsConfig, LineRef};
 use super::gesture::Edge;
 use super::map::ButtonMap;
@@ -25,12 +26,6 @@ use super::{ButtonError, ButtonEvent, Buttons};
 
 /// Consumer name shown by `gpioinfo` for the lines we hold.
 pub const CONSUMER: &str = "hematovision";
-
-/// How to let the daemon's user open GPIO chips (shown with permission errors).
-pub const PERMISSION_FIX: &str = "add the daemon's user to group `gpio` \
-(sudo usermod -aG gpio USER, then restart the service), or where that group does not exist \
-install a udev rule, e.g. /etc/udev/rules.d/60-gpiochip.rules: \
-SUBSYSTEM==\"gpio\", KERNEL==\"gpiochip*\", GROUP=\"gpio\", MODE=\"0660\"";
 
 /// Why the GPIO buttons could not be set up. Every message names the chip or line, the
 /// config key and the fix.
@@ -285,21 +280,8 @@ impl GpioButtons {
         let path = resolve_chip(&config.chip)?;
         let chip = open_chip(&path)?;
         let main = resolve_line(&chip, &config.line, "buttons.gpio.line")?;
-        let actions = [
-            ("buttons.gpio.undo", ButtonEvent::Undo, config.undo.as_ref()),
-            (
-                "buttons.gpio.new_slide",
-                ButtonEvent::NewSlide,
-                config.new_slide.as_ref(),
-            ),
-            (
-                "buttons.gpio.live",
-                ButtonEvent::ToggleLive,
-                config.live.as_ref(),
-            ),
-        ];
         let mut extras = Vec::new();
-        for (key, event, line) in actions {
+        for (key, event, line) in extra_actions(config) {
             if let Some(line) = line {
                 extras.push((resolve_line(&chip, line, key)?, event));
             }
@@ -396,55 +378,6 @@ impl GpioButtons {
     }
 }
 
-/// The loop both GPIO backends share: hands out queued gestures, runs the recogniser's
-/// timers, and otherwise waits for edges with `wait_for_edges` (at most until the next
-/// timer or the timeout), which feeds what it reads into the map and says whether it read
-/// any edge.
-///
-/// Edges the kernel has already queued are read *before* the timers run to the current
-/// time. The recogniser never goes back in time (an edge older than the latest time it
-/// was polled at is dated at that time), so polling first would date a burst that
-/// waited in the kernel (the caller was busy, e.g. classifying a cell, while the
-/// technician double-pressed) all at one instant, and the debouncer would take it for a
-/// bounce: a double press read late became a single count.
-pub(super) fn next_gesture(
-    map: &mut ButtonMap,
-    queue: &mut VecDeque<ButtonEvent>,
-    timeout: Duration,
-    mut wait_for_edges: impl FnMut(
-        &mut ButtonMap,
-        &mut VecDeque<ButtonEvent>,
-        Duration,
-    ) -> Result<bool, ButtonError>,
-) -> Result<Option<ButtonEvent>, ButtonError> {
-    let start = Instant::now();
-    loop {
-        if let Some(event) = queue.pop_front() {
-            return Ok(Some(event));
-        }
-        // The clock first, then the queue: every edge stamped up to `now` is then read
-        // (with its kernel timestamp) before the timers are evaluated at `now`.
-        let now = monotonic_now();
-        while wait_for_edges(map, queue, Duration::ZERO)? {}
-        if !queue.is_empty() {
-            continue;
-        }
-        queue.extend(map.poll(now));
-        if !queue.is_empty() {
-            continue;
-        }
-        let elapsed = start.elapsed();
-        if elapsed >= timeout {
-            return Ok(None);
-        }
-        let mut wait = timeout - elapsed;
-        if let Some(deadline) = map.deadline() {
-            wait = wait.min(deadline.saturating_sub(now));
-        }
-        wait_for_edges(map, queue, wait)?;
-    }
-}
-
 impl Buttons for GpioButtons {
     fn next_event(&mut self, timeout: Duration) -> Result<Option<ButtonEvent>, ButtonError> {
         let (request, chip, buf) = (&self.request, &self.chip, &mut self.buf);
@@ -452,6 +385,7 @@ impl Buttons for GpioButtons {
             &mut self.map,
             &mut self.queue,
             timeout,
+            monotonic_now,
             |map, queue, wait| {
                 let ready = request.wait_edge_event(wait).map_err(|e| {
                     ButtonError::Device(format!("waiting on {}: {e}", chip.display()))
@@ -462,40 +396,6 @@ impl Buttons for GpioButtons {
                 Ok(ready)
             },
         )
-    }
-}
-
-/// The library that drives the button lines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GpioBackend {
-    /// The GPIO character device through gpiocdev (`buttons.driver = "gpio"`).
-    Cdev,
-    /// rppal (`buttons.driver = "rppal"`), only in builds with the `rppal` feature.
-    Rppal,
-}
-
-/// Whether this build contains the rppal backend (cargo feature `rppal`).
-pub const RPPAL_BUILT: bool = cfg!(feature = "rppal");
-
-/// The hardware buttons of `[buttons.gpio]` through `backend`. Settings are validated
-/// first; every error names the key and the fix.
-pub fn open_hardware(
-    backend: GpioBackend,
-    config: &GpioButtonsConfig,
-) -> Result<Box<dyn Buttons + Send>, ButtonError> {
-    config
-        .validate()
-        .map_err(|e| ButtonError::Device(e.to_string()))?;
-    match backend {
-        GpioBackend::Cdev => Ok(Box::new(GpioButtons::open(config)?)),
-        #[cfg(feature = "rppal")]
-        GpioBackend::Rppal => Ok(Box::new(super::rppal_gpio::RppalButtons::open(config)?)),
-        #[cfg(not(feature = "rppal"))]
-        GpioBackend::Rppal => Err(ButtonError::Device(
-            "buttons.driver = \"rppal\" needs a build with `cargo build --features rppal`; \
-             or use buttons.driver = \"gpio\""
-                .to_string(),
-        )),
     }
 }
 
@@ -539,89 +439,12 @@ mod tests {
     }
 
     #[test]
-    fn open_hardware_reports_missing_chips_and_the_rppal_feature() {
-        let config = GpioButtonsConfig {
-            chip: "gpiochip-missing".into(),
-            ..GpioButtonsConfig::default()
-        };
-        let e = open_hardware(GpioBackend::Cdev, &config)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(
-            e.contains("gpiochip-missing") && e.contains("buttons.gpio.chip"),
-            "{e}"
-        );
-        if !RPPAL_BUILT {
-            let e = open_hardware(GpioBackend::Rppal, &config)
-                .err()
-                .map(|e| e.to_string())
-                .unwrap_or_default();
-            assert!(e.contains("--features rppal"), "{e}");
-        }
-        let bad = GpioButtonsConfig {
-            debounce_ms: 0,
-            ..config
-        };
-        let e = open_hardware(GpioBackend::Cdev, &bad)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(e.contains("buttons.gpio.debounce_ms"), "{e}");
-    }
-
-    #[test]
     fn permission_message_says_how_to_fix() {
         let e = GpioSetupError::PermissionDenied {
             path: "/dev/gpiochip0".into(),
         }
         .to_string();
         assert!(e.contains("/dev/gpiochip0") && e.contains("group `gpio`") && e.contains("udev"));
-    }
-
-    /// A double press (100 ms press, 150 ms gap, 100 ms press) that happened while nobody
-    /// was reading: the edges wait in a scripted "kernel queue" with their real
-    /// timestamps, and `per_wait` of them are handed out per call (gpiocdev reads the
-    /// whole queue, rppal one edge per call).
-    fn late_double_press(per_wait: usize) -> Vec<ButtonEvent> {
-        use super::super::gesture::GestureTiming;
-        let ms = Duration::from_millis;
-        // Everything happened up to 50 ms ago.
-        let base = monotonic_now().saturating_sub(ms(400));
-        let mut kernel: VecDeque<(Duration, Edge)> = VecDeque::from([
-            (base, Edge::Press),
-            (base + ms(100), Edge::Release),
-            (base + ms(250), Edge::Press),
-            (base + ms(350), Edge::Release),
-        ]);
-        let mut map = ButtonMap::new(0, GestureTiming::default(), &[]);
-        let mut queue = VecDeque::new();
-        let mut got = Vec::new();
-        while let Some(event) = next_gesture(&mut map, &mut queue, ms(600), |map, queue, wait| {
-            let mut read = false;
-            for _ in 0..per_wait {
-                let Some((t, edge)) = kernel.pop_front() else {
-                    break;
-                };
-                queue.extend(map.edge(0, t, edge));
-                read = true;
-            }
-            if !read {
-                std::thread::sleep(wait);
-            }
-            Ok(read)
-        })
-        .unwrap()
-        {
-            got.push(event);
-        }
-        got
-    }
-
-    #[test]
-    fn edges_read_late_keep_their_kernel_times() {
-        assert_eq!(late_double_press(usize::MAX), vec![ButtonEvent::NewSlide]);
-        assert_eq!(late_double_press(1), vec![ButtonEvent::NewSlide]);
     }
 
     #[test]

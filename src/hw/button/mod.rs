@@ -4,17 +4,23 @@
 //!   presses (and the mapping to [`ButtonEvent`]s),
 //! - [`gpio`]: the real backend on the Linux GPIO character device (uAPI v2),
 //! - `rppal_gpio` (cargo feature `rppal`): the same buttons through rppal, Pi only,
+//! - [`backend`]: what both GPIO backends share (action table, gesture loop),
+//! - [`open`]: picks the GPIO backend ([`open_hardware`]),
 //! - [`map`]: routing of line edges to actions (main button gestures, extra buttons),
 //! - [`config`]: the `[buttons.gpio]` section of both real backends.
 
+pub mod backend;
 pub mod config;
 pub mod gesture;
 pub mod gpio;
 pub mod map;
+pub mod open;
 #[cfg(feature = "rppal")]
 pub mod rppal_gpio;
 
 pub mod sim;
+
+pub use open::{GpioBackend, RPPAL_BUILT, open_hardware};
 
 use std::time::Duration;
 

@@ -12,9 +12,10 @@ use std::time::Duration;
 use ::rppal::gpio::{Gpio, InputPin, Trigger};
 use log::info;
 
+use super::backend::{PERMISSION_FIX, extra_actions, next_gesture};
 use super::config::{BiasSetting, GpioButtonsConfig, LineRef};
 use super::gesture::Edge;
-use super::gpio::{PERMISSION_FIX, next_gesture};
+use super::gpio::monotonic_now;
 use super::map::ButtonMap;
 use super::{ButtonError, ButtonEvent, Buttons};
 
@@ -64,19 +65,7 @@ impl RppalButtons {
         let gpio = Gpio::new().map_err(|e| rppal_error("opening GPIO with rppal", e))?;
         let main = bcm(&config.line, "buttons.gpio.line")?;
         let mut extras = Vec::new();
-        for (key, event, line) in [
-            ("buttons.gpio.undo", ButtonEvent::Undo, config.undo.as_ref()),
-            (
-                "buttons.gpio.new_slide",
-                ButtonEvent::NewSlide,
-                config.new_slide.as_ref(),
-            ),
-            (
-                "buttons.gpio.live",
-                ButtonEvent::ToggleLive,
-                config.live.as_ref(),
-            ),
-        ] {
+        for (key, event, line) in extra_actions(config) {
             if let Some(line) = line {
                 extras.push((u32::from(bcm(line, key)?), event));
             }
@@ -117,6 +106,7 @@ impl Buttons for RppalButtons {
             &mut self.map,
             &mut self.queue,
             timeout,
+            monotonic_now,
             |map, queue, wait| {
                 let pins: Vec<&InputPin> = pins.iter().collect();
                 let polled = gpio

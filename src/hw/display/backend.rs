@@ -4,9 +4,10 @@ use std::time::Duration;
 
 use super::config::{DisplayConfig, DisplayDriver};
 use super::linux_i2c::LinuxI2c;
+use super::oled::Oled;
+use super::options::{Controller, OledOptions, Rotation};
 use super::resilient::{DEFAULT_RETRY, Opener, ResilientDisplay};
 use super::sim::SimDisplay;
-use super::ssd1306::{Controller, Oled, OledOptions, Rotation};
 use super::{Display, DisplayError};
 
 /// The OLED options of a `[display]` section (driver, rotation, contrast); `None` for

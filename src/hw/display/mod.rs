@@ -7,19 +7,25 @@
 //!   terminal renderings,
 //! - [`screens`]: the layouts of every [`Screen`], drawn on any embedded-graphics target,
 //! - [`sim`]: the simulated display (terminal + PNG snapshots),
-//! - [`ssd1306`]: the SSD1306 / SH1106 OLED driver over an [`transport::I2cTransport`],
-//!   on Linux through [`linux_i2c`] (raw I2C or SMBus block writes),
+//! - [`oled`]: the I2C OLED: SSD1306 through the `ssd1306` crate ([`ssd1306`], with the
+//!   [`interface`] adapter), SH1106 through the project's own driver ([`sh1106`]), both
+//!   over an [`transport::I2cTransport`], on Linux through [`linux_i2c`] (raw I2C or
+//!   SMBus block writes), with its settings in [`options`],
 //! - [`resilient`]: keeps counting when the OLED is missing or failing, retries it,
 //! - [`backend`]: picks the backend from the `[display]` section ([`open_default`]).
 
 pub mod backend;
 pub mod config;
 pub mod framebuffer;
+pub mod interface;
 pub mod linux_i2c;
 #[cfg(test)]
 mod mock;
+pub mod oled;
+pub mod options;
 pub mod resilient;
 pub mod screens;
+pub mod sh1106;
 pub mod sim;
 pub mod ssd1306;
 pub mod transport;

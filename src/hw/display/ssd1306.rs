@@ -1,225 +1,202 @@
-//! The OLED backend: a thin SSD1306 / SH1106 driver over an [`I2cTransport`].
+//! The SSD1306 OLED through the `ssd1306` crate.
 //!
-//! Both controllers hold 8 pages of 8 pixel rows; the [`Framebuffer`] keeps that layout
-//! and knows which pages changed since the last flush, so only those are sent (a full
-//! frame costs ~23 ms at 400 kHz, a status line a few ms). Pages are addressed in page
-//! mode on both chips: `0xB0 | page`, then the column start as two nibble commands.
+//! The crate drives the panel in its buffered graphics mode (horizontal addressing) with
+//! the rotation done by the controller, through [`TransportInterface`], our adapter from
+//! display-interface's `WriteOnlyDataCommand` to the project's [`I2cTransport`] (raw I2C,
+//! or SMBus block writes where the adapter lacks raw transfers: the crate sends every
+//! command as its own group of at most 3 bytes, so each fits one block).
 //!
-//! - SSD1306: 128-column RAM, internal charge pump (`0x8D 0x14`).
-//! - SH1106: 132-column RAM with the 128 visible columns at offset 2, DC-DC converter
-//!   (`0xAD 0x8B`), page addressing only. Many 1.3" "SSD1306" modules are SH1106:
-//!   if the picture is shifted by two pixels with a column of noise, switch the driver.
-//!
-//! Rotation by 180 degrees is done by the controller (segment remap and COM scan
-//! direction), so it costs nothing per frame.
+//! Screens are drawn by [`screens::draw`] into a [`Framebuffer`] (the same code the
+//! simulated display and the PNGs of `docs/screens/` use, so the panel shows them pixel
+//! for pixel); only the pixels that differ from the frame on the panel are handed to the
+//! crate, whose changed-area flush then sends just the rectangle they span. `draw`
+//! straight into the crate would clear its buffer first and send the whole frame
+//! (~23 ms at 400 kHz) for every status line.
 
-use super::framebuffer::Framebuffer;
+use ::ssd1306::Ssd1306;
+use ::ssd1306::mode::BufferedGraphicsMode;
+use ::ssd1306::prelude::{Brightness, DisplayConfig, DisplayRotation, DisplaySize128x64};
+
+use super::framebuffer::{Framebuffer, HEIGHT, WIDTH};
+use super::interface::{LastError, TransportInterface};
+use super::options::{OledOptions, Rotation};
 use super::transport::{I2cTransport, TransportError};
 use super::{Display, DisplayError, Screen, screens};
 
-/// Which controller is on the module.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Controller {
-    /// SSD1306, 128x64.
-    Ssd1306,
-    /// SH1106, 132x64 RAM showing columns 2..130.
-    Sh1106,
+/// Pre-charge period, phase 2 (phase 1 is the crate's 1): the common 128x64 modules'
+/// `0xD9 0xF1` with the internal charge pump.
+const PRECHARGE: u8 = 0xF;
+
+type Driver<T> =
+    Ssd1306<TransportInterface<T>, DisplaySize128x64, BufferedGraphicsMode<DisplaySize128x64>>;
+
+/// An SSD1306 OLED behind a transport.
+pub struct Ssd1306Oled<T: I2cTransport> {
+    driver: Driver<T>,
+    bus_error: LastError,
+    contrast: u8,
+    /// What the panel shows (when `in_sync`).
+    shown: Framebuffer,
+    /// False until the first full flush, and after a failed one: then every pixel is
+    /// handed to the crate again.
+    in_sync: bool,
 }
 
-impl Controller {
-    /// First RAM column of the visible area.
-    pub fn column_offset(self) -> u8 {
-        match self {
-            Controller::Ssd1306 => 0,
-            Controller::Sh1106 => 2,
-        }
+impl<T: I2cTransport> std::fmt::Debug for Ssd1306Oled<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ssd1306Oled")
+            .field("contrast", &self.contrast)
+            .field("in_sync", &self.in_sync)
+            .finish()
     }
 }
 
-/// Panel orientation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Rotation {
-    /// Normal: header pins at the top.
-    #[default]
-    Deg0,
-    /// Upside down.
-    Deg180,
-}
-
-/// Settings of an OLED.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct OledOptions {
-    /// The controller.
-    pub controller: Controller,
-    /// Orientation.
-    pub rotation: Rotation,
-    /// Contrast 0..=255.
-    pub contrast: u8,
-}
-
-/// Command bytes that set everything up, display still off (sent as one group of at
-/// most 32 bytes, so it also fits one SMBus block).
-pub fn init_commands(options: &OledOptions) -> Vec<u8> {
-    let (segment_remap, com_scan) = match options.rotation {
-        Rotation::Deg0 => (0xA1, 0xC8),
-        Rotation::Deg180 => (0xA0, 0xC0),
-    };
-    let mut c = vec![
-        0xAE, // display off
-        0xD5, 0x80, // clock divide ratio / oscillator
-        0xA8, 0x3F, // multiplex ratio: 64 rows
-        0xD3, 0x00, // display offset 0
-        0x40, // start line 0
-    ];
-    match options.controller {
-        Controller::Ssd1306 => c.extend_from_slice(&[
-            0x8D, 0x14, // charge pump on
-            0x20, 0x02, // page addressing mode
-        ]),
-        Controller::Sh1106 => c.extend_from_slice(&[
-            0xAD, 0x8B, // DC-DC converter on
-        ]),
-    }
-    c.extend_from_slice(&[
-        segment_remap,
-        com_scan,
-        0xDA,
-        0x12, // COM pins: alternative configuration
-        0x81,
-        options.contrast,
-    ]);
-    match options.controller {
-        Controller::Ssd1306 => c.extend_from_slice(&[
-            0xD9, 0xF1, // pre-charge period
-            0xDB, 0x40, // VCOMH deselect level
-            0x2E, // no scrolling
-        ]),
-        Controller::Sh1106 => c.extend_from_slice(&[
-            0xD9, 0x22, // pre-charge period
-            0xDB, 0x35, // VCOM deselect level
-        ]),
-    }
-    c.extend_from_slice(&[
-        0xA4, // show RAM content
-        0xA6, // not inverted
-    ]);
-    c
-}
-
-/// Command bytes that select `page` and put the column pointer at the visible start.
-pub fn page_address_commands(controller: Controller, page: u8) -> [u8; 3] {
-    let column = controller.column_offset();
-    [0xB0 | (page & 0x07), column & 0x0F, 0x10 | (column >> 4)]
-}
-
-/// Display on.
-pub const DISPLAY_ON: u8 = 0xAF;
-/// Display off (sleep).
-pub const DISPLAY_OFF: u8 = 0xAE;
-
-/// An SSD1306 or SH1106 OLED behind a transport, drawing into a [`Framebuffer`].
-#[derive(Debug)]
-pub struct Oled<T> {
-    transport: T,
-    options: OledOptions,
-    fb: Framebuffer,
-}
-
-impl<T: I2cTransport> Oled<T> {
+impl<T: I2cTransport> Ssd1306Oled<T> {
     /// A driver for an uninitialised display; call [`init`](Self::init) next.
     pub fn new(transport: T, options: OledOptions) -> Self {
+        let rotation = match options.rotation {
+            Rotation::Deg0 => DisplayRotation::Rotate0,
+            Rotation::Deg180 => DisplayRotation::Rotate180,
+        };
+        let interface = TransportInterface::new(transport);
+        let bus_error = interface.last_error();
+        let driver =
+            Ssd1306::new(interface, DisplaySize128x64, rotation).into_buffered_graphics_mode();
         Self {
-            transport,
-            options,
-            fb: Framebuffer::new(),
+            driver,
+            bus_error,
+            contrast: options.contrast,
+            shown: Framebuffer::new(),
+            in_sync: false,
         }
     }
 
-    /// Sets the controller up, clears its RAM with the current frame and switches the
-    /// display on. Also the recovery after a reset or bus error.
+    /// Sets the controller up (the crate's sequence, then our contrast), clears its RAM
+    /// with the current frame and leaves the display on. Also the recovery after a reset
+    /// or bus error.
     pub fn init(&mut self) -> Result<(), TransportError> {
-        self.transport
-            .write_command(&init_commands(&self.options))?;
-        self.fb.invalidate();
-        self.flush()?;
-        self.transport.write_command(&[DISPLAY_ON])
+        let result = self
+            .driver
+            .init()
+            .and_then(|()| {
+                self.driver
+                    .set_brightness(Brightness::custom(PRECHARGE, self.contrast))
+            })
+            .map_err(|_| ());
+        self.bus_result(result)?;
+        self.in_sync = false;
+        let frame = self.shown.clone();
+        self.update(&frame)
     }
 
-    /// Sends the pages that differ from what the display holds; returns how many.
-    ///
-    /// A page that fails stays dirty (it is sent again next time).
-    pub fn flush(&mut self) -> Result<usize, TransportError> {
-        let dirty = self.fb.dirty_pages();
-        for &page in &dirty {
-            self.transport
-                .write_command(&page_address_commands(self.options.controller, page as u8))?;
-            self.transport.write_data(self.fb.page(page))?;
-            self.fb.mark_page_flushed(page);
-        }
-        Ok(dirty.len())
-    }
-
-    /// Changes the contrast (0..=255).
-    pub fn set_contrast(&mut self, contrast: u8) -> Result<(), TransportError> {
-        self.options.contrast = contrast;
-        self.transport.write_command(&[0x81, contrast])
-    }
-
-    /// Switches the panel off (RAM kept) or back on.
-    pub fn set_display_on(&mut self, on: bool) -> Result<(), TransportError> {
-        self.transport
-            .write_command(&[if on { DISPLAY_ON } else { DISPLAY_OFF }])
-    }
-
-    /// The frame being drawn (draw on it, then [`flush`](Self::flush)).
-    pub fn framebuffer_mut(&mut self) -> &mut Framebuffer {
-        &mut self.fb
-    }
-
-    /// The frame last drawn.
+    /// The frame the panel shows.
     pub fn framebuffer(&self) -> &Framebuffer {
-        &self.fb
+        &self.shown
     }
 
     /// Gives the transport back.
     pub fn release(self) -> T {
-        self.transport
+        self.driver.release().release()
+    }
+
+    /// Hands the pixels of `frame` that differ from the panel's to the crate and flushes
+    /// the area they span. A failed flush leaves the panel's state unknown.
+    fn update(&mut self, frame: &Framebuffer) -> Result<(), TransportError> {
+        for y in 0..HEIGHT {
+            for x in 0..WIDTH {
+                let on = frame.pixel(x, y);
+                if !self.in_sync || on != self.shown.pixel(x, y) {
+                    self.driver.set_pixel(x as u32, y as u32, on);
+                }
+            }
+        }
+        let result = self.driver.flush().map_err(|_| ());
+        if let Err(e) = self.bus_result(result) {
+            self.in_sync = false;
+            return Err(e);
+        }
+        self.shown = frame.clone();
+        self.shown.mark_all_flushed();
+        self.in_sync = true;
+        Ok(())
+    }
+
+    /// The transport's own error behind a failed crate call.
+    fn bus_result(&mut self, result: Result<(), ()>) -> Result<(), TransportError> {
+        result.map_err(|()| {
+            self.bus_error.take().unwrap_or_else(|| TransportError {
+                address: 0,
+                message: "the ssd1306 driver failed without a bus error".to_string(),
+            })
+        })
     }
 }
 
-impl<T: I2cTransport> Display for Oled<T> {
+impl<T: I2cTransport> Display for Ssd1306Oled<T> {
     fn show(&mut self, screen: &Screen) -> Result<(), DisplayError> {
-        match screens::draw(&mut self.fb, screen) {
+        let mut frame = self.shown.clone();
+        match screens::draw(&mut frame, screen) {
             Ok(()) => {}
             Err(never) => match never {},
         }
-        match self.flush() {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                // The device may have lost state: resend everything next time.
-                self.fb.invalidate();
-                Err(DisplayError::Device(e.to_string()))
-            }
-        }
+        self.update(&frame)
+            .map_err(|e| DisplayError::Device(e.to_string()))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hw::display::framebuffer::{PAGES, WIDTH};
+    use crate::hw::display::framebuffer::PAGES;
     use crate::hw::display::mock::{Expect, MockI2c, MockSmbus};
+    use crate::hw::display::options::Controller;
     use crate::hw::display::transport::{CONTROL_COMMAND, CONTROL_DATA, RawI2c, SmbusI2c};
     use crate::hw::display::{Status, TallyView};
 
     const ADDR: u8 = 0x3C;
 
-    fn opts(controller: Controller) -> OledOptions {
+    fn opts(rotation: Rotation, contrast: u8) -> OledOptions {
         OledOptions {
-            controller,
-            rotation: Rotation::Deg0,
-            contrast: 0xCF,
+            controller: Controller::Ssd1306,
+            rotation,
+            contrast,
         }
+    }
+
+    /// The command groups of `init`: the crate's sequence (one write per command, so
+    /// every group fits an SMBus block), then our pre-charge and contrast. Compared with
+    /// the project's former driver the bytes are the same settings except that the crate
+    /// uses horizontal addressing (`0x20 0x00`), sends the display-on before our contrast,
+    /// and sets its default brightness first.
+    fn init_groups(rotation: Rotation, contrast: u8) -> Vec<Vec<u8>> {
+        let (remap, com) = match rotation {
+            Rotation::Deg0 => (0xA1, 0xC8),
+            Rotation::Deg180 => (0xA0, 0xC0),
+        };
+        [
+            &[0xAE][..],
+            &[0xD5, 0x80],
+            &[0xA8, 0x3F],
+            &[0xD3, 0x00],
+            &[0x40],
+            &[0x8D, 0x14],
+            &[0x20, 0x00],
+            &[0xDA, 0x12],
+            &[remap],
+            &[com],
+            &[0xD9, 0x21],
+            &[0x81, 0x5F],
+            &[0xDB, 0x40],
+            &[0xA4],
+            &[0xA6],
+            &[0x2E],
+            &[0xAF],
+            &[0xD9, 0xF1],
+            &[0x81, contrast],
+        ]
+        .iter()
+        .map(|g| g.to_vec())
+        .collect()
     }
 
     fn cmd(bytes: &[u8]) -> Expect {
@@ -234,115 +211,74 @@ mod tests {
         Expect::Write(ADDR, v)
     }
 
-    fn page_writes(controller: Controller, fb: &Framebuffer, pages: &[usize]) -> Vec<Expect> {
-        pages
-            .iter()
-            .flat_map(|&p| {
-                [
-                    cmd(&page_address_commands(controller, p as u8)),
-                    data(fb.page(p)),
-                ]
-            })
-            .collect()
-    }
-
-    fn init_expectations(o: &OledOptions) -> Vec<Expect> {
-        let blank = Framebuffer::new();
-        let mut e = vec![cmd(&init_commands(o))];
-        e.extend(page_writes(
-            o.controller,
-            &blank,
-            &(0..PAGES).collect::<Vec<_>>(),
-        ));
-        e.push(cmd(&[DISPLAY_ON]));
+    /// The crate's flush of columns `x0..=x1` on pages `p0..=p1` of `fb`.
+    fn area_writes(
+        fb: &Framebuffer,
+        (x0, x1): (usize, usize),
+        (p0, p1): (usize, usize),
+    ) -> Vec<Expect> {
+        let mut e = vec![
+            cmd(&[0x21, x0 as u8, x1 as u8]),
+            cmd(&[0x22, p0 as u8, p1 as u8]),
+        ];
+        e.extend((p0..=p1).map(|p| data(&fb.page(p)[x0..=x1])));
         e
     }
 
-    #[test]
-    fn ssd1306_init_sequence_is_exact() {
-        let o = opts(Controller::Ssd1306);
-        assert_eq!(
-            init_commands(&o),
-            vec![
-                0xAE, 0xD5, 0x80, 0xA8, 0x3F, 0xD3, 0x00, 0x40, 0x8D, 0x14, 0x20, 0x02, 0xA1, 0xC8,
-                0xDA, 0x12, 0x81, 0xCF, 0xD9, 0xF1, 0xDB, 0x40, 0x2E, 0xA4, 0xA6
-            ]
-        );
-        assert!(init_commands(&o).len() <= 32, "must fit one SMBus block");
-        let mock = MockI2c::new(init_expectations(&o));
-        let mut oled = Oled::new(RawI2c::new(mock.clone(), ADDR), o);
-        oled.init().unwrap();
-        mock.done();
+    fn init_expectations(o: &OledOptions) -> Vec<Expect> {
+        let mut e: Vec<Expect> = init_groups(o.rotation, o.contrast)
+            .iter()
+            .map(|g| cmd(g))
+            .collect();
+        e.extend(area_writes(
+            &Framebuffer::new(),
+            (0, WIDTH - 1),
+            (0, PAGES - 1),
+        ));
+        e
     }
 
-    #[test]
-    fn sh1106_uses_its_own_power_setup_and_column_offset_2() {
-        let o = opts(Controller::Sh1106);
-        let init = init_commands(&o);
-        assert!(init.windows(2).any(|w| w == [0xAD, 0x8B]));
-        assert!(!init.windows(2).any(|w| w == [0x8D, 0x14]));
-        assert!(
-            !init.contains(&0x20),
-            "SH1106 has no addressing-mode command"
-        );
-        assert_eq!(
-            page_address_commands(Controller::Sh1106, 3),
-            [0xB3, 0x02, 0x10]
-        );
-        assert_eq!(
-            page_address_commands(Controller::Ssd1306, 7),
-            [0xB7, 0x00, 0x10]
-        );
+    fn ready(o: OledOptions) -> (Ssd1306Oled<RawI2c<MockI2c>>, MockI2c) {
         let mock = MockI2c::new(init_expectations(&o));
-        let mut oled = Oled::new(RawI2c::new(mock.clone(), ADDR), o);
-        oled.init().unwrap();
-        mock.done();
-    }
-
-    #[test]
-    fn rotation_and_contrast_are_in_the_init_sequence() {
-        let o = OledOptions {
-            controller: Controller::Ssd1306,
-            rotation: Rotation::Deg180,
-            contrast: 0x10,
-        };
-        let init = init_commands(&o);
-        assert!(init.contains(&0xA0) && init.contains(&0xC0));
-        assert!(!init.contains(&0xA1) && !init.contains(&0xC8));
-        assert!(init.windows(2).any(|w| w == [0x81, 0x10]));
-    }
-
-    /// An initialised driver on a mock bus, and the test's handle to the mock.
-    fn ready(o: OledOptions) -> (Oled<RawI2c<MockI2c>>, MockI2c) {
-        let mock = MockI2c::new(init_expectations(&o));
-        let mut oled = Oled::new(RawI2c::new(mock.clone(), ADDR), o);
+        let mut oled = Ssd1306Oled::new(RawI2c::new(mock.clone(), ADDR), o);
         oled.init().unwrap();
         mock.done();
         (oled, mock)
     }
 
     #[test]
-    fn only_changed_pages_are_sent() {
-        let (mut oled, mock) = ready(opts(Controller::Ssd1306));
-        // Nothing changed: nothing sent.
-        assert_eq!(oled.flush().unwrap(), 0);
-        // Two pixels in pages 1 and 6.
-        oled.framebuffer_mut().set_pixel(5, 9, true);
-        oled.framebuffer_mut().set_pixel(100, 50, true);
-        mock.expect(page_writes(
-            Controller::Ssd1306,
-            oled.framebuffer(),
-            &[1, 6],
-        ));
-        assert_eq!(oled.flush().unwrap(), 2);
+    fn init_sequence_is_exact_and_clears_the_panel() {
+        let (oled, _mock) = ready(opts(Rotation::Deg0, 0xCF));
+        assert!(oled.framebuffer().dirty_pages().is_empty());
+        assert_eq!(oled.framebuffer().lit_pixels(), 0);
+    }
+
+    #[test]
+    fn rotation_and_contrast_are_in_the_init_sequence() {
+        let groups = init_groups(Rotation::Deg180, 0x10);
+        assert!(groups.contains(&vec![0xA0]) && groups.contains(&vec![0xC0]));
+        assert!(!groups.contains(&vec![0xA1]) && !groups.contains(&vec![0xC8]));
+        assert!(groups.contains(&vec![0x81, 0x10]));
+        let _ = ready(opts(Rotation::Deg180, 0x10));
+    }
+
+    #[test]
+    fn only_the_changed_area_is_sent() {
+        let (mut oled, mock) = ready(opts(Rotation::Deg0, 0xCF));
+        let mut frame = Framebuffer::new();
+        frame.set_pixel(5, 9, true);
+        frame.set_pixel(100, 50, true);
+        mock.expect(area_writes(&frame, (5, 100), (1, 6)));
+        oled.update(&frame).unwrap();
         mock.done();
-        assert_eq!(oled.flush().unwrap(), 0);
+        // Nothing changed: nothing sent.
+        oled.update(&frame).unwrap();
         mock.done();
     }
 
     #[test]
-    fn screens_update_only_the_pages_that_differ() {
-        let (mut oled, mock) = ready(opts(Controller::Sh1106));
+    fn a_status_line_change_stays_below_the_header() {
+        let (mut oled, mock) = ready(opts(Rotation::Deg0, 0xCF));
         let tally = TallyView {
             labels: vec!["eosinophil".into(), "lymphocyte".into()],
             counts: vec![3, 4],
@@ -355,94 +291,59 @@ mod tests {
         };
         let mut expected = Framebuffer::new();
         screens::draw(&mut expected, &first).unwrap();
-        let lit: Vec<usize> = (0..PAGES)
+        let lit_columns: Vec<usize> = (0..WIDTH)
+            .filter(|&x| (0..HEIGHT).any(|y| expected.pixel(x, y)))
+            .collect();
+        let lit_pages: Vec<usize> = (0..PAGES)
             .filter(|&p| expected.page(p).iter().any(|&b| b != 0))
             .collect();
-        mock.expect(page_writes(Controller::Sh1106, &expected, &lit));
+        mock.expect(area_writes(
+            &expected,
+            (lit_columns[0], lit_columns[lit_columns.len() - 1]),
+            (lit_pages[0], lit_pages[lit_pages.len() - 1]),
+        ));
         oled.show(&first).unwrap();
         mock.done();
-        // One more lymphocyte only changes the counts and progress rows.
-        let mut more = tally;
-        more.counts[1] += 1;
-        let second = Screen::Status {
-            status: Status::Ready,
-            tally: Some(more),
-        };
-        let before = expected.clone();
-        screens::draw(&mut expected, &second).unwrap();
-        let changed: Vec<usize> = (0..PAGES)
-            .filter(|&p| expected.page(p) != before.page(p))
-            .collect();
-        assert!(!changed.is_empty() && changed.len() < 4, "{changed:?}");
-        assert!(
-            changed.iter().all(|&p| p >= 4),
-            "header pages changed: {changed:?}"
-        );
-        mock.expect(page_writes(Controller::Sh1106, &expected, &changed));
-        oled.show(&second).unwrap();
-        mock.done();
+        assert_eq!(oled.framebuffer(), &{
+            let mut f = expected.clone();
+            f.mark_all_flushed();
+            f
+        });
     }
 
     #[test]
-    fn a_failed_page_is_resent_after_an_error() {
-        let (mut oled, mock) = ready(opts(Controller::Ssd1306));
-        oled.framebuffer_mut().set_pixel(0, 0, true);
-        let mut failing = vec![CONTROL_DATA];
-        failing.extend_from_slice(oled.framebuffer().page(0));
+    fn after_a_failed_flush_everything_is_sent_again() {
+        let (mut oled, mock) = ready(opts(Rotation::Deg0, 0xCF));
+        let mut frame = Framebuffer::new();
+        frame.set_pixel(0, 0, true);
         mock.expect([
-            cmd(&page_address_commands(Controller::Ssd1306, 0)),
-            Expect::WriteFails(ADDR, failing),
+            cmd(&[0x21, 0, 0]),
+            cmd(&[0x22, 0, 0]),
+            Expect::WriteFails(ADDR, vec![CONTROL_DATA, 0x01]),
         ]);
-        let e = oled.flush().unwrap_err();
+        let e = oled.update(&frame).unwrap_err();
         mock.done();
         assert!(e.to_string().contains("0x3C"), "{e}");
-        assert_eq!(oled.framebuffer().dirty_pages(), vec![0]);
-        // Through Display::show, an error makes the next update resend every page.
-        mock.expect([cmd(&page_address_commands(Controller::Ssd1306, 0))]);
-        mock.expect([Expect::WriteFails(ADDR, {
-            let mut v = vec![CONTROL_DATA];
-            let mut fb = Framebuffer::new();
-            screens::draw(
-                &mut fb,
-                &Screen::Status {
-                    status: Status::NoWbc,
-                    tally: None,
-                },
-            )
-            .unwrap();
-            v.extend_from_slice(fb.page(0));
-            v
-        })]);
-        let screen = Screen::Status {
-            status: Status::NoWbc,
-            tally: None,
-        };
-        assert!(oled.show(&screen).is_err());
-        mock.done();
-        assert_eq!(oled.framebuffer().dirty_pages().len(), PAGES);
-        let fb = oled.framebuffer().clone();
-        mock.expect(page_writes(
-            Controller::Ssd1306,
-            &fb,
-            &(0..PAGES).collect::<Vec<_>>(),
-        ));
-        oled.show(&screen).unwrap();
+        mock.expect(area_writes(&frame, (0, WIDTH - 1), (0, PAGES - 1)));
+        oled.update(&frame).unwrap();
         mock.done();
     }
 
     #[test]
     fn smbus_transport_drives_the_same_init() {
-        let o = opts(Controller::Ssd1306);
-        let blank = [0u8; WIDTH];
-        let mut blocks = vec![(0x00, init_commands(&o))];
-        for p in 0..PAGES as u8 {
-            blocks.push((0x00, page_address_commands(Controller::Ssd1306, p).to_vec()));
-            for chunk in blank.chunks(32) {
-                blocks.push((0x40, chunk.to_vec()));
+        let o = opts(Rotation::Deg0, 0xCF);
+        let mut blocks: Vec<(u8, Vec<u8>)> = init_groups(o.rotation, o.contrast)
+            .into_iter()
+            .map(|g| (0x00, g))
+            .collect();
+        blocks.push((0x00, vec![0x21, 0x00, 0x7F]));
+        blocks.push((0x00, vec![0x22, 0x00, 0x07]));
+        for _ in 0..PAGES {
+            for _ in 0..WIDTH / 32 {
+                blocks.push((0x40, vec![0; 32]));
             }
         }
-        blocks.push((0x00, vec![DISPLAY_ON]));
-        let mut oled = Oled::new(SmbusI2c::new(MockSmbus::new(ADDR, blocks)), o);
+        let mut oled = Ssd1306Oled::new(SmbusI2c::new(MockSmbus::new(ADDR, blocks)), o);
         oled.init().unwrap();
         oled.release().release().done();
     }
