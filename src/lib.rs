@@ -24,5 +24,6 @@ pub mod model;
 pub mod report;
 pub mod service;
 pub mod store;
+pub mod sys;
 pub mod time;
 pub mod vision;
