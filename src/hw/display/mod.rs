@@ -15,6 +15,7 @@
 pub mod backend;
 pub mod config;
 pub mod framebuffer;
+pub mod ioctl;
 pub mod linux_i2c;
 #[cfg(test)]
 mod mock;
