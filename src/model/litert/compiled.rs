@@ -4,10 +4,11 @@ use std::ffi::{CString, c_void};
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 
+use super::buffer::AlignedBuf;
 use super::error::{LiteRtError, check};
 use super::ffi;
 use super::model::{Model, ModelInner, SignatureTensor};
-use super::tensor::{AlignedBuf, DType, Element, TensorInfo};
+use super::tensor::{DType, Element, TensorInfo};
 
 /// One tensor buffer over host memory that this struct owns.
 struct HostTensor {

@@ -17,6 +17,7 @@
 //! so the types can be `Send` (and `Runtime`/`Model` `Sync`) without relying on LiteRT's own
 //! thread-safety; inference runs on whichever thread owns the [`CompiledModel`].
 
+mod buffer;
 mod compiled;
 mod error;
 mod ffi;
@@ -25,8 +26,9 @@ mod model;
 mod runtime;
 mod tensor;
 
+pub use buffer::HOST_ALIGNMENT;
 pub use compiled::CompiledModel;
 pub use error::{INSTALL_HINT, LiteRtError, SearchAttempt, Status};
 pub use model::Model;
 pub use runtime::Runtime;
-pub use tensor::{DType, Element, HOST_ALIGNMENT, Quantization, TensorInfo};
+pub use tensor::{DType, Element, Quantization, TensorInfo};
