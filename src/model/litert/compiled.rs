@@ -1,5 +1,8 @@
 //! A model compiled for the CPU (XNNPACK), with its input and output buffers.
 
+// Calls into the C API: compiling, binding host buffers and running.
+#![allow(unsafe_code)]
+
 use std::ffi::{CString, c_void};
 use std::num::NonZeroUsize;
 use std::sync::Arc;

@@ -4,7 +4,9 @@
 //! see [`library`] for where it is looked for. Ownership mirrors the C API's rules:
 //! [`Runtime`] (library + environment) outlives every [`Model`], which outlives every
 //! [`CompiledModel`] made from it — enforced with reference counting, so values can be
-//! dropped in any order. All `unsafe` code of the crate lives in this module.
+//! dropped in any order. The raw calls into the library sit in `ffi`, `library`, `runtime`,
+//! `model` and `compiled`, and the aligned host memory in `buffer`: only those files may
+//! hold code the compiler cannot check (the crate root denies it elsewhere).
 //!
 //! Why this runtime, bound this way: the model that runs on the microscope must run on the
 //! runtime it was validated with. `tflitec` needs `libtensorflowlite_c`, which no package

@@ -1,5 +1,8 @@
 //! A model loaded from memory.
 
+// Calls into the C API: loading a model and reading its signature.
+#![allow(unsafe_code)]
+
 use std::ffi::{CStr, c_char};
 use std::sync::Arc;
 
