@@ -8,8 +8,8 @@ use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::Path;
 
-use super::StoreError;
-use super::journal::journal_dir;
+use super::error::StoreError;
+use super::files::journal_dir;
 use crate::sys::disk_space;
 
 /// Below this much free space the daemon may fail to journal a count.
