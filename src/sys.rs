@@ -2,8 +2,8 @@
 //! free disk space and the effective user. Each sits behind a safe function here, so the
 //! modules above them hold no raw calls.
 //!
-//! Device-specific calls live beside their device: the V4L2 queries in
-//! [`crate::camera::ioctl`], the I2C adapter query in [`crate::hw::display::ioctl`].
+//! Device-specific calls live beside their device: the V4L2 queries in `camera/ioctl.rs`,
+//! the I2C adapter query in `hw/display/ioctl.rs`.
 
 // libc calls that write through pointers to locals.
 #![allow(unsafe_code)]

@@ -1,6 +1,5 @@
 //! The one ioctl the display needs beyond `i2cdev`: what the I2C adapter can do
-//! (`I2C_FUNCS`), which decides between raw I2C and SMBus block writes
-//! ([`super::linux_i2c`]).
+//! (`I2C_FUNCS`), which decides between raw I2C and SMBus block writes.
 
 // A raw ioctl: the kernel writes an unsigned long through a pointer to a local.
 #![allow(unsafe_code)]
