@@ -8,8 +8,14 @@
 //! - [`model::Classifier`]: RGB image to class probabilities,
 //! - [`hw::display::Display`]: draws one screen,
 //! - [`hw::button::Buttons`]: a stream of technician actions.
+//!
+//! Raw calls into C sit in a few named files, each of which opts out of the crate-wide
+//! ban below with its own `allow`: the LiteRT bindings (`model/litert/`: `ffi`, `library`,
+//! `runtime`, `model`, `compiled`, `buffer`), the V4L2 queries ([`camera::ioctl`]), the I2C
+//! adapter query ([`hw::display::ioctl`]) and the plain system calls ([`sys`]).
 
 #![warn(missing_docs)]
+#![deny(unsafe_code)]
 
 pub mod app;
 pub mod bench;
@@ -24,5 +30,6 @@ pub mod model;
 pub mod report;
 pub mod service;
 pub mod store;
+pub mod sys;
 pub mod time;
 pub mod vision;

@@ -1,5 +1,8 @@
 //! `hematovision`: the daemon and its tools.
 
+// Raw calls belong in the library's named files, never in the binary.
+#![deny(unsafe_code)]
+
 mod cli;
 
 use std::process::ExitCode;

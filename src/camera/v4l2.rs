@@ -38,28 +38,11 @@ use super::negotiate::{
     describe_offered, plan_controls, select_device,
 };
 use super::{CameraError, Frame, FrameSource};
+use crate::sys::monotonic_now;
 use crate::vision::convert::YuvRange;
 
 /// `ENODEV`: the device went away.
 const ENODEV: i32 = 19;
-
-/// `CLOCK_MONOTONIC` now, the clock V4L2 stamps buffers with.
-fn monotonic_now() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes one timespec into `ts`, a valid and exclusively
-    // borrowed local; CLOCK_MONOTONIC is always available on Linux.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    if rc != 0 {
-        return Duration::ZERO;
-    }
-    Duration::new(
-        u64::try_from(ts.tv_sec).unwrap_or(0),
-        u32::try_from(ts.tv_nsec).unwrap_or(0),
-    )
-}
 
 /// An open, streaming camera.
 struct Open {
@@ -554,14 +537,6 @@ mod tests {
     fn source_can_move_to_a_capture_thread() {
         fn is_send<T: Send>() {}
         is_send::<V4l2Source>();
-    }
-
-    #[test]
-    fn monotonic_clock_advances() {
-        let a = monotonic_now();
-        std::thread::sleep(Duration::from_millis(2));
-        assert!(monotonic_now() > a);
-        assert!(a > Duration::ZERO);
     }
 
     #[test]

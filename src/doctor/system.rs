@@ -1,21 +1,18 @@
 //! Checks of the machine itself: the data directory, free disk space, the clock and the
 //! groups that give the service its devices.
 
-use std::ffi::CString;
 use std::fs;
 use std::io::Write;
-use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::Check;
 use crate::config::{ButtonDriver, CameraSourceKind, Config};
 use crate::hw::display::DisplayDriver;
+use crate::sys::disk_space;
 
-/// Below this much free space the daemon may fail to journal a count.
-pub const DISK_FAIL_BYTES: u64 = 64 * 1024 * 1024;
-/// Below this much free space the technician should be told soon.
-pub const DISK_WARN_BYTES: u64 = 512 * 1024 * 1024;
+// The journal's space thresholds, owned by the store and judged here too.
+pub use crate::store::{DISK_FAIL_BYTES, DISK_WARN_BYTES};
 
 /// Groups whose devices the service may use: camera, GPIO chips, I2C buses (the systemd
 /// unit's `SupplementaryGroups=`).
@@ -70,26 +67,6 @@ pub fn check_data_dir(dir: &Path) -> Check {
             fix_owner,
         ),
     }
-}
-
-/// Free and total bytes of the file system holding `path` (or its nearest existing
-/// ancestor, so a data directory that is not created yet is still measured).
-pub fn disk_space(path: &Path) -> std::io::Result<(u64, u64)> {
-    let existing = path
-        .ancestors()
-        .find(|p| p.exists())
-        .unwrap_or(Path::new("/"));
-    let c_path = CString::new(existing.as_os_str().as_bytes())
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-    // SAFETY: statvfs only writes the struct we pass, which is a zeroed local of the right
-    // type; the path is a valid NUL-terminated string that outlives the call.
-    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    let rc = unsafe { libc::statvfs(c_path.as_ptr(), &mut st) };
-    if rc != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    let frsize = st.f_frsize as u64;
-    Ok((st.f_bavail as u64 * frsize, st.f_blocks as u64 * frsize))
 }
 
 /// Judges free space against [`DISK_FAIL_BYTES`] and [`DISK_WARN_BYTES`].
@@ -392,8 +369,7 @@ mod tests {
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o555)).unwrap();
         let c = check_data_dir(&dir);
         // root ignores permission bits; everyone else must get the failure.
-        // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } != 0 {
+        if !crate::sys::is_root() {
             assert_eq!(c.status, Status::Fail, "{c}");
             assert!(c.fix.as_deref().unwrap_or("").contains("chown"), "{c}");
         } else {
@@ -413,13 +389,6 @@ mod tests {
             assess_free_space(p, DISK_WARN_BYTES, 1 << 32).status,
             Status::Ok
         );
-    }
-
-    #[test]
-    fn free_space_is_measured_at_the_nearest_existing_folder() {
-        let tmp = tempfile::tempdir().unwrap();
-        let (free, total) = disk_space(&tmp.path().join("not/yet/created")).unwrap();
-        assert!(total > 0 && free <= total, "{free} / {total}");
     }
 
     #[test]

@@ -7,7 +7,8 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-use super::journal::{StoreError, sync_dir};
+use super::error::StoreError;
+use super::files::sync_dir;
 
 /// Writes `bytes` to `path` so that, once this returns, the file and its name survive a
 /// power cut: written to a temporary file beside it, fsync'd, renamed over `path`, and the

@@ -8,9 +8,14 @@ use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::Path;
 
-use super::StoreError;
-use super::journal::journal_dir;
-use crate::doctor::system::{DISK_WARN_BYTES, disk_space};
+use super::error::StoreError;
+use super::files::journal_dir;
+use crate::sys::disk_space;
+
+/// Below this much free space the daemon may fail to journal a count.
+pub const DISK_FAIL_BYTES: u64 = 64 * 1024 * 1024;
+/// Below this much free space the technician should be told soon.
+pub const DISK_WARN_BYTES: u64 = 512 * 1024 * 1024;
 
 /// Creates, writes, syncs and removes a small file in the journal folder of `data_dir`
 /// (creating the folder), exactly what journaling a count needs.

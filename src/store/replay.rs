@@ -16,11 +16,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::count::{Counter, Event};
+use crate::count::{Counter, Event, validate_session_id};
 
-use crate::count::validate_session_id;
-
-use super::journal::{StoreError, apply_all, journal_dir, open_regular, session_file};
+use super::error::StoreError;
+use super::files::{journal_dir, open_regular, session_file};
 
 /// The result of reading a session's journal file.
 #[derive(Debug, Default)]
@@ -92,6 +91,36 @@ fn read_journal(path: &Path) -> Result<Vec<u8>, StoreError> {
         .read_to_end(&mut bytes)
         .map_err(|e| StoreError::io("read", path, e))?;
     Ok(bytes)
+}
+
+/// Replays events into a counter; used by the daemon and by reports alike. An event of
+/// another session than the file's is refused: a file only ever holds its own session.
+fn apply_all<'a>(
+    counter: &mut Counter,
+    events: impl Iterator<Item = (usize, &'a Event)>,
+    path: &Path,
+    file_session: &str,
+) -> Vec<String> {
+    let mut refused = Vec::new();
+    for (line, event) in events {
+        let result = if event.session() == file_session {
+            counter.apply(event).map_err(|e| e.to_string())
+        } else {
+            Err(format!(
+                "event of session {:?} in the file of session {file_session}",
+                event.session()
+            ))
+        };
+        if let Err(e) = result {
+            let msg = format!(
+                "{}:{line}: event refused on replay and not counted: {e}",
+                path.display()
+            );
+            log::error!("{msg}");
+            refused.push(msg);
+        }
+    }
+    refused
 }
 
 /// Replays the bytes of one journal file (named `path`, which must hold the events of

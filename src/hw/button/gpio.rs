@@ -114,17 +114,7 @@ impl From<GpioSetupError> for ButtonError {
 
 /// Current CLOCK_MONOTONIC time, the clock of the kernel's edge timestamps.
 pub fn monotonic_now() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime only writes the timespec we pass; CLOCK_MONOTONIC always exists
-    // on Linux, so the call cannot fail with valid arguments.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    if rc != 0 {
-        return Duration::ZERO;
-    }
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+    crate::sys::monotonic_now()
 }
 
 /// "gpiochip0 [pinctrl-bcm2711], gpiochip1 [raspberrypi-exp-gpio]" or "none".

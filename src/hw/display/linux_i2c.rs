@@ -9,7 +9,6 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, ErrorKind as IoErrorKind};
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use embedded_hal::i2c::{ErrorKind, ErrorType, I2c, Operation};
@@ -21,8 +20,6 @@ use log::info;
 use super::DisplayError;
 use super::transport::{I2cTransport, RawI2c, SmbusBlockWrite, SmbusI2c, TransportError};
 
-/// `ioctl` request returning the adapter's functionality bits.
-pub const I2C_FUNCS: u64 = 0x0705;
 /// Functionality bit: plain I2C messages (`I2C_RDWR`).
 pub const I2C_FUNC_I2C: u64 = 0x0000_0001;
 /// Functionality bit: SMBus "write I2C block".
@@ -50,16 +47,7 @@ pub fn choose_mode(funcs: u64) -> Option<TransferMode> {
 
 /// Reads the functionality bits of the adapter behind an open `/dev/i2c-*`.
 pub fn adapter_functionality(file: &File) -> io::Result<u64> {
-    let mut funcs: libc::c_ulong = 0;
-    // SAFETY: I2C_FUNCS writes one unsigned long through the pointer, which points to a
-    // live local of that type; the descriptor stays open for the call.
-    let rc = unsafe { libc::ioctl(file.as_raw_fd(), I2C_FUNCS as _, &mut funcs) };
-    if rc < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // c_ulong is u64 on the 64-bit targets, u32 on 32-bit ARM.
-    #[allow(clippy::useless_conversion)]
-    Ok(u64::from(funcs))
+    super::ioctl::functionality(file)
 }
 
 const NO_ANSWER_HINT: &str = "nothing answered: check display.address (0x3C or 0x3D; \

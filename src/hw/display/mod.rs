@@ -18,6 +18,7 @@ pub mod backend;
 pub mod config;
 pub mod framebuffer;
 pub mod interface;
+pub mod ioctl;
 pub mod linux_i2c;
 #[cfg(test)]
 mod mock;

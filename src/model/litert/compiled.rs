@@ -1,13 +1,17 @@
 //! A model compiled for the CPU (XNNPACK), with its input and output buffers.
 
+// Calls into the C API: compiling, binding host buffers and running.
+#![allow(unsafe_code)]
+
 use std::ffi::{CString, c_void};
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 
+use super::buffer::AlignedBuf;
 use super::error::{LiteRtError, check};
 use super::ffi;
 use super::model::{Model, ModelInner, SignatureTensor};
-use super::tensor::{AlignedBuf, DType, Element, TensorInfo};
+use super::tensor::{DType, Element, TensorInfo};
 
 /// One tensor buffer over host memory that this struct owns.
 struct HostTensor {

@@ -5,6 +5,9 @@
 //! and `litert_environment_options.h`; their sizes and field offsets are checked at compile time
 //! below, so a mismatch with the C side fails the build instead of corrupting memory.
 
+// The C API's function table, resolved by name from the loaded library.
+#![allow(unsafe_code)]
+
 use std::ffi::{CStr, c_char, c_int, c_void};
 use std::mem::{offset_of, size_of};
 use std::path::Path;

@@ -12,6 +12,9 @@
 //! (wrong architecture, not LiteRT) is an error rather than a reason to fall through to another
 //! copy: the runtime that runs must be the one that was asked for.
 
+// dlopen of the runtime library and resolution of its functions.
+#![allow(unsafe_code)]
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 

@@ -4,7 +4,9 @@
 //! see [`library`] for where it is looked for. Ownership mirrors the C API's rules:
 //! [`Runtime`] (library + environment) outlives every [`Model`], which outlives every
 //! [`CompiledModel`] made from it — enforced with reference counting, so values can be
-//! dropped in any order. All `unsafe` code of the crate lives in this module.
+//! dropped in any order. The raw calls into the library sit in `ffi`, `library`, `runtime`,
+//! `model` and `compiled`, and the aligned host memory in `buffer`: only those files may
+//! hold code the compiler cannot check (the crate root denies it elsewhere).
 //!
 //! Why this runtime, bound this way: the model that runs on the microscope must run on the
 //! runtime it was validated with. `tflitec` needs `libtensorflowlite_c`, which no package
@@ -17,6 +19,7 @@
 //! so the types can be `Send` (and `Runtime`/`Model` `Sync`) without relying on LiteRT's own
 //! thread-safety; inference runs on whichever thread owns the [`CompiledModel`].
 
+mod buffer;
 mod compiled;
 mod error;
 mod ffi;
@@ -25,8 +28,9 @@ mod model;
 mod runtime;
 mod tensor;
 
+pub use buffer::HOST_ALIGNMENT;
 pub use compiled::CompiledModel;
 pub use error::{INSTALL_HINT, LiteRtError, SearchAttempt, Status};
 pub use model::Model;
 pub use runtime::Runtime;
-pub use tensor::{DType, Element, HOST_ALIGNMENT, Quantization, TensorInfo};
+pub use tensor::{DType, Element, Quantization, TensorInfo};

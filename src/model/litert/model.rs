@@ -1,12 +1,16 @@
 //! A model loaded from memory.
 
+// Calls into the C API: loading a model and reading its signature.
+#![allow(unsafe_code)]
+
 use std::ffi::{CStr, c_char};
 use std::sync::Arc;
 
+use super::buffer::AlignedBuf;
 use super::error::{LiteRtError, check};
 use super::ffi;
 use super::runtime::{Runtime, RuntimeInner};
-use super::tensor::{AlignedBuf, Quantization};
+use super::tensor::Quantization;
 
 /// What the model signature says about one tensor (its shape is taken from the compiled
 /// model instead: Keras exports report batch -1 here).

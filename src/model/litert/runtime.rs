@@ -1,5 +1,8 @@
 //! The loaded library plus one LiteRT environment.
 
+// Calls into the C API: creating and destroying the environment.
+#![allow(unsafe_code)]
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
