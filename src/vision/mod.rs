@@ -17,7 +17,7 @@ pub mod voc;
 pub use crop::{ChosenCell, choose_cell, crop_square};
 pub use locate_eval::{LocateReport, evaluate_dir};
 pub use locator::{Candidate, locate};
-pub use params::{LocatorParams, ParamError};
+pub use params::LocatorParams;
 
 /// An axis-aligned box in image pixels; `x0`/`y0` inclusive, `x1`/`y1` exclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
