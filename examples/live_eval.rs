@@ -197,7 +197,7 @@ fn main() -> anyhow::Result<()> {
         options
             .live
             .validate()
-            .map_err(|e| anyhow::anyhow!("{}: {}", e.key, e.message))?;
+            .map_err(|e| anyhow::anyhow!("{}: {}", e.full_key(), e.requirement()))?;
     }
     // `--seed N`: the named scenario with another seed (other fields, speeds, pauses,
     // tremor), to check that a figure is not a property of one seed.

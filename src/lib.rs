@@ -25,6 +25,7 @@ pub mod count;
 pub mod doctor;
 pub mod hw;
 pub mod imagefile;
+pub mod invalid;
 pub mod live;
 pub mod model;
 pub mod report;

@@ -120,7 +120,7 @@ fn the_production_file_states_the_defaults() {
 
 #[test]
 fn check_range_refuses_nan() {
-    use hematovision::config::check_range;
+    use hematovision::invalid::check_range;
     assert!(check_range("k", f32::NAN, 0.0, 1.0).is_err());
     assert!(check_range("k", 0.5f32, 0.0, 1.0).is_ok());
     assert!(check_range("k", 1.0f32, 0.0, 1.0).is_ok());

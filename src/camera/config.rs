@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::invalid::{Invalid, check_range};
 use crate::vision::convert::YuvRange;
 
 /// A pixel format the capture code can turn into RGB, by its V4L2 four-character code.
@@ -57,18 +58,6 @@ impl std::fmt::Display for PixelFormat {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&String::from_utf8_lossy(&self.fourcc()))
     }
-}
-
-/// A camera setting outside its allowed range.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("camera.{key} = {value} is out of range: allowed {allowed}")]
-pub struct CameraConfigError {
-    /// The key, e.g. `width`.
-    pub key: &'static str,
-    /// The rejected value, as written.
-    pub value: String,
-    /// What is allowed.
-    pub allowed: &'static str,
 }
 
 /// Settings of the V4L2 frame source.
@@ -139,83 +128,59 @@ impl Default for CameraConfig {
     }
 }
 
-fn check(
-    key: &'static str,
-    value: i64,
-    lo: i64,
-    hi: i64,
-    allowed: &'static str,
-) -> Result<(), CameraConfigError> {
-    if (lo..=hi).contains(&value) {
-        Ok(())
-    } else {
-        Err(CameraConfigError {
-            key,
-            value: value.to_string(),
-            allowed,
-        })
-    }
-}
-
 impl CameraConfig {
-    /// Checks every value; the error names the first bad key and what is allowed.
-    pub fn validate(&self) -> Result<(), CameraConfigError> {
+    /// Checks every value; the error names the first bad key (inside a `camera` section,
+    /// which the daemon's configuration places at `camera.v4l2`) and what is allowed.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        self.check().map_err(|e| e.in_section("camera"))
+    }
+
+    /// [`CameraConfig::validate`] before the section is named.
+    fn check(&self) -> Result<(), Invalid> {
         if self.card.is_empty() && self.bus_info.is_empty() && self.device.as_os_str().is_empty() {
-            return Err(CameraConfigError {
-                key: "device",
-                value: "\"\"".into(),
-                allowed: "a device path such as \"/dev/video0\" (or set card / bus_info)",
-            });
+            return Err(Invalid::new(
+                "device",
+                "\"\"",
+                "a device path such as \"/dev/video0\" (or set card / bus_info)",
+            ));
         }
         if self.formats.is_empty() {
-            return Err(CameraConfigError {
-                key: "formats",
-                value: "[]".into(),
-                allowed: "one or more of \"MJPG\", \"YUYV\", \"RGB3\", \"BGR3\", \"GREY\"",
-            });
+            return Err(Invalid::new(
+                "formats",
+                "[]",
+                "one or more of \"MJPG\", \"YUYV\", \"RGB3\", \"BGR3\", \"GREY\"",
+            ));
         }
         for (i, f) in self.formats.iter().enumerate() {
             if self.formats[..i].contains(f) {
-                return Err(CameraConfigError {
-                    key: "formats",
-                    value: format!("{f} twice"),
-                    allowed: "each format at most once",
-                });
+                return Err(Invalid::new(
+                    "formats",
+                    format!("{f} twice"),
+                    "each format at most once",
+                ));
             }
         }
-        check("width", self.width.into(), 16, 8192, "16..=8192")?;
-        check("height", self.height.into(), 16, 8192, "16..=8192")?;
-        check("fps", self.fps.into(), 1, 120, "1..=120")?;
-        check("buffers", self.buffers.into(), 2, 8, "2..=8")?;
+        check_range("width", self.width, 16, 8192)?;
+        check_range("height", self.height, 16, 8192)?;
+        check_range("fps", self.fps, 1, 120)?;
+        check_range("buffers", self.buffers, 2, 8)?;
         if let Some(v) = self.exposure {
-            check("exposure", v, 1, 1_000_000, "1..=1000000")?;
+            check_range("exposure", v, 1, 1_000_000)?;
         }
         if let Some(v) = self.white_balance {
-            check("white_balance", v, 1000, 15_000, "1000..=15000")?;
+            check_range("white_balance", v, 1000, 15_000)?;
         }
         if let Some(v) = self.focus {
-            check("focus", v, 0, 100_000, "0..=100000")?;
+            check_range("focus", v, 0, 100_000)?;
         }
-        check(
-            "frame_timeout_ms",
-            self.frame_timeout_ms.into(),
-            100,
-            60_000,
-            "100..=60000",
-        )?;
-        check(
-            "retry_min_ms",
-            self.retry_min_ms.into(),
-            50,
-            60_000,
-            "50..=60000",
-        )?;
-        check(
+        check_range("frame_timeout_ms", self.frame_timeout_ms, 100, 60_000)?;
+        check_range("retry_min_ms", self.retry_min_ms, 50, 60_000)?;
+        // The lower bound is retry_min_ms's value: the delays only ever grow.
+        check_range(
             "retry_max_ms",
-            self.retry_max_ms.into(),
-            self.retry_min_ms.into(),
+            self.retry_max_ms,
+            self.retry_min_ms,
             600_000,
-            "retry_min_ms..=600000",
         )?;
         Ok(())
     }

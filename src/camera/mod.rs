@@ -8,7 +8,7 @@ pub mod replay;
 #[cfg(feature = "v4l2")]
 pub mod v4l2;
 
-pub use config::{CameraConfig, CameraConfigError, PixelFormat};
+pub use config::{CameraConfig, PixelFormat};
 pub use replay::ReplaySource;
 #[cfg(feature = "v4l2")]
 pub use v4l2::V4l2Source;

@@ -8,13 +8,13 @@ mod locate;
 mod paths;
 mod sections;
 
-use std::cmp::Ordering;
 use std::fs::OpenOptions;
 use std::io::Read;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 pub use locate::{MAX_ECHO_CHARS, cap_echo, line_of_key};
+pub use paths::PathProblem;
 
 pub use sections::{
     ButtonDriver, ButtonsSection, CameraSection, CameraSourceKind, CountingSection, LimitsSection,
@@ -22,8 +22,8 @@ pub use sections::{
 };
 
 use crate::hw::display::config::DisplayConfig;
-use crate::hw::setting::InvalidSetting;
-use crate::vision::{LocatorParams, ParamError};
+use crate::invalid::Invalid;
+use crate::vision::LocatorParams;
 
 use serde::Deserialize;
 
@@ -99,65 +99,6 @@ fn at_line(line: usize) -> String {
     }
 }
 
-/// A value check that failed: the key and what is allowed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Invalid {
-    /// Dotted path of the key.
-    pub key: String,
-    /// What is allowed, and what was given.
-    pub message: String,
-}
-
-impl Invalid {
-    /// A failed check of `key`.
-    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
-        Invalid {
-            key: key.into(),
-            message: message.into(),
-        }
-    }
-}
-
-impl From<InvalidSetting> for Invalid {
-    fn from(e: InvalidSetting) -> Self {
-        Invalid::new(e.key, format!("must be {}, got {}", e.allowed, e.found))
-    }
-}
-
-impl From<ParamError> for Invalid {
-    fn from(e: ParamError) -> Self {
-        Invalid::new(
-            format!("locator.{}", e.key),
-            format!("must be {}, got {}", e.allowed, e.value),
-        )
-    }
-}
-
-/// Checks that `value` lies in `range`, naming the key otherwise.
-pub fn check_range<T: PartialOrd + std::fmt::Display>(
-    key: &str,
-    value: T,
-    min: T,
-    max: T,
-) -> Result<(), Invalid> {
-    // partial_cmp is None for NaN, which is therefore refused too.
-    let above_min = matches!(
-        value.partial_cmp(&min),
-        Some(Ordering::Greater | Ordering::Equal)
-    );
-    let below_max = matches!(
-        value.partial_cmp(&max),
-        Some(Ordering::Less | Ordering::Equal)
-    );
-    if !(above_min && below_max) {
-        return Err(Invalid::new(
-            key,
-            format!("must be between {min} and {max}, got {value}"),
-        ));
-    }
-    Ok(())
-}
-
 /// The whole configuration of the daemon.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -196,9 +137,12 @@ impl Config {
         let base = path.parent().unwrap_or(Path::new("."));
         config.resolve_paths(base);
         if check_paths {
-            config
-                .check_paths()
-                .map_err(|inv| invalid(path, &text, inv))?;
+            config.check_paths().map_err(|p| ConfigError::Invalid {
+                path: path.to_path_buf(),
+                line: line_of_key(&text, p.key),
+                key: p.key.to_string(),
+                message: cap_echo(&p.message),
+            })?;
         }
         Ok(config)
     }
@@ -227,7 +171,8 @@ impl Config {
         Ok(config)
     }
 
-    /// Checks every value against its allowed range.
+    /// Checks every value against its allowed range. Each section checks its own values
+    /// and names the table it sits in; the loader adds the line.
     pub fn validate(&self) -> Result<(), Invalid> {
         self.camera.validate()?;
         self.model.validate()?;
@@ -262,11 +207,12 @@ impl Config {
 
 /// A failed value check as an error pointing at the key's line.
 fn invalid(path: &Path, text: &str, inv: Invalid) -> ConfigError {
+    let key = inv.full_key();
     ConfigError::Invalid {
         path: path.to_path_buf(),
-        line: line_of_key(text, &inv.key),
-        key: inv.key,
-        message: cap_echo(&inv.message),
+        line: line_of_key(text, &key),
+        message: cap_echo(&inv.requirement()),
+        key,
     }
 }
 

@@ -3,7 +3,18 @@
 
 use std::path::Path;
 
-use super::{CameraSourceKind, Config, Invalid};
+use super::{CameraSourceKind, Config};
+
+/// A file or folder the configuration names that is missing or of the wrong kind. Not an
+/// [`Invalid`](crate::invalid::Invalid) value: the value may be right for another machine.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key}: {message}")]
+pub struct PathProblem {
+    /// Full dotted key, e.g. `model.path`.
+    pub key: &'static str,
+    /// What is wrong and the fix, e.g. `/x/m.tflite does not exist: install the model …`.
+    pub message: String,
+}
 
 /// What a named path must be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,8 +28,8 @@ enum Want {
 impl Config {
     /// Checks that the paths this configuration names exist and are of the right kind
     /// (after [`Config::resolve_paths`]). Returns the first problem, naming the key.
-    pub fn check_paths(&self) -> Result<(), Invalid> {
-        let mut checks: Vec<(&str, &Path, Want, &str)> = vec![(
+    pub fn check_paths(&self) -> Result<(), PathProblem> {
+        let mut checks: Vec<(&'static str, &Path, Want, &str)> = vec![(
             "model.path",
             &self.model.path,
             Want::File,
@@ -56,7 +67,10 @@ impl Config {
         }
         for (key, path, want, fix) in checks {
             if let Some(problem) = path_problem(path, want) {
-                return Err(Invalid::new(key, format!("{problem}: {fix}")));
+                return Err(PathProblem {
+                    key,
+                    message: format!("{problem}: {fix}"),
+                });
             }
         }
         Ok(())

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::{Invalid, check_range};
+use crate::invalid::{Invalid, check_range};
 
 /// Which frame source the daemon uses.
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
@@ -67,17 +67,16 @@ impl CameraSection {
     pub fn validate(&self) -> Result<(), Invalid> {
         if self.source == CameraSourceKind::Replay && self.replay_dir.as_os_str().is_empty() {
             return Err(Invalid::new(
-                "camera.replay_dir",
-                "must name a folder of images when camera.source = \"replay\"",
-            ));
-        }
-        self.v4l2.validate().map_err(|e| {
-            Invalid::new(
-                format!("camera.v4l2.{}", e.key),
-                format!("must be {}, got {}", e.allowed, e.value),
+                "replay_dir",
+                "\"\"",
+                "a folder of images when camera.source = \"replay\"",
             )
-        })?;
-        Ok(())
+            .in_section("camera"));
+        }
+        // The camera names its keys `camera.*`; in this file they sit under `[camera.v4l2]`.
+        self.v4l2
+            .validate()
+            .map_err(|e| e.in_section("camera.v4l2"))
     }
 }
 
@@ -110,17 +109,20 @@ impl Default for ModelSection {
 impl ModelSection {
     /// Checks the section.
     pub fn validate(&self) -> Result<(), Invalid> {
+        self.check().map_err(|e| e.in_section("model"))
+    }
+
+    /// [`ModelSection::validate`] with keys inside the section.
+    fn check(&self) -> Result<(), Invalid> {
         if self.path.as_os_str().is_empty() {
-            return Err(Invalid::new("model.path", "must name a .tflite file"));
+            return Err(Invalid::new("path", "\"\"", "the path of a .tflite file"));
         }
-        check_range("model.threads", self.threads, 0, 64)?;
+        check_range("threads", self.threads, 0, 64)?;
         if self.views != 0 && !crate::model::views::ALLOWED_VIEWS.contains(&(self.views as usize)) {
             return Err(Invalid::new(
-                "model.views",
-                format!(
-                    "must be 0 (as the model says), 1, 2, 4 or 8, got {}",
-                    self.views
-                ),
+                "views",
+                self.views,
+                "0 (as the model says), 1, 2, 4 or 8",
             ));
         }
         Ok(())
@@ -149,19 +151,9 @@ impl Default for CountingSection {
 impl CountingSection {
     /// Checks the section.
     pub fn validate(&self) -> Result<(), Invalid> {
-        check_range("counting.target", self.target, 1, 10_000)?;
-        if !self.confidence_threshold.is_finite() {
-            return Err(Invalid::new(
-                "counting.confidence_threshold",
-                "must be a number between 0 and 1",
-            ));
-        }
-        check_range(
-            "counting.confidence_threshold",
-            self.confidence_threshold,
-            0.0,
-            1.0,
-        )
+        check_range("target", self.target, 1, 10_000)
+            .and_then(|()| check_range("confidence_threshold", self.confidence_threshold, 0.0, 1.0))
+            .map_err(|e| e.in_section("counting"))
     }
 }
 
@@ -188,7 +180,7 @@ impl StorageSection {
     /// Checks the section.
     pub fn validate(&self) -> Result<(), Invalid> {
         if self.data_dir.as_os_str().is_empty() {
-            return Err(Invalid::new("storage.data_dir", "must name a folder"));
+            return Err(Invalid::new("data_dir", "\"\"", "a folder").in_section("storage"));
         }
         Ok(())
     }
@@ -233,8 +225,14 @@ pub struct ButtonsSection {
 impl ButtonsSection {
     /// Checks the section.
     pub fn validate(&self) -> Result<(), Invalid> {
-        crate::hw::button::sim::parse_schedule(&self.sim.presses)
-            .map_err(|e| Invalid::new("buttons.sim.presses", e.to_string()))?;
+        crate::hw::button::sim::parse_schedule(&self.sim.presses).map_err(|e| {
+            Invalid::new(
+                "presses",
+                format!("`{}` ({})", e.item, e.reason),
+                "delays between presses such as `500ms,1s,undo:1.5s,new:2s`",
+            )
+            .in_section("buttons.sim")
+        })?;
         if self.driver != ButtonDriver::Sim {
             self.gpio.validate()?;
         }

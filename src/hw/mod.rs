@@ -2,6 +2,3 @@
 
 pub mod button;
 pub mod display;
-pub mod setting;
-
-pub use setting::InvalidSetting;

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use crate::config::{Invalid, check_range};
+use crate::invalid::{Invalid, check_range};
 
 /// The `[live]` section of the configuration file.
 #[derive(Debug, Clone, Deserialize, PartialEq, serde::Serialize)]
@@ -48,28 +48,23 @@ impl Default for LiveConfig {
 impl LiveConfig {
     /// Checks every value against its range; the error names the key (`live.gate`, …).
     pub fn validate(&self) -> Result<(), Invalid> {
-        // `check_range` lets NaN through (every comparison with NaN is false).
-        for (key, v) in [
-            ("live.steady_motion_px", self.steady_motion_px),
-            ("live.min_motion_confidence", self.min_motion_confidence),
-            ("live.gate", self.gate),
-        ] {
-            if !v.is_finite() {
-                return Err(Invalid::new(key, format!("must be a number, got {v}")));
-            }
-        }
-        check_range("live.motion_scale", self.motion_scale, 1, 16)?;
-        check_range("live.steady_motion_px", self.steady_motion_px, 0.1, 50.0)?;
-        check_range("live.steady_frames", self.steady_frames, 1, 60)?;
+        self.check().map_err(|e| e.in_section("live"))
+    }
+
+    /// [`LiveConfig::validate`] with keys inside the section.
+    fn check(&self) -> Result<(), Invalid> {
+        check_range("motion_scale", self.motion_scale, 1, 16)?;
+        check_range("steady_motion_px", self.steady_motion_px, 0.1, 50.0)?;
+        check_range("steady_frames", self.steady_frames, 1, 60)?;
         check_range(
-            "live.min_motion_confidence",
+            "min_motion_confidence",
             self.min_motion_confidence,
             0.0,
             1.0,
         )?;
-        check_range("live.gate", self.gate, 0.1, 3.0)?;
-        check_range("live.edge_margin", self.edge_margin, 0, 200)?;
-        check_range("live.min_hits", self.min_hits, 1, 30)?;
+        check_range("gate", self.gate, 0.1, 3.0)?;
+        check_range("edge_margin", self.edge_margin, 0, 200)?;
+        check_range("min_hits", self.min_hits, 1, 30)?;
         Ok(())
     }
 }
@@ -97,21 +92,25 @@ mod tests {
             ..LiveConfig::default()
         };
         let inv = bad.validate().unwrap_err();
-        assert_eq!(inv.key, "live.gate");
+        assert_eq!(inv.full_key(), "live.gate");
+        let message = inv.requirement();
         assert!(
-            inv.message.contains("0.1") && inv.message.contains('3'),
+            message.contains("0.1") && message.contains('3'),
             "{}",
-            inv.message
+            message
         );
         let bad = LiveConfig {
             steady_frames: 0,
             ..LiveConfig::default()
         };
-        assert_eq!(bad.validate().unwrap_err().key, "live.steady_frames");
+        assert_eq!(bad.validate().unwrap_err().full_key(), "live.steady_frames");
         let bad = LiveConfig {
             steady_motion_px: f32::NAN,
             ..LiveConfig::default()
         };
-        assert_eq!(bad.validate().unwrap_err().key, "live.steady_motion_px");
+        assert_eq!(
+            bad.validate().unwrap_err().full_key(),
+            "live.steady_motion_px"
+        );
     }
 }

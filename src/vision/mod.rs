@@ -26,7 +26,7 @@ pub use crop::{ChosenCell, choose_cell, crop_square};
 pub use framing::{FramingBox, PictureCell, find_cell, frame_cell, framing_box};
 pub use locate_eval::{LocateReport, evaluate_dir};
 pub use locator::{Candidate, Sighting, locate, locate_detailed};
-pub use params::{LocatorParams, ParamError};
+pub use params::LocatorParams;
 
 /// An axis-aligned box in image pixels; `x0`/`y0` inclusive, `x1`/`y1` exclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

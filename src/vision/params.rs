@@ -2,17 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// A locator parameter outside its allowed range.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("locator.{key} = {value} is out of range: allowed {allowed}")]
-pub struct ParamError {
-    /// The configuration key, e.g. `nucleus_threshold`.
-    pub key: &'static str,
-    /// The rejected value, as written.
-    pub value: String,
-    /// The allowed range, e.g. `0.05..=2.0`.
-    pub allowed: &'static str,
-}
+use crate::invalid::{Invalid, check_range};
 
 /// Parameters of [`crate::vision::locate`].
 ///
@@ -86,92 +76,26 @@ impl Default for LocatorParams {
     }
 }
 
-fn check_u32(
-    key: &'static str,
-    v: u32,
-    lo: u32,
-    hi: u32,
-    allowed: &'static str,
-) -> Result<(), ParamError> {
-    if (lo..=hi).contains(&v) {
-        Ok(())
-    } else {
-        Err(ParamError {
-            key,
-            value: v.to_string(),
-            allowed,
-        })
-    }
-}
-
-fn check_f32(
-    key: &'static str,
-    v: f32,
-    lo: f32,
-    hi: f32,
-    allowed: &'static str,
-) -> Result<(), ParamError> {
-    if v.is_finite() && (lo..=hi).contains(&v) {
-        Ok(())
-    } else {
-        Err(ParamError {
-            key,
-            value: v.to_string(),
-            allowed,
-        })
-    }
-}
-
 impl LocatorParams {
-    /// Checks every value against its allowed range; the error names the first bad key.
-    pub fn validate(&self) -> Result<(), ParamError> {
-        check_u32("work_width", self.work_width, 40, 1280, "40..=1280")?;
-        check_f32(
-            "nucleus_threshold",
-            self.nucleus_threshold,
-            0.02,
-            2.0,
-            "0.02..=2.0",
-        )?;
-        check_u32(
-            "min_fragment_area",
-            self.min_fragment_area,
-            1,
-            10_000,
-            "1..=10000",
-        )?;
-        check_u32("merge_gap", self.merge_gap, 0, 200, "0..=200")?;
-        check_u32(
-            "min_nucleus_area",
-            self.min_nucleus_area,
-            1,
-            100_000,
-            "1..=100000",
-        )?;
-        check_f32(
-            "max_nucleus_fraction",
-            self.max_nucleus_fraction,
-            0.01,
-            1.0,
-            "0.01..=1.0",
-        )?;
-        check_f32("max_aspect", self.max_aspect, 1.0, 100.0, "1.0..=100.0")?;
-        check_f32("cell_margin", self.cell_margin, 0.0, 2.0, "0.0..=2.0")?;
-        check_f32("max_cytoplasm", self.max_cytoplasm, 0.0, 3.0, "0.0..=3.0")?;
-        check_f32(
-            "red_cell_diameter",
-            self.red_cell_diameter,
-            2.0,
-            200.0,
-            "2.0..=200.0",
-        )?;
-        check_u32(
-            "min_background",
-            self.min_background.into(),
-            0,
-            200,
-            "0..=200",
-        )?;
+    /// Checks every value against its allowed range; the error names the first bad key
+    /// (inside the `locator` section).
+    pub fn validate(&self) -> Result<(), Invalid> {
+        self.check().map_err(|e| e.in_section("locator"))
+    }
+
+    /// [`LocatorParams::validate`] before the section is named.
+    fn check(&self) -> Result<(), Invalid> {
+        check_range("work_width", self.work_width, 40, 1280)?;
+        check_range("nucleus_threshold", self.nucleus_threshold, 0.02, 2.0)?;
+        check_range("min_fragment_area", self.min_fragment_area, 1, 10_000)?;
+        check_range("merge_gap", self.merge_gap, 0, 200)?;
+        check_range("min_nucleus_area", self.min_nucleus_area, 1, 100_000)?;
+        check_range("max_nucleus_fraction", self.max_nucleus_fraction, 0.01, 1.0)?;
+        check_range("max_aspect", self.max_aspect, 1.0, 100.0)?;
+        check_range("cell_margin", self.cell_margin, 0.0, 2.0)?;
+        check_range("max_cytoplasm", self.max_cytoplasm, 0.0, 3.0)?;
+        check_range("red_cell_diameter", self.red_cell_diameter, 2.0, 200.0)?;
+        check_range("min_background", self.min_background, 0, 200)?;
         Ok(())
     }
 }

@@ -9,7 +9,7 @@ use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::gesture::GestureTiming;
-use crate::hw::setting::InvalidSetting;
+use crate::invalid::{Invalid, check_range};
 use std::time::Duration;
 
 /// A GPIO line: its offset on the chip (`17`) or its name (`"GPIO17"`).
@@ -80,6 +80,9 @@ pub enum BiasSetting {
     /// No internal bias (external resistor).
     None,
 }
+
+/// Where the section sits in the configuration file.
+const SECTION: &str = "buttons.gpio";
 
 /// The `[buttons.gpio]` section (used by the `gpio` and `rppal` drivers).
 ///
@@ -162,35 +165,29 @@ impl GpioButtonsConfig {
         .collect()
     }
 
-    /// Checks the values serde cannot: each error names the key and the allowed values.
-    pub fn validate(&self) -> Result<(), InvalidSetting> {
+    /// Checks the values serde cannot: each error names the key
+    /// (`buttons.gpio.debounce_ms`, …) and the allowed values.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        self.check().map_err(|e| e.in_section(SECTION))
+    }
+
+    /// [`GpioButtonsConfig::validate`] with keys inside the section.
+    fn check(&self) -> Result<(), Invalid> {
         if self.chip.trim().is_empty() {
-            return Err(InvalidSetting::new(
-                "buttons.gpio.chip",
+            return Err(Invalid::new(
+                "chip",
                 "\"\"",
                 "a chip path, name or label, e.g. \"gpiochip0\"",
             ));
         }
-        if !(1..=200).contains(&self.debounce_ms) {
-            return Err(InvalidSetting::new(
-                "buttons.gpio.debounce_ms",
-                self.debounce_ms,
-                "1..=200",
-            ));
-        }
-        if !(300..=10_000).contains(&self.long_press_ms) {
-            return Err(InvalidSetting::new(
-                "buttons.gpio.long_press_ms",
-                self.long_press_ms,
-                "300..=10000",
-            ));
-        }
+        check_range("debounce_ms", self.debounce_ms, 1, 200)?;
+        check_range("long_press_ms", self.long_press_ms, 300, 10_000)?;
         if self.double_press_ms != 0
             && (!(100..=1000).contains(&self.double_press_ms)
                 || self.double_press_ms >= self.long_press_ms)
         {
-            return Err(InvalidSetting::new(
-                "buttons.gpio.double_press_ms",
+            return Err(Invalid::new(
+                "double_press_ms",
                 self.double_press_ms,
                 "0 (off) or 100..=1000, and below buttons.gpio.long_press_ms",
             ));
@@ -198,10 +195,12 @@ impl GpioButtonsConfig {
         let mut seen = vec![("buttons.gpio.line", &self.line)];
         for (key, line) in self.extra_buttons() {
             if let Some((other, _)) = seen.iter().find(|(_, l)| *l == line) {
-                return Err(InvalidSetting::new(
-                    key,
+                // extra_buttons() names the keys in full; the error wants them inside the section.
+                let inside = key.strip_prefix("buttons.gpio.").unwrap_or(key);
+                return Err(Invalid::new(
+                    inside,
                     line,
-                    &format!("a line not already used by {other}"),
+                    format!("a line not already used by {other}"),
                 ));
             }
             seen.push((key, line));
@@ -253,17 +252,17 @@ mod tests {
             .unwrap()
             .validate()
             .unwrap_err();
-        assert_eq!(e.key, "buttons.gpio.long_press_ms");
+        assert_eq!(e.full_key(), "buttons.gpio.long_press_ms");
         assert!(e.to_string().contains("300..=10000"));
         let e = parse("debounce_ms = 0").unwrap().validate().unwrap_err();
-        assert_eq!(e.key, "buttons.gpio.debounce_ms");
+        assert_eq!(e.full_key(), "buttons.gpio.debounce_ms");
         let e = parse("double_press_ms = 50")
             .unwrap()
             .validate()
             .unwrap_err();
-        assert_eq!(e.key, "buttons.gpio.double_press_ms");
+        assert_eq!(e.full_key(), "buttons.gpio.double_press_ms");
         let e = parse("undo = 17").unwrap().validate().unwrap_err();
-        assert_eq!(e.key, "buttons.gpio.undo");
+        assert_eq!(e.full_key(), "buttons.gpio.undo");
         assert!(e.to_string().contains("buttons.gpio.line"), "{e}");
     }
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::hw::setting::InvalidSetting;
+use crate::invalid::{Invalid, check_range};
 
 /// Which display backend to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -65,32 +65,28 @@ impl Default for DisplayConfig {
 }
 
 impl DisplayConfig {
-    /// Checks the values serde cannot: each error names the key and the allowed values.
-    pub fn validate(&self) -> Result<(), InvalidSetting> {
+    /// Checks the values serde cannot: each error names the key (`display.address`, …)
+    /// and the allowed values.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        self.check().map_err(|e| e.in_section("display"))
+    }
+
+    /// [`DisplayConfig::validate`] with keys inside the section.
+    fn check(&self) -> Result<(), Invalid> {
         if !matches!(self.address, 0x3C | 0x3D) {
-            return Err(InvalidSetting::new(
-                "display.address",
+            return Err(Invalid::new(
+                "address",
                 format!("{:#04X}", self.address),
                 "0x3C or 0x3D",
             ));
         }
         if !matches!(self.rotation, 0 | 180) {
-            return Err(InvalidSetting::new(
-                "display.rotation",
-                self.rotation,
-                "0 or 180",
-            ));
+            return Err(Invalid::new("rotation", self.rotation, "0 or 180"));
         }
-        if self.contrast > 255 {
-            return Err(InvalidSetting::new(
-                "display.contrast",
-                self.contrast,
-                "0..=255",
-            ));
-        }
+        check_range("contrast", self.contrast, 0, 255)?;
         if self.driver != DisplayDriver::Sim && self.bus.as_os_str().is_empty() {
-            return Err(InvalidSetting::new(
-                "display.bus",
+            return Err(Invalid::new(
+                "bus",
                 "\"\"",
                 "an I2C device path such as /dev/i2c-1",
             ));
@@ -139,7 +135,7 @@ mod tests {
     #[test]
     fn out_of_range_values_name_key_and_range() {
         let e = parse("address = 0x50").unwrap().validate().unwrap_err();
-        assert_eq!(e.key, "display.address");
+        assert_eq!(e.full_key(), "display.address");
         assert!(e.to_string().contains("0x3C or 0x3D"), "{e}");
         let e = parse("rotation = 90").unwrap().validate().unwrap_err();
         assert_eq!(
