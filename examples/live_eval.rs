@@ -7,8 +7,8 @@
 
 use std::time::Duration;
 
+use hematovision::eval::sim::{Renderer, Scan, Scenario, Slide};
 use hematovision::live::MotionEstimator;
-use hematovision::live::sim::{Renderer, Scan, Scenario, Slide};
 use hematovision::vision::{LocatorParams, locate};
 
 /// CPU time of this thread (the machine is shared: wall time would include waiting).
@@ -187,7 +187,7 @@ fn main() -> anyhow::Result<()> {
                 && (*i == 0 || !matches!(args[i - 1].as_str(), "--gate" | "--seed"))
         })
         .map(|(_, a)| a.as_str());
-    let mut options = hematovision::live::LiveEvalOptions::default();
+    let mut options = hematovision::eval::LiveEvalOptions::default();
     // `--gate X`: try another association gate (live.gate) without editing a file.
     if let Some(i) = args.iter().position(|a| a == "--gate") {
         let value = args
@@ -208,20 +208,20 @@ fn main() -> anyhow::Result<()> {
             .parse()?;
         let name = name.ok_or(anyhow::anyhow!("--seed needs a scenario name"))?;
         let scenario = Scenario::by_name(name).ok_or(anyhow::anyhow!("no scenario {name}"))?;
-        vec![hematovision::live::evaluate_scenario(
+        vec![hematovision::eval::evaluate_scenario(
             &Scenario { seed, ..scenario },
             &options,
             None,
         )?]
     } else {
-        hematovision::live::live_eval(name, &options, None)?
+        hematovision::eval::live_eval(name, &options, None)?
     };
     if json {
         for r in &reports {
             println!("{}", serde_json::to_string(r)?);
         }
     } else {
-        hematovision::live::print_reports(&reports, &mut std::io::stdout())?;
+        hematovision::eval::print_reports(&reports, &mut std::io::stdout())?;
     }
     Ok(())
 }

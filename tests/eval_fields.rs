@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use hematovision::model::eval_fields::evaluate_fields;
+use hematovision::eval::fields::evaluate_fields;
 use hematovision::model::{Classifier, ClassifyError};
 use hematovision::vision::LocatorParams;
 use image::RgbImage;

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use hematovision::app::{App, AppSettings, CountOutcome, Devices, LocatorFinder};
 use hematovision::camera::{CameraError, Frame, FrameSource};
+use hematovision::eval::sim::{Effects, Pose, Renderer, Slide};
 use hematovision::hw::button::{ButtonError, ButtonEvent, Buttons};
 use hematovision::hw::display::{Display, DisplayError, Screen};
 use hematovision::live::LiveConfig;
-use hematovision::live::sim::{Effects, Pose, Renderer, Slide};
 use hematovision::model::{Classifier, ClassifyError};
 use hematovision::vision::LocatorParams;
 use image::RgbImage;

@@ -4,9 +4,9 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
-use hematovision::model::eval::evaluate;
-use hematovision::model::eval_fields::evaluate_fields;
-use hematovision::model::write_confusion_png;
+use hematovision::eval::fields::evaluate_fields;
+use hematovision::eval::model::evaluate;
+use hematovision::eval::write_confusion_png;
 use hematovision::vision::LocatorParams;
 
 use super::{ModelArgs, devices};

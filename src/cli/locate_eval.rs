@@ -4,7 +4,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use hematovision::config::Config;
-use hematovision::vision::{LocatorParams, evaluate_dir};
+use hematovision::eval::evaluate_dir;
+use hematovision::vision::LocatorParams;
 
 /// Scores the locator (settings from the configuration when one is given) and prints the
 /// figures, or one JSON object.

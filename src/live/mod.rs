@@ -5,8 +5,10 @@
 //! - [`steady`]: deciding when the field is still,
 //! - [`tracker`]: cells in slide coordinates, each classified and counted once,
 //! - [`engine`]: the per-frame entry point the daemon calls,
-//! - [`config`]: the `[live]` configuration section,
-//! - [`sim`]: a slide-scan simulator with ground truth, and [`eval`] which scores live mode on it.
+//! - [`config`]: the `[live]` configuration section.
+//!
+//! The slide-scan simulator and the scoring of live mode on it are measurement tools, kept
+//! with the others in `src/eval/`.
 
 pub mod fft;
 pub mod motion;
@@ -19,11 +21,6 @@ pub use steady::SteadyDetector;
 pub use tracker::{CellState, ClassifyRequest, Detection, TrackedCell, Tracker, TrackerParams};
 pub mod config;
 pub mod engine;
-pub mod eval;
 
 pub use config::LiveConfig;
 pub use engine::{LiveAction, LiveEngine, LiveStats};
-pub use eval::{
-    LiveEvalError, LiveEvalOptions, LiveEvalReport, evaluate_scenario, live_eval, print_reports,
-};
-pub mod sim;

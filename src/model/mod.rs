@@ -1,15 +1,11 @@
 //! Cell classification: the classifier trait and its implementations.
 
-mod confusion_png;
-pub mod eval;
-pub mod eval_fields;
 pub mod litert;
 pub mod metadata;
 pub mod preprocess;
 mod tflite;
 pub mod views;
 
-pub use confusion_png::{render_confusion, write_confusion_png};
 pub use tflite::{
     ClassifierOptions, ModelError, ModelInfo, TfliteClassifier, default_threads, softmax,
 };

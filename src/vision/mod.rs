@@ -2,20 +2,16 @@
 //!
 //! - [`locator`]: candidate white-cell boxes in a whole camera field,
 //! - [`crop`]: choosing the cell to classify and cutting a square around it,
-//! - [`locate_eval`]: scoring the locator against annotated fields,
 //! - [`convert`]: camera pixel formats to RGB.
 
 pub mod components;
 pub mod convert;
 pub mod crop;
-pub mod locate_eval;
 pub mod locator;
 pub mod morphology;
 pub mod params;
-pub mod voc;
 
 pub use crop::{ChosenCell, choose_cell, crop_square};
-pub use locate_eval::{LocateReport, evaluate_dir};
 pub use locator::{Candidate, locate};
 pub use params::{LocatorParams, ParamError};
 

@@ -12,10 +12,10 @@ use std::time::Instant;
 use image::RgbImage;
 use serde::Serialize;
 
-use super::PixelBox;
-use super::locator::locate;
-use super::params::LocatorParams;
 use super::voc::parse_voc;
+use crate::vision::PixelBox;
+use crate::vision::locator::locate;
+use crate::vision::params::LocatorParams;
 
 /// Minimum IoU for a detection to count as finding an annotated cell.
 pub const IOU_THRESHOLD: f32 = 0.5;
