@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::vision::convert::YuvRange;
+use super::convert::YuvRange;
 
 /// A pixel format the capture code can turn into RGB, by its V4L2 four-character code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -1,11 +1,9 @@
 //! Image processing with no I/O: finding white cells and cropping them.
 //!
 //! - [`locator`]: candidate white-cell boxes in a whole camera field,
-//! - [`crop`]: choosing the cell to classify and cutting a square around it,
-//! - [`convert`]: camera pixel formats to RGB.
+//! - [`crop`]: choosing the cell to classify and cutting a square around it.
 
 pub mod components;
-pub mod convert;
 pub mod crop;
 pub mod locator;
 pub mod morphology;
