@@ -1,4 +1,6 @@
-//! Runs the live-mode evaluation until the `live-eval` subcommand is wired:
+//! Live-mode measurements beyond `hematovision live-eval` (the command that scores live mode,
+//! classifier included). Counting only, with a scenario's seed or the association gate changed
+//! without editing a file:
 //! `cargo run --release --example live_eval -- [SCENARIO [--seed N]] [--json] [--gate X]`, or
 //! `-- --bench` to time the per-frame parts (motion estimation, locator) on 640x480 frames,
 //! or `-- --motion SCENARIO [0.5 1.0r ...]` to measure the motion estimator's error against
