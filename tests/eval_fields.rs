@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use hematovision::eval::fields::evaluate_fields;
+use hematovision::eval::evaluate_fields;
 use hematovision::vision::LocatorParams;
 use support::Always;
 

@@ -4,7 +4,7 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
-use hematovision::eval::fields::evaluate_fields;
+use hematovision::eval::evaluate_fields;
 use hematovision::eval::model::evaluate;
 use hematovision::eval::write_confusion_png;
 use hematovision::vision::LocatorParams;

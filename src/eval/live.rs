@@ -5,8 +5,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::sim::{FRAME_SIZE, Renderer, Scan, Scenario, SlideError};
-use crate::live::config::LiveConfig;
-use crate::live::engine::{LiveAction, LiveEngine};
+use crate::live::{LiveAction, LiveConfig, LiveEngine};
 use crate::model::Classifier;
 use crate::vision::LocatorParams;
 

@@ -2,25 +2,26 @@
 //!
 //! - [`model`]: a classifier on a labelled tree `DIR/CLASS/*.jpg` (`hematovision eval`),
 //!   with its confusion matrix drawn as a PNG ([`write_confusion_png`]),
-//! - [`fields`]: the whole camera path (locate, crop, classify) on annotated fields
+//! - [`evaluate_fields`]: the whole camera path (locate, crop, classify) on annotated fields
 //!   (`hematovision eval --fields`),
 //! - [`locate`]: the white-cell locator against annotated fields (`hematovision locate-eval`),
-//! - [`sim`]: a slide-scan simulator with ground truth, and [`live`] which scores live mode
-//!   on it (`hematovision live-eval`).
+//! - [`sim`]: a slide-scan simulator with ground truth, and [`live_eval`] which scores live
+//!   mode on it (`hematovision live-eval`).
 //!
 //! This room may import every device room (`camera`, `vision`, `model`, `live`, …); nothing
 //! that runs on the device imports it. Only the command line, the examples and the tests do.
 
-pub mod fields;
-pub mod live;
 pub mod locate;
 pub mod model;
 pub mod sim;
 
 mod confusion_png;
+mod fields;
+mod live;
 mod voc;
 
 pub use confusion_png::{render_confusion, write_confusion_png};
+pub use fields::{FieldsReport, evaluate_fields};
 pub use live::{
     LiveEvalError, LiveEvalOptions, LiveEvalReport, evaluate_scenario, live_eval, print_reports,
 };
