@@ -1,4 +1,6 @@
-//! Runs the live-mode evaluation until the `live-eval` subcommand is wired:
+//! Live-mode measurements beyond `hematovision live-eval` (the command that scores live mode,
+//! classifier included). Counting only, with a scenario's seed or the association gate changed
+//! without editing a file:
 //! `cargo run --release --example live_eval -- [SCENARIO [--seed N]] [--json] [--gate X]`, or
 //! `-- --bench` to time the per-frame parts (motion estimation, locator) on 640x480 frames,
 //! or `-- --motion SCENARIO [0.5 1.0r ...]` to measure the motion estimator's error against
@@ -7,8 +9,8 @@
 
 use std::time::Duration;
 
+use hematovision::eval::sim::{Renderer, Scan, Scenario, Slide};
 use hematovision::live::MotionEstimator;
-use hematovision::live::sim::{Renderer, Scan, Scenario, Slide};
 use hematovision::vision::{LocatorParams, locate};
 
 /// CPU time of this thread (the machine is shared: wall time would include waiting).
@@ -187,7 +189,7 @@ fn main() -> anyhow::Result<()> {
                 && (*i == 0 || !matches!(args[i - 1].as_str(), "--gate" | "--seed"))
         })
         .map(|(_, a)| a.as_str());
-    let mut options = hematovision::live::LiveEvalOptions::default();
+    let mut options = hematovision::eval::LiveEvalOptions::default();
     // `--gate X`: try another association gate (live.gate) without editing a file.
     if let Some(i) = args.iter().position(|a| a == "--gate") {
         let value = args
@@ -208,20 +210,20 @@ fn main() -> anyhow::Result<()> {
             .parse()?;
         let name = name.ok_or(anyhow::anyhow!("--seed needs a scenario name"))?;
         let scenario = Scenario::by_name(name).ok_or(anyhow::anyhow!("no scenario {name}"))?;
-        vec![hematovision::live::evaluate_scenario(
+        vec![hematovision::eval::evaluate_scenario(
             &Scenario { seed, ..scenario },
             &options,
             None,
         )?]
     } else {
-        hematovision::live::live_eval(name, &options, None)?
+        hematovision::eval::live_eval(name, &options, None)?
     };
     if json {
         for r in &reports {
             println!("{}", serde_json::to_string(r)?);
         }
     } else {
-        hematovision::live::print_reports(&reports, &mut std::io::stdout())?;
+        hematovision::eval::print_reports(&reports, &mut std::io::stdout())?;
     }
     Ok(())
 }

@@ -23,6 +23,7 @@ pub mod camera;
 pub mod config;
 pub mod count;
 pub mod doctor;
+pub mod eval;
 pub mod hw;
 pub mod imagefile;
 pub mod invalid;

@@ -6,11 +6,14 @@ use std::time::Duration;
 
 use hematovision::app::{App, AppSettings, CellFinder, CountOutcome, Devices, FoundCell};
 use hematovision::camera::{CameraError, Frame, FrameSource};
-use hematovision::hw::button::{ButtonError, ButtonEvent, Buttons};
+use hematovision::hw::button::ButtonEvent;
 use hematovision::hw::display::{Display, DisplayError, Screen, Status};
 use hematovision::model::litert::{self, LiteRtError};
 use hematovision::model::{Classifier, ClassifyError};
 use image::RgbImage;
+use support::NoButtons;
+
+mod support;
 
 /// Camera whose frames (or errors) are queued by the test.
 struct QueueCamera(VecDeque<Result<(), CameraError>>);
@@ -103,14 +106,6 @@ impl Recorder {
                 Screen::Status { status, .. } => Some(status.clone()),
                 _ => None,
             })
-    }
-}
-
-struct NoButtons;
-
-impl Buttons for NoButtons {
-    fn next_event(&mut self, _: Duration) -> Result<Option<ButtonEvent>, ButtonError> {
-        Ok(Some(ButtonEvent::Quit))
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use hematovision::vision::convert::{YuvRange, bgr_to_rgb, decode_mjpeg, yuyv_to_rgb};
+use hematovision::camera::convert::{YuvRange, bgr_to_rgb, decode_mjpeg, yuyv_to_rgb};
 
 fn median_ms(mut f: impl FnMut(), runs: usize) -> f64 {
     let mut times: Vec<f64> = (0..runs)

@@ -2,41 +2,17 @@
 
 use std::path::Path;
 
-use hematovision::model::eval_fields::evaluate_fields;
-use hematovision::model::{Classifier, ClassifyError};
+use hematovision::eval::evaluate_fields;
 use hematovision::vision::LocatorParams;
-use image::RgbImage;
+use support::Always;
 
-/// Always answers the same class, and records the crops it was given.
-struct Always {
-    labels: Vec<String>,
-    class: usize,
-    crops: Vec<(u32, u32)>,
-}
-
-impl Classifier for Always {
-    fn labels(&self) -> &[String] {
-        &self.labels
-    }
-    fn classify(&mut self, image: &RgbImage) -> Result<Vec<f32>, ClassifyError> {
-        self.crops.push(image.dimensions());
-        let mut p = vec![0.0; self.labels.len()];
-        p[self.class] = 1.0;
-        Ok(p)
-    }
-}
+mod support;
 
 #[test]
 fn fields_with_one_cell_are_scored_and_the_rest_skipped() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bccd");
-    let mut c = Always {
-        labels: ["EOSINOPHIL", "LYMPHOCYTE", "MONOCYTE", "NEUTROPHIL"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-        class: 3,
-        crops: vec![],
-    };
+    // Always answers NEUTROPHIL, and records the crops it was given.
+    let mut c = Always::certain(&["EOSINOPHIL", "LYMPHOCYTE", "MONOCYTE", "NEUTROPHIL"], 3);
     let r = evaluate_fields(
         &mut c,
         &dir,

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use hematovision::camera::PixelFormat;
 use hematovision::camera::capture_loop::{Geometry, convert_frame};
-use hematovision::vision::convert::YuvRange;
+use hematovision::camera::convert::YuvRange;
 
 const W: u32 = 640;
 const H: u32 = 480;

@@ -1,15 +1,14 @@
-//! `model::eval` on a real model and a real labelled tree: the Coral ImageNet model on its
+//! `eval::model` on a real model and a real labelled tree: the Coral ImageNet model on its
 //! three known pictures, laid out as `DIR/CLASS/*.png` with class folders in other cases.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use hematovision::model::eval::{EvalError, evaluate};
+use hematovision::eval::model::{EvalError, evaluate};
+use hematovision::eval::write_confusion_png;
 use hematovision::model::litert::Runtime;
 use hematovision::model::preprocess::read_rgb;
-use hematovision::model::{
-    Classifier, ClassifierOptions, ModelBundle, TfliteClassifier, write_confusion_png,
-};
+use hematovision::model::{Classifier, ClassifierOptions, ModelBundle, TfliteClassifier};
 
 fn weights() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/weights/imagenet-mobilenet-v2")

@@ -7,13 +7,14 @@ use std::time::Duration;
 
 use hematovision::app::{App, AppSettings, CountOutcome, Devices, LocatorFinder};
 use hematovision::camera::{CameraError, Frame, FrameSource};
-use hematovision::hw::button::{ButtonError, ButtonEvent, Buttons};
+use hematovision::eval::sim::{Effects, Pose, Renderer, Slide};
+use hematovision::hw::button::ButtonEvent;
 use hematovision::hw::display::{Display, DisplayError, Screen};
 use hematovision::live::LiveConfig;
-use hematovision::live::sim::{Effects, Pose, Renderer, Slide};
-use hematovision::model::{Classifier, ClassifyError};
 use hematovision::vision::LocatorParams;
-use image::RgbImage;
+use support::{Always, NoButtons};
+
+mod support;
 
 /// A camera scanning a stitched slide of fixture fields along a path of x positions.
 struct ScanCamera {
@@ -64,30 +65,11 @@ impl FrameSource for ScanCamera {
     }
 }
 
-struct Always(Vec<String>);
-
-impl Classifier for Always {
-    fn labels(&self) -> &[String] {
-        &self.0
-    }
-    fn classify(&mut self, _: &RgbImage) -> Result<Vec<f32>, ClassifyError> {
-        Ok(vec![0.05, 0.05, 0.05, 0.85])
-    }
-}
-
 struct Quiet;
 
 impl Display for Quiet {
     fn show(&mut self, _: &Screen) -> Result<(), DisplayError> {
         Ok(())
-    }
-}
-
-struct NoButtons;
-
-impl Buttons for NoButtons {
-    fn next_event(&mut self, _: Duration) -> Result<Option<ButtonEvent>, ButtonError> {
-        Ok(Some(ButtonEvent::Quit))
     }
 }
 
@@ -102,14 +84,11 @@ fn there_and_back() -> Vec<f64> {
 }
 
 fn start(dir: &Path, xs: Vec<f64>, target: u32) -> App {
-    let labels = ["EOSINOPHIL", "LYMPHOCYTE", "MONOCYTE", "NEUTROPHIL"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let labels = ["EOSINOPHIL", "LYMPHOCYTE", "MONOCYTE", "NEUTROPHIL"];
     let devices = Devices {
         camera: Box::new(ScanCamera::new(xs)),
         finder: Box::new(LocatorFinder::new(LocatorParams::default(), 0.5, None)),
-        classifier: Box::new(Always(labels)),
+        classifier: Box::new(Always::new(&labels, vec![0.05, 0.05, 0.05, 0.85])),
         display: Box::new(Quiet),
         buttons: Box::new(NoButtons),
     };

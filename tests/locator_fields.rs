@@ -7,7 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
-use hematovision::vision::{LocatorParams, choose_cell, crop_square, evaluate_dir, locate};
+use hematovision::eval::evaluate_dir;
+use hematovision::vision::{LocatorParams, choose_cell, crop_square, locate};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bccd")

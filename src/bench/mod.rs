@@ -9,7 +9,7 @@ mod stats;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde::Serialize;
 
@@ -17,7 +17,8 @@ pub use stats::Summary;
 
 use crate::app::{App, AppSettings, CellFinder, Devices, LocatorFinder};
 use crate::camera::replay::ReplaySource;
-use crate::hw::button::{ButtonError, ButtonEvent, Buttons};
+use crate::hw::button::ButtonEvent;
+use crate::hw::button::sim::ScriptedButtons;
 use crate::hw::display::SimDisplay;
 use crate::model::{Classifier, ClassifierOptions, TfliteClassifier};
 use crate::vision::LocatorParams;
@@ -267,7 +268,8 @@ fn press_to_display(
         finder: Box::new(finder),
         classifier: Box::new(classifier),
         display: Box::new(display),
-        buttons: Box::new(NoButtons),
+        // Never polled: the presses are `App::handle` calls. An empty schedule presses nothing.
+        buttons: Box::new(ScriptedButtons::new(Vec::new(), false)),
     };
     let settings = AppSettings {
         target: u32::MAX / 2,
@@ -283,14 +285,6 @@ fn press_to_display(
         times.push(t.elapsed());
     }
     Ok(Summary::of(&times))
-}
-
-struct NoButtons;
-
-impl Buttons for NoButtons {
-    fn next_event(&mut self, _: Duration) -> Result<Option<ButtonEvent>, ButtonError> {
-        Ok(None)
-    }
 }
 
 fn tempdir() -> std::io::Result<PathBuf> {

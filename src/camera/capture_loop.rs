@@ -5,8 +5,8 @@
 use std::time::{Duration, Instant};
 
 use super::config::PixelFormat;
+use super::convert::{self, YuvRange};
 use super::negotiate::{TimestampKind, is_fresh};
-use crate::vision::convert::{self, YuvRange};
 
 /// Frames in a row that may be corrupt before a request gives up with [`GrabError::Bad`].
 pub const MAX_CORRUPT_IN_A_ROW: u32 = 3;

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::convert::YuvRange;
 use crate::invalid::{Invalid, check_range};
-use crate::vision::convert::YuvRange;
 
 /// A pixel format the capture code can turn into RGB, by its V4L2 four-character code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -2,6 +2,7 @@
 
 pub mod capture_loop;
 pub mod config;
+pub mod convert;
 pub mod ioctl;
 pub mod negotiate;
 pub mod replay;

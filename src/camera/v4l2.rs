@@ -10,7 +10,7 @@
 //!   that were already queued are dequeued and skipped, judged by their monotonic
 //!   timestamps, or by count when the driver's timestamps are unusable.
 //! - Frames are decoded or converted into one reused buffer
-//!   ([`crate::vision::convert`]); the returned [`Frame`] owns a copy of it.
+//!   ([`super::convert`]); the returned [`Frame`] owns a copy of it.
 //! - A corrupt frame (bad JPEG, driver error flag) is dropped, counted
 //!   ([`V4l2Source::bad_frames`]) and the next fresh frame is tried.
 //! - Errors or unplugging: the loss is logged once, calls return
@@ -33,13 +33,13 @@ use v4l::{Device, Format, FourCC};
 
 use super::capture_loop::{BufferMeta, BufferQueue, Geometry, GrabError, Timing, grab};
 use super::config::{CameraConfig, PixelFormat};
+use super::convert::YuvRange;
 use super::negotiate::{
     Backoff, ControlRange, DeviceInfo, FormatChoice, OfferedFormat, SizeRange, choose_format,
     describe_offered, plan_controls, select_device,
 };
 use super::{CameraError, Frame, FrameSource};
 use crate::sys::monotonic_now;
-use crate::vision::convert::YuvRange;
 
 /// `ENODEV`: the device went away.
 const ENODEV: i32 = 19;

@@ -4,10 +4,10 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
-use hematovision::model::eval::evaluate;
-use hematovision::model::eval_fields::evaluate_fields;
+use hematovision::eval::evaluate_fields;
+use hematovision::eval::model::evaluate;
+use hematovision::eval::write_confusion_png;
 use hematovision::model::reframe::Reframing;
-use hematovision::model::write_confusion_png;
 use hematovision::vision::LocatorParams;
 
 use super::ModelArgs;

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use hematovision::live::{LiveEvalOptions, live_eval, print_reports};
+use hematovision::eval::{LiveEvalOptions, live_eval, print_reports};
 use hematovision::model::Classifier;
 
 use super::ModelArgs;

@@ -5,10 +5,11 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use hematovision::config::Config;
-use hematovision::vision::crop_eval::evaluate_crops;
-use hematovision::vision::locate_eval::evaluate_dir_shifted;
-use hematovision::vision::shifts::{self, Shift};
-use hematovision::vision::{LocatorParams, evaluate_dir};
+use hematovision::eval::crop::evaluate_crops;
+use hematovision::eval::evaluate_dir;
+use hematovision::eval::locate::evaluate_dir_shifted;
+use hematovision::eval::shifts::{self, Shift};
+use hematovision::vision::LocatorParams;
 
 /// What to score, besides the folder.
 #[derive(Debug, Clone, Default)]

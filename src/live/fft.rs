@@ -75,11 +75,6 @@ impl Fft {
         self.n
     }
 
-    /// Always false: a plan has at least one point.
-    pub fn is_empty(&self) -> bool {
-        false
-    }
-
     /// Transforms `data` in place: forward computes `Σ x_j exp(-2πijk/n)`, inverse the same
     /// with `+` and without the `1/n` factor. `data.len()` must equal [`Fft::len`]; other
     /// lengths are left untouched.

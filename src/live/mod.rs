@@ -1,29 +1,26 @@
 //! Live mode: counting every white cell once while the technician scans the slide.
 //!
-//! - [`fft`]: a small radix-2 FFT,
-//! - [`motion`]: global motion between frames by phase correlation,
-//! - [`steady`]: deciding when the field is still,
-//! - [`tracker`]: cells in slide coordinates, each classified and counted once,
-//! - [`engine`]: the per-frame entry point the daemon calls,
-//! - [`config`]: the `[live]` configuration section,
-//! - [`sim`]: a slide-scan simulator with ground truth, and [`eval`] which scores live mode on it.
+//! - `fft.rs`: a small radix-2 FFT, for the motion estimator only,
+//! - `motion.rs`: global motion between frames by phase correlation ([`MotionEstimator`]),
+//! - `steady.rs`: deciding when the field is still ([`SteadyDetector`]),
+//! - `tracker.rs`: cells in slide coordinates, each classified and counted once ([`Tracker`]),
+//! - `engine.rs`: the per-frame entry point the daemon calls ([`LiveEngine`]),
+//! - `config.rs`: the `[live]` configuration section ([`LiveConfig`]).
+//!
+//! The modules are private; what the rest of the crate uses is re-exported here.
+//!
+//! The slide-scan simulator and the scoring of live mode on it are measurement tools, kept
+//! with the others in `src/eval/`.
 
-pub mod fft;
-pub mod motion;
-
-pub use motion::{Motion, MotionEstimator};
-pub mod steady;
-pub mod tracker;
-
-pub use steady::SteadyDetector;
-pub use tracker::{CellState, ClassifyRequest, Detection, TrackedCell, Tracker, TrackerParams};
-pub mod config;
-pub mod engine;
-pub mod eval;
+mod config;
+mod engine;
+mod fft;
+mod motion;
+mod steady;
+mod tracker;
 
 pub use config::LiveConfig;
-pub use engine::{LiveAction, LiveEngine, LiveStats};
-pub use eval::{
-    LiveEvalError, LiveEvalOptions, LiveEvalReport, evaluate_scenario, live_eval, print_reports,
-};
-pub mod sim;
+pub use engine::{LiveAction, LiveEngine, LiveStats, MAX_FRAME_GAP, MAX_UNTRUSTED_FRAMES};
+pub use motion::{Motion, MotionEstimator, SCALE_RANGE};
+pub use steady::SteadyDetector;
+pub use tracker::{CellState, ClassifyRequest, Detection, TrackedCell, Tracker, TrackerParams};

@@ -3,10 +3,7 @@
 
 pub mod bundle;
 mod classifier;
-mod confusion_png;
 mod error;
-pub mod eval;
-pub mod eval_fields;
 pub mod integrity;
 pub mod litert;
 pub mod metadata;
@@ -17,6 +14,5 @@ pub mod views;
 
 pub use bundle::{DEFAULT_CELL_FRACTION, ModelBundle};
 pub use classifier::{Classifier, ClassifyError};
-pub use confusion_png::{render_confusion, write_confusion_png};
 pub use error::ModelError;
 pub use tflite::{ClassifierOptions, ModelInfo, TfliteClassifier, default_threads, softmax};

@@ -225,20 +225,20 @@ pub fn read_rgb(path: &std::path::Path) -> Result<RgbImage, crate::imagefile::Im
 }
 
 /// Quantises floats to `i8` with `q = round(x / scale) + zero_point`, clamped (TFLite's rule).
-pub fn quantize_i8(values: &[f32], scale: f32, zero_point: i64, out: &mut [i8]) {
+pub fn quantise_i8(values: &[f32], scale: f32, zero_point: i64, out: &mut [i8]) {
     for (o, &v) in out.iter_mut().zip(values) {
-        *o = quantize(v, scale, zero_point, -128, 127) as i8;
+        *o = quantise(v, scale, zero_point, -128, 127) as i8;
     }
 }
 
 /// Quantises floats to `u8` with `q = round(x / scale) + zero_point`, clamped.
-pub fn quantize_u8(values: &[f32], scale: f32, zero_point: i64, out: &mut [u8]) {
+pub fn quantise_u8(values: &[f32], scale: f32, zero_point: i64, out: &mut [u8]) {
     for (o, &v) in out.iter_mut().zip(values) {
-        *o = quantize(v, scale, zero_point, 0, 255) as u8;
+        *o = quantise(v, scale, zero_point, 0, 255) as u8;
     }
 }
 
-fn quantize(v: f32, scale: f32, zero_point: i64, lo: i64, hi: i64) -> i64 {
+fn quantise(v: f32, scale: f32, zero_point: i64, lo: i64, hi: i64) -> i64 {
     let q = (v / scale).round();
     // NaN maps to the zero point; infinities saturate.
     let q = if q.is_nan() {
@@ -322,10 +322,10 @@ mod tests {
     #[test]
     fn quantisation_rounds_and_clamps() {
         let mut i8s = [0i8; 5];
-        quantize_i8(&[-1.0, 0.0, 0.5, 1.0, f32::NAN], 1.0 / 128.0, 0, &mut i8s);
+        quantise_i8(&[-1.0, 0.0, 0.5, 1.0, f32::NAN], 1.0 / 128.0, 0, &mut i8s);
         assert_eq!(i8s, [-128, 0, 64, 127, 0]);
         let mut u8s = [0u8; 4];
-        quantize_u8(
+        quantise_u8(
             &[-1.0, 0.0, 0.99, f32::INFINITY],
             1.0 / 128.0,
             128,
@@ -333,7 +333,7 @@ mod tests {
         );
         assert_eq!(u8s, [0, 128, 255, 255]);
         // Half-way cases round away from zero, like std::round in TFLite.
-        quantize_i8(&[0.5, -0.5, 1.5], 1.0, 0, &mut i8s[..3]);
+        quantise_i8(&[0.5, -0.5, 1.5], 1.0, 0, &mut i8s[..3]);
         assert_eq!(&i8s[..3], &[1, -1, 2]);
     }
 

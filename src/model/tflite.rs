@@ -208,7 +208,7 @@ impl TfliteClassifier {
                 dtype: input.dtype,
             });
         }
-        let input_quant = quantization_for(input.dtype, input.quantization)
+        let input_quant = quantisation_for(input.dtype, input.quantization)
             .map_err(|what| unsupported(format!("the {} input {what}", input.dtype)))?;
         if !matches!(output.dtype, DType::F32 | DType::I8 | DType::U8) {
             return Err(unsupported(format!(
@@ -216,7 +216,7 @@ impl TfliteClassifier {
                 output.dtype
             )));
         }
-        let output_quant = quantization_for(output.dtype, output.quantization)
+        let output_quant = quantisation_for(output.dtype, output.quantization)
             .map_err(|what| unsupported(format!("the {} output {what}", output.dtype)))?;
         let classes = output.element_count();
         if output.shape.iter().filter(|&&d| d != 1).count() > 1 {
@@ -254,7 +254,7 @@ impl TfliteClassifier {
         let output_mode = match (bundle.output(), output_quant) {
             (Some(OutputKind::Probabilities), _) => OutputMode::Probabilities,
             (Some(OutputKind::Logits), _) => OutputMode::Logits,
-            (None, Some(q)) if quantized_range_is_unit(output.dtype, q) => {
+            (None, Some(q)) if quantised_range_is_unit(output.dtype, q) => {
                 OutputMode::Probabilities
             }
             (None, Some(_)) => OutputMode::Logits,
@@ -341,12 +341,12 @@ impl TfliteClassifier {
             (DType::I8, Some(q)) => {
                 self.preprocessor.run(image, &mut self.scratch)?;
                 let slot = self.compiled.input_mut::<i8>(0)?;
-                preprocess::quantize_i8(&self.scratch, q.scale, q.zero_point, slot);
+                preprocess::quantise_i8(&self.scratch, q.scale, q.zero_point, slot);
             }
             (DType::U8, Some(q)) => {
                 self.preprocessor.run(image, &mut self.scratch)?;
                 let slot = self.compiled.input_mut::<u8>(0)?;
-                preprocess::quantize_u8(&self.scratch, q.scale, q.zero_point, slot);
+                preprocess::quantise_u8(&self.scratch, q.scale, q.zero_point, slot);
             }
             _ => {
                 let slot = self.compiled.input_mut::<f32>(0)?;
@@ -404,13 +404,13 @@ impl TfliteClassifier {
                 self.compiled
                     .output::<i8>(0)?
                     .iter()
-                    .map(|&v| dequantize(i64::from(v), q)),
+                    .map(|&v| dequantise(i64::from(v), q)),
             ),
             (DType::U8, Some(q)) => out.extend(
                 self.compiled
                     .output::<u8>(0)?
                     .iter()
-                    .map(|&v| dequantize(i64::from(v), q)),
+                    .map(|&v| dequantise(i64::from(v), q)),
             ),
             _ => out.extend_from_slice(self.compiled.output::<f32>(0)?),
         }
@@ -418,7 +418,7 @@ impl TfliteClassifier {
     }
 }
 
-fn quantization_for(
+fn quantisation_for(
     dtype: DType,
     q: Option<Quantization>,
 ) -> Result<Option<Quantization>, &'static str> {
@@ -433,18 +433,18 @@ fn quantization_for(
 
 /// Whether every value a quantised tensor can hold lies in [0, 1]: the signature of a
 /// quantised softmax output.
-fn quantized_range_is_unit(dtype: DType, q: Quantization) -> bool {
+fn quantised_range_is_unit(dtype: DType, q: Quantization) -> bool {
     let (lo, hi) = if dtype == DType::I8 {
         (-128, 127)
     } else {
         (0, 255)
     };
-    let min = dequantize(lo, q);
-    let max = dequantize(hi, q);
+    let min = dequantise(lo, q);
+    let max = dequantise(hi, q);
     min >= -1e-6 && max <= 1.0 + 1e-6
 }
 
-fn dequantize(v: i64, q: Quantization) -> f32 {
+fn dequantise(v: i64, q: Quantization) -> f32 {
     (v - q.zero_point) as f32 * q.scale
 }
 
@@ -551,8 +551,8 @@ mod tests {
             scale: 0.1,
             zero_point: 3,
         };
-        assert!(quantized_range_is_unit(DType::U8, uint8_softmax));
-        assert!(quantized_range_is_unit(DType::I8, int8_softmax));
-        assert!(!quantized_range_is_unit(DType::I8, int8_logits));
+        assert!(quantised_range_is_unit(DType::U8, uint8_softmax));
+        assert!(quantised_range_is_unit(DType::I8, int8_softmax));
+        assert!(!quantised_range_is_unit(DType::I8, int8_logits));
     }
 }

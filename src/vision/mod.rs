@@ -2,29 +2,20 @@
 //!
 //! - [`locator`]: candidate white-cell boxes in a whole camera field,
 //! - [`crop`]: choosing the cell to classify and cutting a square around it,
-//! - [`locate_eval`]: scoring the locator against annotated fields,
-//! - [`framing`]: the classifier's square framed by the found cell (fields and crops),
-//! - [`shifts`], [`crop_eval`]: synthetic microscope shifts and scoring on crops,
-//! - [`convert`]: camera pixel formats to RGB.
+//! - [`framing`]: the classifier's square framed by the found cell (fields and crops).
 
 pub mod bulk;
 pub mod components;
-pub mod convert;
 pub mod crop;
-pub mod crop_eval;
 pub mod cytoplasm;
 pub mod framing;
-pub mod locate_eval;
 pub mod locator;
 pub mod morphology;
 pub mod params;
 pub mod ruler;
-pub mod shifts;
-pub mod voc;
 
 pub use crop::{ChosenCell, choose_cell, crop_square};
 pub use framing::{FramingBox, PictureCell, find_cell, frame_cell, framing_box};
-pub use locate_eval::{LocateReport, evaluate_dir};
 pub use locator::{Candidate, Sighting, locate, locate_detailed};
 pub use params::LocatorParams;
 

@@ -10,10 +10,10 @@ use std::time::Instant;
 use image::GrayImage;
 use serde::Serialize;
 
-use super::PixelBox;
-use super::framing::find_in_picture;
-use super::locate_eval::EvalError;
-use super::params::LocatorParams;
+use super::locate::EvalError;
+use crate::vision::PixelBox;
+use crate::vision::framing::find_in_picture;
+use crate::vision::params::LocatorParams;
 
 /// IoU the chosen cell's box must reach against the mask's cell box to count as framed.
 pub const MASK_IOU_TARGET: f32 = 0.7;

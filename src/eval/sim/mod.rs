@@ -1,16 +1,16 @@
 //! A slide-scan simulator with ground truth, for tests and for `live-eval`.
 //!
-//! - [`slide`]: a large virtual smear stitched from real BCCD camera fields,
-//! - [`scenario`]: named, seeded scans (pans, pauses, back-and-forth passes, blur,
-//!   focus drift, flicker, JPEG),
-//! - [`render`]: the frame the camera sees at one moment.
+//! - [`Slide`] (`slide.rs`): a large virtual smear stitched from real BCCD camera fields,
+//! - [`Scenario`] (`scenario.rs`): named, seeded scans (pans, pauses, back-and-forth passes,
+//!   blur, focus drift, flicker, JPEG),
+//! - [`Renderer`] (`render.rs`): the frame the camera sees at one moment.
 //!
 //! A [`Scan`] streams its frames in process or writes them to a folder for the replay
 //! frame source.
 
-pub mod render;
-pub mod scenario;
-pub mod slide;
+mod render;
+mod scenario;
+mod slide;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

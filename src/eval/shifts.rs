@@ -17,7 +17,7 @@
 
 use image::{Rgb, RgbImage, imageops};
 
-use super::PixelBox;
+use crate::vision::PixelBox;
 
 /// One synthetic shift.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -4,9 +4,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use super::config::LiveConfig;
-use super::engine::{LiveAction, LiveEngine};
 use super::sim::{FRAME_SIZE, Renderer, Scan, Scenario, SlideError};
+use crate::live::{LiveAction, LiveConfig, LiveEngine};
 use crate::model::Classifier;
 use crate::vision::LocatorParams;
 

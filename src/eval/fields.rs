@@ -12,10 +12,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::Classifier;
-use super::eval::{ClassMetrics, EvalError, metrics_from_confusion, top1};
+use super::model::{ClassMetrics, EvalError, metrics_from_confusion, top1};
+use super::voc::parse_voc;
 use crate::imagefile::read_rgb;
-use crate::vision::voc::parse_voc;
+use crate::model::Classifier;
 use crate::vision::{LocatorParams, choose_cell, crop_square, locate};
 
 /// The result of scoring fields.

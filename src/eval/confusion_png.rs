@@ -12,7 +12,7 @@ use embedded_graphics::primitives::{PrimitiveStyle, Rectangle};
 use embedded_graphics::text::{Alignment, Baseline, Text, TextStyleBuilder};
 use image::RgbImage;
 
-use super::eval::EvalReport;
+use super::model::EvalReport;
 
 /// Side of a cell when there are few classes.
 const CELL: u32 = 64;
@@ -186,7 +186,7 @@ pub fn write_confusion_png(report: &EvalReport, path: &Path) -> Result<(), image
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::eval::{Latency, metrics_from_confusion};
+    use crate::eval::model::{Latency, metrics_from_confusion};
 
     fn report() -> EvalReport {
         let confusion = vec![vec![9, 1], vec![0, 5]];

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use image::RgbImage;
 
+use crate::eval::voc::parse_voc;
 use crate::vision::PixelBox;
-use crate::vision::voc::parse_voc;
 
 /// Errors while building a slide.
 #[derive(Debug, thiserror::Error)]

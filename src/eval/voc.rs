@@ -4,7 +4,7 @@
 //! Coordinates are taken as written (`xmin`..`xmax`, `ymin`..`ymax`); fractional values
 //! are rounded.
 
-use super::PixelBox;
+use crate::vision::PixelBox;
 
 /// One annotated object.
 #[derive(Debug, Clone, PartialEq)]

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
-use super::Classifier;
-use super::preprocess::read_rgb;
+use crate::model::Classifier;
+use crate::model::preprocess::read_rgb;
 
 /// File extensions evaluated (compared case-insensitively).
 pub const IMAGE_EXTENSIONS: [&str; 3] = ["jpg", "jpeg", "png"];

@@ -12,11 +12,11 @@ use std::time::Instant;
 use image::RgbImage;
 use serde::Serialize;
 
-use super::PixelBox;
-use super::locator::locate_detailed;
-use super::params::LocatorParams;
 use super::shifts::{self, Shift};
 use super::voc::parse_voc;
+use crate::vision::PixelBox;
+use crate::vision::locator::locate_detailed;
+use crate::vision::params::LocatorParams;
 
 /// Minimum IoU for a detection to count as finding an annotated cell.
 pub const IOU_THRESHOLD: f32 = 0.5;
