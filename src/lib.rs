@@ -13,6 +13,7 @@
 
 pub mod app;
 pub mod bench;
+pub mod calib;
 pub mod camera;
 pub mod config;
 pub mod count;
