@@ -7,17 +7,23 @@
 //! only if it does at least as well as the shipped head on cells it was not fitted to.
 //!
 //! - [`head`]: the head and how an answer is computed from embeddings,
-//! - [`fit`]: the deterministic fit (L-BFGS on the regularised softmax loss).
+//! - [`fit`]: the deterministic fit (L-BFGS on the regularised softmax loss),
+//! - [`cv`]: folds, the choice of the pull, accuracy before and after, the guard.
 //!
 //! Everything here is pure computation. This room imports only the
 //! crate's ground floor ([`crate::time`]); the model (which supplies embeddings and the
 //! shipped head), the CLI (which reads the cells and writes the file durably) and the
 //! daemon build on it, never the reverse.
 
+pub mod cv;
 pub mod fit;
 pub mod head;
 #[cfg(test)]
 mod synthetic;
 
+pub use cv::{
+    Accuracy, Calibration, CalibrationRefused, ClassTally, CvOptions, GridPoint, assign_folds,
+    calibrate, decide,
+};
 pub use fit::{FitError, LabelledCell, fit_head, lambda_scale};
 pub use head::{Head, HeadError};
