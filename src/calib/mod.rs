@@ -8,14 +8,16 @@
 //!
 //! - [`head`]: the head and how an answer is computed from embeddings,
 //! - [`fit`]: the deterministic fit (L-BFGS on the regularised softmax loss),
-//! - [`cv`]: folds, the choice of the pull, accuracy before and after, the guard.
+//! - [`cv`]: folds, the choice of the pull, accuracy before and after, the guard,
+//! - [`file`]: the calibration file (versioned JSON) and its validation on load.
 //!
-//! Everything here is pure computation. This room imports only the
+//! Everything here except [`file::read`] is pure computation. This room imports only the
 //! crate's ground floor ([`crate::time`]); the model (which supplies embeddings and the
 //! shipped head), the CLI (which reads the cells and writes the file durably) and the
 //! daemon build on it, never the reverse.
 
 pub mod cv;
+pub mod file;
 pub mod fit;
 pub mod head;
 #[cfg(test)]
@@ -25,5 +27,6 @@ pub use cv::{
     Accuracy, Calibration, CalibrationRefused, ClassTally, CvOptions, GridPoint, assign_folds,
     calibrate, decide,
 };
+pub use file::{CalibrationFile, CalibrationFileError, Expected};
 pub use fit::{FitError, LabelledCell, fit_head, lambda_scale};
 pub use head::{Head, HeadError};
