@@ -11,7 +11,7 @@
 //! - [`cv`]: folds, the choice of the pull, accuracy before and after, the guard,
 //! - [`file`]: the calibration file (versioned JSON) and its validation on load.
 //!
-//! Everything here except [`file::read`] is pure computation. This room imports only the
+//! Everything here except [`CalibrationFile::read`] is pure computation. This room imports only the
 //! crate's ground floor ([`crate::time`]); the model (which supplies embeddings and the
 //! shipped head), the CLI (which reads the cells and writes the file durably) and the
 //! daemon build on it, never the reverse.
