@@ -19,6 +19,7 @@
 
 pub mod app;
 pub mod bench;
+pub mod calib;
 pub mod camera;
 pub mod config;
 pub mod count;
