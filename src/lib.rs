@@ -35,7 +35,7 @@
 //! | upper | [`service`] | *ground* | systemd readiness and watchdog |
 //! | upper | [`app`] | *ground*, *devices*, [`service`] | the daemon's event loop, owner of all state |
 //! | tools | [`eval`] | *ground*, *devices* | measurement: model accuracy, locator, live-mode simulator |
-//! | tools | [`bench`] | *ground*, *devices*, [`app`] | speed: preprocessing, inference, press to display |
+//! | tools | [`bench`](mod@bench) | *ground*, *devices*, [`app`] | speed: preprocessing, inference, press to display |
 //! | tools | [`doctor`] | *ground*, *devices*, [`config`] | an installation's health, one line per check |
 //! | binary | `cli` | every room | `src/main.rs` and `src/cli/`: the commands (a crate of its own) |
 //!
