@@ -1,6 +1,22 @@
-//! The crate's structure, drawn from its imports: no circle between files, no arrow from a
-//! room to one the map in `src/lib.rs` does not allow, raw code only in the files the map
-//! lists.
+//! The crate's structure, drawn from its imports, against the map in `src/lib.rs`.
+//!
+//! Every `src/**/*.rs` file is read along the `mod` declarations of `src/lib.rs` and
+//! `src/main.rs`; comments and string literals are dropped, and every reference (each leaf
+//! of a `use` tree, `super::`/`self::`/`crate::` paths and paths through a module brought in
+//! by `use`, anywhere in the code) is resolved to the file that defines what it names,
+//! following re-exports. The rules:
+//!
+//! - no circle between files in the code the daemon is built from: `#[cfg(test)]` items and
+//!   files are left out, and so are arrows between a module's file and its own submodules'
+//!   files (the facade rule: a parent declares and re-exports its children, a child uses
+//!   what its parent defines); siblings and cousins count, directly or through a loop;
+//! - no arrow from a room (a top-level module; the binary is the room `cli`) to one its row
+//!   of the map does not allow, test code included; the map itself must stack its floors
+//!   without a circle and name exactly the crate's rooms;
+//! - the word `unsafe` only in files that say `#![allow(unsafe_code)]` (besides the two
+//!   crate roots' `deny`), each of them using it, and those files exactly the map's list.
+//!
+//! Not followed: names a module re-exports with a glob, and paths that macros build.
 
 /// The analyser, in `tests/architecture/` (an inline module, so its files sit there).
 mod architecture {
