@@ -30,6 +30,7 @@
 //! | devices | [`hw`] | *ground* | the OLED (over the `ssd1306` crate) and the buttons (GPIO) |
 //! | devices | [`model`] | *ground*, [`vision`] | [`model::ModelBundle`] and the classifier on LiteRT |
 //! | devices | [`live`] | *ground*, [`vision`] | live mode: motion, tracking, counting each cell once |
+//! | devices | [`calib`] | *ground* | recalibration: a softmax head fitted to reviewed cells, its guard and file |
 //! | upper | [`config`] | *ground*, *devices* | the TOML file, checked strictly, and its sections |
 //! | upper | [`report`] | *ground*, *devices* | the differential of a slide, for people and programs |
 //! | upper | [`service`] | *ground* | systemd readiness and watchdog |
