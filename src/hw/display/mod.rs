@@ -12,10 +12,12 @@
 //!   over an [`transport::I2cTransport`], on Linux through [`linux_i2c`] (raw I2C or
 //!   SMBus block writes), with its settings in [`options`],
 //! - [`resilient`]: keeps counting when the OLED is missing or failing, retries it,
+//! - [`error`]: why a display could not be opened or drawn on ([`DisplayError`]),
 //! - [`backend`]: picks the backend from the `[display]` section ([`open_default`]).
 
 pub mod backend;
 pub mod config;
+pub mod error;
 pub mod framebuffer;
 pub mod interface;
 pub mod ioctl;
@@ -33,16 +35,9 @@ pub mod transport;
 
 pub use backend::{open_default, open_display, open_oled};
 pub use config::{DisplayConfig, DisplayDriver};
+pub use error::DisplayError;
 pub use resilient::ResilientDisplay;
 pub use sim::SimDisplay;
-
-/// Errors of a display backend.
-#[derive(Debug, thiserror::Error)]
-pub enum DisplayError {
-    /// The display did not answer or the bus failed.
-    #[error("display error: {0}")]
-    Device(String),
-}
 
 /// The running differential count of the current slide, as the display shows it.
 #[derive(Debug, Clone, PartialEq)]
