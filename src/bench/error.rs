@@ -18,9 +18,10 @@ pub enum BenchError {
     /// The fields could not be read.
     #[error("fields: {0}")]
     Fields(#[source] CameraError),
-    /// The simulated display of the press-to-display path could not be set up.
+    /// The simulated display of the press-to-display path could not be set up (boxed:
+    /// the largest error here, and the rarest).
     #[error("display: {0}")]
-    Display(#[source] DisplayError),
+    Display(#[source] Box<DisplayError>),
     /// The journal of the press-to-display path could not be opened or written.
     #[error("journal: {0}")]
     Journal(#[source] StoreError),

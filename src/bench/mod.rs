@@ -246,8 +246,8 @@ fn press_to_display(
     n: usize,
 ) -> Result<Summary, BenchError> {
     let camera = ReplaySource::open(&options.fields, true).map_err(BenchError::Fields)?;
-    let display =
-        SimDisplay::with_writer(Box::new(std::io::sink()), None).map_err(BenchError::Display)?;
+    let display = SimDisplay::with_writer(Box::new(std::io::sink()), None)
+        .map_err(|e| BenchError::Display(Box::new(e)))?;
     let devices = Devices {
         camera: Box::new(camera),
         finder: Box::new(finder),
