@@ -7,6 +7,7 @@ use std::time::Duration;
 use hematovision::app::{App, AppSettings, CellFinder, CountOutcome, Devices, FoundCell};
 use hematovision::camera::{CameraError, Frame, FrameSource};
 use hematovision::hw::button::ButtonEvent;
+use hematovision::hw::display::transport::TransportError;
 use hematovision::hw::display::{Display, DisplayError, Screen, Status};
 use hematovision::model::litert::{self, LiteRtError};
 use hematovision::model::{Classifier, ClassifyError};
@@ -75,7 +76,10 @@ impl Display for Recorder {
     fn show(&mut self, screen: &Screen) -> Result<(), DisplayError> {
         self.shown.lock().unwrap().push(screen.clone());
         if self.fail {
-            Err(DisplayError::Device("unplugged".into()))
+            Err(DisplayError::Write(TransportError {
+                address: 0x3C,
+                message: "unplugged".into(),
+            }))
         } else {
             Ok(())
         }

@@ -14,7 +14,7 @@ use hematovision::hw::display::framebuffer::{Framebuffer, HEIGHT, WIDTH};
 use hematovision::hw::display::screens::{
     self, CELLS_HINT, RESULT_LABEL, TALLY_PROGRESS, UNSURE_MARKER,
 };
-use hematovision::hw::display::{Screen, Status, TallyView};
+use hematovision::hw::display::{ErrorCode, Screen, Status, TallyView};
 
 fn tally(counts: [u32; 4], unidentified: u32) -> TallyView {
     TallyView {
@@ -57,7 +57,7 @@ fn lit(fb: &Framebuffer, (x0, y0, x1, y1): (usize, usize, usize, usize)) -> usiz
 }
 
 /// Every screen variant, with the file name it is documented under.
-fn catalogue() -> Vec<(&'static str, &'static str, Screen)> {
+fn catalogue() -> Vec<(String, &'static str, Screen)> {
     let mut all = vec![
         (
             "boot",
@@ -125,14 +125,28 @@ fn catalogue() -> Vec<(&'static str, &'static str, Screen)> {
             },
         ));
     }
+    let mut all: Vec<(String, &str, Screen)> = all
+        .into_iter()
+        .map(|(name, caption, screen)| (name.to_string(), caption, screen))
+        .collect();
     all.push((
-        "status-no-camera-no-slide",
+        "status-no-camera-no-slide".to_string(),
         "Status before any slide is open",
         Screen::Status {
             status: Status::NoCamera,
             tally: None,
         },
     ));
+    for code in ErrorCode::ALL {
+        all.push((
+            format!("status-error-{}", code.code().to_lowercase()),
+            "An error code with its meaning (docs/INSTALL.md, troubleshooting)",
+            Screen::Status {
+                status: code.into(),
+                tally: Some(tally([2, 14, 3, 28], 1)),
+            },
+        ));
+    }
     all
 }
 

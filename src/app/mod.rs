@@ -15,7 +15,7 @@ pub use stop::StopSignals;
 use crate::camera::FrameSource;
 use crate::count::{Counter, Event, Stamp};
 use crate::hw::button::{ButtonEvent, Buttons};
-use crate::hw::display::{Display, Screen, Status, TallyView};
+use crate::hw::display::{Display, ErrorCode, Screen, Status, TallyView};
 use crate::model::Classifier;
 use crate::service::ServiceNotifier;
 use crate::store::{Journal, StoreError};
@@ -99,7 +99,7 @@ impl App {
                     settings.data_dir.display()
                 );
                 let screen = Screen::Status {
-                    status: Status::Error("J02".into()),
+                    status: ErrorCode::JournalUnwritable.into(),
                     tally: None,
                 };
                 if let Err(shown) = devices.display.show(&screen) {
@@ -232,7 +232,7 @@ impl App {
             ButtonEvent::NewSlide => {
                 if let Err(e) = self.finish_and_start() {
                     log::error!("cannot start a new slide: {e}");
-                    self.show_status(Status::Error("J01".into()));
+                    self.show_status(ErrorCode::JournalWrite.into());
                 } else {
                     self.live_new_slide();
                     self.show_status(Status::NewSlide);
@@ -299,7 +299,7 @@ impl App {
                 Ok(()) => self.show_status(Status::Undone),
                 Err(e) => {
                     log::error!("undo not saved: {e}");
-                    self.show_status(Status::Error("J01".into()));
+                    self.show_status(ErrorCode::JournalWrite.into());
                 }
             },
             Err(e) => {
@@ -446,8 +446,8 @@ impl App {
             }
             CountOutcome::NoFrame(_) => self.show_status(Status::NoCamera),
             CountOutcome::NoCell => self.show_status(Status::NoWbc),
-            CountOutcome::Failed(_) => self.show_status(Status::Error("C01".into())),
-            CountOutcome::NotSaved(_) => self.show_status(Status::Error("J01".into())),
+            CountOutcome::Failed(_) => self.show_status(ErrorCode::CountFailed.into()),
+            CountOutcome::NotSaved(_) => self.show_status(ErrorCode::JournalWrite.into()),
         }
     }
 

@@ -5,6 +5,7 @@
 //! installed, and the whole path from a button press to the display updated and the
 //! count fsync'd (replay camera, simulated display, a journal in a temporary folder).
 
+mod error;
 mod stats;
 
 use std::path::{Path, PathBuf};
@@ -13,9 +14,10 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+pub use error::BenchError;
 pub use stats::Summary;
 
-use crate::app::{App, AppSettings, CellFinder, Devices, LocatorFinder};
+use crate::app::{App, AppError, AppSettings, CellFinder, Devices, LocatorFinder};
 use crate::camera::replay::ReplaySource;
 use crate::hw::button::ButtonEvent;
 use crate::hw::button::sim::ScriptedButtons;
@@ -83,23 +85,8 @@ pub struct BenchReport {
     pub machine: String,
 }
 
-/// Errors of the benchmark.
-#[derive(Debug, thiserror::Error)]
-pub enum BenchError {
-    /// The model could not be loaded or run.
-    #[error("model: {0}")]
-    Model(String),
-    /// The fields could not be read.
-    #[error("fields: {0}")]
-    Fields(String),
-    /// A temporary folder could not be made.
-    #[error("scratch folder: {0}")]
-    Scratch(#[from] std::io::Error),
-}
-
 /// Runs every measurement.
 pub fn run(options: &BenchOptions) -> Result<BenchReport, BenchError> {
-    let model_err = |e: &dyn std::fmt::Display| BenchError::Model(e.to_string());
     let mut classifier = TfliteClassifier::open(
         &options.model,
         options.library.as_deref(),
@@ -108,14 +95,13 @@ pub fn run(options: &BenchOptions) -> Result<BenchReport, BenchError> {
             views: options.views,
         },
     )
-    .map_err(|e| model_err(&e))?;
+    .map_err(BenchError::Model)?;
     let info = classifier.info().clone();
     let cell_fraction = classifier.bundle().cell_fraction();
 
-    let mut camera =
-        ReplaySource::open(&options.fields, true).map_err(|e| BenchError::Fields(e.to_string()))?;
+    let mut camera = ReplaySource::open(&options.fields, true).map_err(BenchError::Fields)?;
     let field = crate::camera::FrameSource::latest_frame(&mut camera)
-        .map_err(|e| BenchError::Fields(e.to_string()))?
+        .map_err(BenchError::Fields)?
         .image;
     let params = LocatorParams::default();
     let mut finder = LocatorFinder::new(params.clone(), cell_fraction, None);
@@ -132,31 +118,31 @@ pub fn run(options: &BenchOptions) -> Result<BenchReport, BenchError> {
     let mut failure = None;
     let prep = stats::time(n, || {
         if let Err(e) = classifier.prepare(&crop) {
-            failure.get_or_insert(e.to_string());
+            failure.get_or_insert(e);
         }
     });
     let infer_s = stats::time(n, || {
         if let Err(e) = classifier.infer() {
-            failure.get_or_insert(e.to_string());
+            failure.get_or_insert(e);
         }
     });
     if let Some(e) = failure {
-        return Err(BenchError::Model(e));
+        return Err(BenchError::Classify(e));
     }
     // The reference runs our exact upright input tensor: time whole classifications first,
     // then prepare the upright view again.
     let classify = stats::time(n, || {
         if let Err(e) = classifier.classify(&crop) {
-            failure.get_or_insert(e.to_string());
+            failure.get_or_insert(e);
         }
     });
     if let Some(e) = failure {
-        return Err(BenchError::Model(e));
+        return Err(BenchError::Classify(e));
     }
-    classifier.prepare(&crop).map_err(|e| model_err(&e))?;
+    classifier.prepare(&crop).map_err(BenchError::Classify)?;
 
     let scratch = tempdir()?;
-    let ours = classifier.infer().map_err(|e| model_err(&e))?;
+    let ours = classifier.infer().map_err(BenchError::Classify)?;
     let model = classifier.bundle().model_path().to_path_buf();
     let reference = reference_timing(&classifier, &model, info.threads, n, &scratch);
 
@@ -259,10 +245,9 @@ fn press_to_display(
     scratch: &Path,
     n: usize,
 ) -> Result<Summary, BenchError> {
-    let camera =
-        ReplaySource::open(&options.fields, true).map_err(|e| BenchError::Fields(e.to_string()))?;
+    let camera = ReplaySource::open(&options.fields, true).map_err(BenchError::Fields)?;
     let display = SimDisplay::with_writer(Box::new(std::io::sink()), None)
-        .map_err(|e| BenchError::Fields(e.to_string()))?;
+        .map_err(|e| BenchError::Display(Box::new(e)))?;
     let devices = Devices {
         camera: Box::new(camera),
         finder: Box::new(finder),
@@ -277,7 +262,10 @@ fn press_to_display(
         data_dir: scratch.join("data"),
         save_crops: true,
     };
-    let mut app = App::start(devices, settings).map_err(|e| BenchError::Model(e.to_string()))?;
+    let mut app = App::start(devices, settings).map_err(|e| match e {
+        AppError::Store(e) => BenchError::Journal(e),
+        AppError::Buttons(e) => BenchError::Buttons(e),
+    })?;
     let mut times = Vec::with_capacity(n);
     for _ in 0..n {
         let t = Instant::now();

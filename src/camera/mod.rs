@@ -5,11 +5,13 @@ pub mod config;
 pub mod convert;
 pub mod ioctl;
 pub mod negotiate;
+pub mod open_error;
 pub mod replay;
 #[cfg(feature = "v4l2")]
 pub mod v4l2;
 
 pub use config::{CameraConfig, PixelFormat};
+pub use open_error::CameraOpenError;
 pub use replay::ReplaySource;
 #[cfg(feature = "v4l2")]
 pub use v4l2::V4l2Source;

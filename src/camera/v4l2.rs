@@ -38,6 +38,7 @@ use super::negotiate::{
     Backoff, ControlRange, DeviceInfo, FormatChoice, OfferedFormat, SizeRange, choose_format,
     describe_offered, plan_controls, select_device,
 };
+use super::open_error::CameraOpenError;
 use super::{CameraError, Frame, FrameSource};
 use crate::sys::monotonic_now;
 
@@ -161,8 +162,9 @@ impl V4l2Source {
                 self.open = Some(open);
                 Ok(())
             }
-            Err(reason) => {
+            Err(e) => {
                 let wait = self.backoff.failed(now);
+                let reason = e.to_string();
                 self.log_loss(&reason, wait);
                 Err(CameraError::Unavailable(reason))
             }
@@ -315,10 +317,8 @@ fn list_devices() -> Vec<DeviceInfo> {
     found
 }
 
-fn offered_formats(device: &Device) -> Result<Vec<OfferedFormat>, String> {
-    let formats = device
-        .enum_formats()
-        .map_err(|e| format!("cannot list pixel formats: {e}"))?;
+fn offered_formats(device: &Device) -> std::io::Result<Vec<OfferedFormat>> {
+    let formats = device.enum_formats()?;
     Ok(formats
         .into_iter()
         .map(|f| {
@@ -392,7 +392,7 @@ fn apply_controls(device: &Device, config: &CameraConfig, path: &Path) {
     }
 }
 
-fn open_camera(config: &CameraConfig) -> Result<Open, String> {
+fn open_camera(config: &CameraConfig) -> Result<Open, CameraOpenError> {
     let path = if config.card.is_empty() && config.bus_info.is_empty() {
         config.device.clone()
     } else {
@@ -402,32 +402,33 @@ fn open_camera(config: &CameraConfig) -> Result<Open, String> {
                 .iter()
                 .map(|d| format!("{} \"{}\" {}", d.path.display(), d.card, d.bus_info))
                 .collect();
-            format!(
-                "no capture device with card containing \"{}\" and bus info \"{}\" (found: {})",
-                config.card,
-                config.bus_info,
-                if seen.is_empty() {
+            CameraOpenError::NoMatch {
+                card: config.card.clone(),
+                bus_info: config.bus_info.clone(),
+                found: if seen.is_empty() {
                     "none".to_string()
                 } else {
                     seen.join(", ")
-                }
-            )
+                },
+            }
         })?
     };
     let shown = path.display().to_string();
-    let device = Device::with_path(&path).map_err(|e| {
-        format!(
-            "cannot open {shown}: {e} (is the camera plugged in, and is the user in group `video`?)"
-        )
+    let device = Device::with_path(&path).map_err(|source| CameraOpenError::Open {
+        path: path.clone(),
+        source,
     })?;
 
-    let offered = offered_formats(&device).map_err(|e| format!("{shown}: {e}"))?;
+    let offered = offered_formats(&device).map_err(|source| CameraOpenError::ListFormats {
+        path: path.clone(),
+        source,
+    })?;
     let want = (config.width, config.height);
     let choice: FormatChoice = choose_format(&offered, &config.formats, want).ok_or_else(|| {
-        format!(
-            "{shown} offers no format this program can convert: {}",
-            describe_offered(&offered)
-        )
+        CameraOpenError::NoUsableFormat {
+            path: path.clone(),
+            offered: describe_offered(&offered),
+        }
     })?;
     if !choice.exact {
         log::warn!(
@@ -452,12 +453,15 @@ fn open_camera(config: &CameraConfig) -> Result<Open, String> {
     );
     let got = device
         .set_format(&asked)
-        .map_err(|e| format!("{shown}: setting the format failed: {e}"))?;
+        .map_err(|source| CameraOpenError::SetFormat {
+            path: path.clone(),
+            source,
+        })?;
     let format = PixelFormat::from_fourcc(got.fourcc.repr).ok_or_else(|| {
-        format!(
-            "{shown}: driver switched to unsupported format {}",
-            got.fourcc
-        )
+        CameraOpenError::UnsupportedFormat {
+            path: path.clone(),
+            fourcc: got.fourcc.to_string(),
+        }
     })?;
     if (got.width, got.height) != (choice.width, choice.height) || format != choice.format {
         log::warn!(
@@ -490,18 +494,22 @@ fn open_camera(config: &CameraConfig) -> Result<Open, String> {
     apply_controls(&device, config, &path);
 
     let mut stream =
-        Stream::with_buffers(&device, Type::VideoCapture, config.buffers).map_err(|e| {
-            format!(
-                "{shown}: cannot map {} capture buffers: {e}",
-                config.buffers
-            )
+        Stream::with_buffers(&device, Type::VideoCapture, config.buffers).map_err(|source| {
+            CameraOpenError::MapBuffers {
+                path: path.clone(),
+                buffers: config.buffers,
+                source,
+            }
         })?;
     stream.set_timeout(Duration::from_millis(config.frame_timeout_ms.into()));
     // The first dequeue queues every buffer and starts streaming; it also proves the
     // camera delivers frames at all.
     stream
         .next()
-        .map_err(|e| format!("{shown}: streaming did not start: {e}"))?;
+        .map_err(|source| CameraOpenError::StreamStart {
+            path: path.clone(),
+            source,
+        })?;
     log::info!(
         "camera {shown}: {format} {}x{} at {:.1} fps, {} buffers",
         got.width,
@@ -564,7 +572,7 @@ mod tests {
             card: "no such microscope".into(),
             ..Default::default()
         };
-        let err = open_camera(&config).err().unwrap();
+        let err = open_camera(&config).err().unwrap().to_string();
         assert!(
             err.contains("no capture device with card containing"),
             "{err}"

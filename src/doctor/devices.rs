@@ -3,7 +3,8 @@
 
 use crate::config::{ButtonDriver, ButtonsSection};
 use crate::hw::button::RPPAL_BUILT;
-use crate::hw::button::gpio::{CONSUMER, GpioButtons, GpioSetupError};
+use crate::hw::button::error::GpioSetupError;
+use crate::hw::button::gpio::{CONSUMER, GpioButtons};
 use crate::hw::display::linux_i2c::LinuxI2c;
 use crate::hw::display::transport::I2cTransport;
 use crate::hw::display::{DisplayConfig, DisplayDriver};

@@ -7,15 +7,10 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use super::ButtonEvent;
 use super::config::{GpioButtonsConfig, LineRef};
+use super::error::ButtonError;
 use super::map::ButtonMap;
-use super::{ButtonError, ButtonEvent};
-
-/// How to let the daemon's user open GPIO chips (shown with permission errors).
-pub const PERMISSION_FIX: &str = "add the daemon's user to group `gpio` \
-(sudo usermod -aG gpio USER, then restart the service), or where that group does not exist \
-install a udev rule, e.g. /etc/udev/rules.d/60-gpiochip.rules: \
-SUBSYSTEM==\"gpio\", KERNEL==\"gpiochip*\", GROUP=\"gpio\", MODE=\"0660\"";
 
 /// The action table: each extra button's config key, the event it sends and its line,
 /// if configured (the main button's gestures are the [`ButtonMap`]'s).

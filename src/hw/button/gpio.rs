@@ -18,99 +18,15 @@ use gpiocdev::Request;
 use gpiocdev::line::{Bias, EdgeDetection, EdgeKind, EventClock};
 use log::{debug, info};
 
-use super::backend::{PERMISSION_FIX, extra_actions, next_gesture};
+use super::backend::{extra_actions, next_gesture};
 use super::config::{BiasSetting, GpioButtonsConfig, LineRef};
+use super::error::{ButtonError, GpioSetupError};
 use super::gesture::Edge;
 use super::map::ButtonMap;
-use super::{ButtonError, ButtonEvent, Buttons};
+use super::{ButtonEvent, Buttons};
 
 /// Consumer name shown by `gpioinfo` for the lines we hold.
 pub const CONSUMER: &str = "hematovision";
-
-/// Why the GPIO buttons could not be set up. Every message names the chip or line, the
-/// config key and the fix.
-#[derive(Debug, thiserror::Error)]
-pub enum GpioSetupError {
-    /// No chip matches the configured path, name or label.
-    #[error(
-        "GPIO chip {chip:?} (buttons.gpio.chip) not found; available chips: {available}. \
-         Set buttons.gpio.chip to a path, name or label from this list (see `gpiodetect`)"
-    )]
-    ChipNotFound {
-        /// The configured chip.
-        chip: String,
-        /// The chips that exist, as `name [label]`.
-        available: String,
-    },
-    /// The chip exists but this user may not open it.
-    #[error("permission denied opening GPIO chip {path} (buttons.gpio.chip): {fix}", fix = PERMISSION_FIX)]
-    PermissionDenied {
-        /// The chip device.
-        path: PathBuf,
-    },
-    /// The path exists but is not a GPIO chip.
-    #[error("{path} (buttons.gpio.chip) is not a GPIO chip: {reason}")]
-    NotAChip {
-        /// The configured path.
-        path: PathBuf,
-        /// What the kernel or gpiocdev said.
-        reason: String,
-    },
-    /// A line name is not on the chip.
-    #[error(
-        "GPIO line {line} ({key}) not found on {chip}; list the line names with `gpioinfo {chip}` \
-         or give the line's offset instead"
-    )]
-    LineNotFound {
-        /// The configured line.
-        line: LineRef,
-        /// Its config key.
-        key: &'static str,
-        /// The chip searched.
-        chip: String,
-    },
-    /// A line offset beyond the chip's lines.
-    #[error("GPIO line {line} ({key}) is out of range: {chip} has lines 0..{num_lines}")]
-    LineOutOfRange {
-        /// The configured offset.
-        line: u32,
-        /// Its config key.
-        key: &'static str,
-        /// The chip.
-        chip: String,
-        /// How many lines the chip has.
-        num_lines: u32,
-    },
-    /// Another process (or a kernel driver) holds the line.
-    #[error(
-        "GPIO line {line} ({key}) on {chip} is in use by {consumer:?}; stop that program or \
-         driver (see `gpioinfo {chip}`) or choose a free line"
-    )]
-    LineBusy {
-        /// The line's offset.
-        line: u32,
-        /// Its config key.
-        key: &'static str,
-        /// The chip.
-        chip: String,
-        /// Who holds it.
-        consumer: String,
-    },
-    /// The kernel refused the request or a query failed.
-    #[error("cannot set up GPIO lines on {chip}: {reason}")]
-    Kernel {
-        /// The chip.
-        chip: String,
-        /// What failed.
-        reason: String,
-    },
-}
-
-impl From<GpioSetupError> for ButtonError {
-    fn from(e: GpioSetupError) -> Self {
-        ButtonError::Device(e.to_string())
-    }
-}
 
 /// Current CLOCK_MONOTONIC time, the clock of the kernel's edge timestamps.
 pub fn monotonic_now() -> Duration {
@@ -180,15 +96,15 @@ fn open_chip(path: &Path) -> Result<gpiocdev::Chip, GpioSetupError> {
                 chip: path.display().to_string(),
                 available: available_chips(),
             },
-            _ => GpioSetupError::NotAChip {
+            _ => GpioSetupError::Unreadable {
                 path: path.to_path_buf(),
-                reason: e.to_string(),
+                source: e,
             },
         });
     }
-    gpiocdev::Chip::from_path(path).map_err(|e| GpioSetupError::NotAChip {
+    gpiocdev::Chip::from_path(path).map_err(|source| GpioSetupError::NotAChip {
         path: path.to_path_buf(),
-        reason: e.to_string(),
+        source,
     })
 }
 
@@ -199,11 +115,19 @@ fn resolve_line(
     key: &'static str,
 ) -> Result<u32, GpioSetupError> {
     let chip_name = chip.path().display().to_string();
-    let kernel = |e: gpiocdev::Error| GpioSetupError::Kernel {
-        chip: chip_name.clone(),
-        reason: e.to_string(),
+    let kernel = |action: &str| {
+        let chip = chip_name.clone();
+        let action = action.to_string();
+        move |source| GpioSetupError::Kernel {
+            chip,
+            action,
+            source,
+        }
     };
-    let num_lines = chip.info().map_err(kernel)?.num_lines;
+    let num_lines = chip
+        .info()
+        .map_err(kernel("reading the chip's information"))?
+        .num_lines;
     let offset = match line {
         LineRef::Offset(n) => *n,
         LineRef::Name(name) => {
@@ -224,7 +148,9 @@ fn resolve_line(
             num_lines,
         });
     }
-    let info = chip.line_info(offset).map_err(kernel)?;
+    let info = chip
+        .line_info(offset)
+        .map_err(kernel(&format!("reading line {offset}")))?;
     if info.used {
         return Err(GpioSetupError::LineBusy {
             line: offset,
@@ -297,9 +223,10 @@ impl GpioButtons {
         if config.active_low {
             builder.as_active_low();
         }
-        let request = builder.request().map_err(|e| GpioSetupError::Kernel {
+        let request = builder.request().map_err(|source| GpioSetupError::Kernel {
             chip: path.display().to_string(),
-            reason: format!("requesting lines {offsets:?}: {e}"),
+            action: format!("requesting lines {offsets:?}"),
+            source,
         })?;
         info!(
             "buttons: lines {offsets:?} on {} ({}active-low, {:?}, debounce {} ms)",
@@ -337,8 +264,14 @@ impl GpioButtons {
         map: &mut ButtonMap,
         queue: &mut VecDeque<ButtonEvent>,
     ) -> Result<(), ButtonError> {
-        let read_error =
-            |e| ButtonError::Device(format!("reading GPIO events from {}: {e}", chip.display()));
+        let events_error = |action: &'static str| {
+            move |source| ButtonError::Events {
+                action,
+                chip: chip.to_path_buf(),
+                source,
+            }
+        };
+        let read_error = events_error("reading GPIO events from");
         let event_len = request.edge_event_u64_size().max(1);
         buf.resize(event_len * EVENTS_PER_READ, 0);
         loop {
@@ -358,9 +291,7 @@ impl GpioButtons {
                 let t = Duration::from_nanos(event.timestamp_ns);
                 queue.extend(map.edge(event.offset, t, edge));
             }
-            let more = request
-                .has_edge_event()
-                .map_err(|e| ButtonError::Device(format!("polling {}: {e}", chip.display())))?;
+            let more = request.has_edge_event().map_err(events_error("polling"))?;
             if !more {
                 return Ok(());
             }
@@ -377,9 +308,14 @@ impl Buttons for GpioButtons {
             timeout,
             monotonic_now,
             |map, queue, wait| {
-                let ready = request.wait_edge_event(wait).map_err(|e| {
-                    ButtonError::Device(format!("waiting on {}: {e}", chip.display()))
-                })?;
+                let ready =
+                    request
+                        .wait_edge_event(wait)
+                        .map_err(|source| ButtonError::Events {
+                            action: "waiting on",
+                            chip: chip.clone(),
+                            source,
+                        })?;
                 if ready {
                     Self::read_available(request, chip, buf, map, queue)?;
                 }

@@ -7,10 +7,12 @@
 //! - [`backend`]: what both GPIO backends share (action table, gesture loop),
 //! - [`open`]: picks the GPIO backend ([`open_hardware`]),
 //! - [`map`]: routing of line edges to actions (main button gestures, extra buttons),
-//! - [`config`]: the `[buttons.gpio]` section of both real backends.
+//! - [`config`]: the `[buttons.gpio]` section of both real backends,
+//! - [`error`]: why buttons could not be set up or read ([`ButtonError`]).
 
 pub mod backend;
 pub mod config;
+pub mod error;
 pub mod gesture;
 pub mod gpio;
 pub mod map;
@@ -20,6 +22,7 @@ pub mod rppal_gpio;
 
 pub mod sim;
 
+pub use error::{ButtonError, GpioSetupError};
 pub use open::{GpioBackend, RPPAL_BUILT, open_hardware};
 
 use std::time::Duration;
@@ -37,14 +40,6 @@ pub enum ButtonEvent {
     ToggleLive,
     /// Stop the daemon (simulated buttons only).
     Quit,
-}
-
-/// Errors of a button backend.
-#[derive(Debug, thiserror::Error)]
-pub enum ButtonError {
-    /// The device could not be opened or read.
-    #[error("button device error: {0}")]
-    Device(String),
 }
 
 /// A source of technician actions.

@@ -2,9 +2,10 @@
 //!
 //! Above both GPIO backends, so neither has to know the other.
 
+use super::Buttons;
 use super::config::GpioButtonsConfig;
+use super::error::ButtonError;
 use super::gpio::GpioButtons;
-use super::{ButtonError, Buttons};
 
 /// The library that drives the button lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,19 +25,13 @@ pub fn open_hardware(
     backend: GpioBackend,
     config: &GpioButtonsConfig,
 ) -> Result<Box<dyn Buttons + Send>, ButtonError> {
-    config
-        .validate()
-        .map_err(|e| ButtonError::Device(e.to_string()))?;
+    config.validate()?;
     match backend {
         GpioBackend::Cdev => Ok(Box::new(GpioButtons::open(config)?)),
         #[cfg(feature = "rppal")]
         GpioBackend::Rppal => Ok(Box::new(super::rppal_gpio::RppalButtons::open(config)?)),
         #[cfg(not(feature = "rppal"))]
-        GpioBackend::Rppal => Err(ButtonError::Device(
-            "buttons.driver = \"rppal\" needs a build with `cargo build --features rppal`; \
-             or use buttons.driver = \"gpio\""
-                .to_string(),
-        )),
+        GpioBackend::Rppal => Err(ButtonError::RppalNotBuilt),
     }
 }
 

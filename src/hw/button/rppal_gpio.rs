@@ -12,12 +12,13 @@ use std::time::Duration;
 use ::rppal::gpio::{Gpio, InputPin, Trigger};
 use log::info;
 
-use super::backend::{PERMISSION_FIX, extra_actions, next_gesture};
+use super::backend::{extra_actions, next_gesture};
 use super::config::{BiasSetting, GpioButtonsConfig, LineRef};
+use super::error::ButtonError;
 use super::gesture::Edge;
 use super::gpio::monotonic_now;
 use super::map::ButtonMap;
-use super::{ButtonError, ButtonEvent, Buttons};
+use super::{ButtonEvent, Buttons};
 
 /// The technician's buttons through rppal.
 pub struct RppalButtons {
@@ -37,26 +38,22 @@ impl std::fmt::Debug for RppalButtons {
     }
 }
 
-fn bcm(line: &LineRef, key: &str) -> Result<u8, ButtonError> {
+fn bcm(line: &LineRef, key: &'static str) -> Result<u8, ButtonError> {
+    let not_bcm = || ButtonError::NotBcm {
+        key,
+        line: line.clone(),
+    };
     match line {
-        LineRef::Offset(n) => u8::try_from(*n).map_err(|_| {
-            ButtonError::Device(format!("{key} = {n}: not a BCM GPIO number (0..=53)"))
-        }),
-        LineRef::Name(name) => Err(ButtonError::Device(format!(
-            "{key} = \"{name}\": the rppal driver takes BCM GPIO numbers (e.g. 17), not names"
-        ))),
+        LineRef::Offset(n) => u8::try_from(*n).map_err(|_| not_bcm()),
+        LineRef::Name(_) => Err(not_bcm()),
     }
 }
 
-fn rppal_error(what: &str, e: ::rppal::gpio::Error) -> ButtonError {
-    let fix = match e {
-        ::rppal::gpio::Error::PermissionDenied(_) => format!("; {PERMISSION_FIX}"),
-        ::rppal::gpio::Error::UnknownModel => {
-            "; rppal works only on Raspberry Pi boards: use buttons.driver = \"gpio\"".to_string()
-        }
-        _ => String::new(),
-    };
-    ButtonError::Device(format!("{what}: {e}{fix}"))
+fn rppal_error(what: &str, source: ::rppal::gpio::Error) -> ButtonError {
+    ButtonError::Rppal {
+        what: what.to_string(),
+        source,
+    }
 }
 
 impl RppalButtons {

@@ -5,7 +5,8 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::{ButtonError, ButtonEvent, Buttons};
+use super::error::ButtonError;
+use super::{ButtonEvent, Buttons};
 
 /// Why a press schedule could not be read.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

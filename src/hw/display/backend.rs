@@ -2,13 +2,14 @@
 
 use std::time::Duration;
 
+use super::Display;
 use super::config::{DisplayConfig, DisplayDriver};
+use super::error::DisplayError;
 use super::linux_i2c::LinuxI2c;
 use super::oled::Oled;
 use super::options::{Controller, OledOptions, Rotation};
 use super::resilient::{DEFAULT_RETRY, Opener, ResilientDisplay};
 use super::sim::SimDisplay;
-use super::{Display, DisplayError};
 
 /// The OLED options of a `[display]` section (driver, rotation, contrast); `None` for
 /// the simulated driver.
@@ -31,21 +32,15 @@ pub fn oled_options(config: &DisplayConfig) -> Option<OledOptions> {
 
 /// Opens and initialises the OLED of `config` now; fails if it is absent.
 pub fn open_oled(config: &DisplayConfig) -> Result<Oled<LinuxI2c>, DisplayError> {
-    config
-        .validate()
-        .map_err(|e| DisplayError::Device(e.to_string()))?;
-    let options = oled_options(config).ok_or_else(|| {
-        DisplayError::Device("display.driver = \"sim\" has no OLED to open".to_string())
-    })?;
+    config.validate()?;
+    let options = oled_options(config).ok_or(DisplayError::NoOled)?;
     let address = u8::try_from(config.address).unwrap_or(0x3C);
     let transport = LinuxI2c::open(&config.bus, address)?;
     let mut oled = Oled::new(transport, options);
-    oled.init().map_err(|e| {
-        DisplayError::Device(format!(
-            "initialising the {:?} on {}: {e}",
-            options.controller,
-            config.bus.display()
-        ))
+    oled.init().map_err(|source| DisplayError::Init {
+        controller: options.controller,
+        bus: config.bus.clone(),
+        source,
     })?;
     Ok(oled)
 }
@@ -63,9 +58,7 @@ pub fn open_display(
     config: &DisplayConfig,
     retry_every: Duration,
 ) -> Result<Box<dyn Display + Send>, DisplayError> {
-    config
-        .validate()
-        .map_err(|e| DisplayError::Device(e.to_string()))?;
+    config.validate()?;
     match config.driver {
         DisplayDriver::Sim => Ok(Box::new(SimDisplay::from_config(config)?)),
         DisplayDriver::Ssd1306 | DisplayDriver::Sh1106 => {

@@ -8,8 +8,8 @@
 //! like that.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, ErrorKind as IoErrorKind};
-use std::path::{Path, PathBuf};
+use std::io;
+use std::path::Path;
 
 use embedded_hal::i2c::{ErrorKind, ErrorType, I2c, Operation};
 use i2cdev::core::I2CDevice;
@@ -17,8 +17,10 @@ use i2cdev::linux::{LinuxI2CDevice, LinuxI2CError};
 use linux_embedded_hal::I2cdev;
 use log::info;
 
-use super::DisplayError;
-use super::transport::{I2cTransport, RawI2c, SmbusBlockWrite, SmbusI2c, TransportError};
+use super::error::{DisplayError, i2c_io_error};
+use super::transport::{
+    I2cTransport, RawI2c, SmbusBlockWrite, SmbusI2c, TransportError, describe_bus_error,
+};
 
 /// Functionality bit: plain I2C messages (`I2C_RDWR`).
 pub const I2C_FUNC_I2C: u64 = 0x0000_0001;
@@ -50,20 +52,9 @@ pub fn adapter_functionality(file: &File) -> io::Result<u64> {
     super::ioctl::functionality(file)
 }
 
-const NO_ANSWER_HINT: &str = "nothing answered: check display.address (0x3C or 0x3D; \
-`i2cdetect -y BUS` shows what is there), the wiring (SDA, SCL, VCC, GND) and the bus speed";
-
 /// A readable message for an i2cdev error, with the usual fix for a missing device.
 fn describe(e: &LinuxI2CError) -> String {
-    let os = match e {
-        LinuxI2CError::Errno(n) => io::Error::from_raw_os_error(*n),
-        LinuxI2CError::Io(e) => io::Error::new(e.kind(), e.to_string()),
-    };
-    match os.raw_os_error() {
-        // EREMOTEIO, ENXIO, ENODEV: no acknowledge.
-        Some(121) | Some(6) | Some(19) => format!("{os}; {NO_ANSWER_HINT}"),
-        _ => os.to_string(),
-    }
+    describe_bus_error(&i2c_io_error(e))
 }
 
 /// `linux-embedded-hal`'s `I2cdev` with error messages that say what to check.
@@ -126,10 +117,10 @@ impl std::fmt::Debug for SmbusDevice {
 }
 
 impl SmbusBlockWrite for SmbusDevice {
-    fn write_i2c_block(&mut self, command: u8, data: &[u8]) -> Result<(), String> {
+    fn write_i2c_block(&mut self, command: u8, data: &[u8]) -> Result<(), io::Error> {
         self.device
             .smbus_write_i2c_block_data(command, data)
-            .map_err(|e| describe(&e))
+            .map_err(|e| i2c_io_error(&e))
     }
 
     fn address(&self) -> u8 {
@@ -155,32 +146,28 @@ impl LinuxI2c {
             .read(true)
             .write(true)
             .open(bus)
-            .map_err(|e| open_error(bus, &e))?;
-        let funcs = adapter_functionality(&file).map_err(|e| {
-            DisplayError::Device(format!(
-                "{} (display.bus) is not an I2C adapter (I2C_FUNCS failed: {e})",
-                bus.display()
-            ))
+            .map_err(|source| DisplayError::OpenBus {
+                bus: bus.to_path_buf(),
+                source,
+            })?;
+        let funcs = adapter_functionality(&file).map_err(|source| DisplayError::NotAnAdapter {
+            bus: bus.to_path_buf(),
+            source,
         })?;
         drop(file);
-        let mode = choose_mode(funcs).ok_or_else(|| {
-            DisplayError::Device(format!(
-                "I2C adapter {} supports neither plain I2C nor SMBus block writes \
-                 (functionality {funcs:#010X}); use another bus",
-                bus.display()
-            ))
+        let mode = choose_mode(funcs).ok_or_else(|| DisplayError::NoTransferMode {
+            bus: bus.to_path_buf(),
+            funcs,
         })?;
         info!(
             "display: {} at {address:#04X}, {:?} transfers",
             bus.display(),
             mode
         );
-        let device_error = |e: LinuxI2CError| {
-            DisplayError::Device(format!(
-                "cannot use {} at {address:#04X}: {} (is a kernel driver bound to it?)",
-                bus.display(),
-                describe(&e)
-            ))
+        let device_error = |source: LinuxI2CError| DisplayError::Claim {
+            bus: bus.to_path_buf(),
+            address,
+            source,
         };
         Ok(match mode {
             TransferMode::Raw => {
@@ -201,24 +188,6 @@ impl LinuxI2c {
             LinuxI2c::Smbus(_) => TransferMode::SmbusBlock,
         }
     }
-}
-
-fn open_error(bus: &Path, e: &io::Error) -> DisplayError {
-    let fix = match e.kind() {
-        IoErrorKind::NotFound => {
-            "enable I2C (Raspberry Pi: dtparam=i2c_arm=on in config.txt or raspi-config), \
-             load i2c-dev (modprobe i2c-dev) and check `ls /dev/i2c-*`"
-        }
-        IoErrorKind::PermissionDenied => {
-            "add the daemon's user to group `i2c` (sudo usermod -aG i2c USER), or install a \
-             udev rule: KERNEL==\"i2c-[0-9]*\", GROUP=\"i2c\", MODE=\"0660\""
-        }
-        _ => "check display.bus",
-    };
-    DisplayError::Device(format!(
-        "cannot open I2C bus {} (display.bus): {e}; {fix}",
-        PathBuf::from(bus).display()
-    ))
 }
 
 impl I2cTransport for LinuxI2c {

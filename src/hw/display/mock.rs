@@ -145,7 +145,7 @@ impl Drop for MockSmbus {
 }
 
 impl SmbusBlockWrite for MockSmbus {
-    fn write_i2c_block(&mut self, command: u8, data: &[u8]) -> Result<(), String> {
+    fn write_i2c_block(&mut self, command: u8, data: &[u8]) -> Result<(), std::io::Error> {
         assert!(data.len() <= 32, "SMBus block of {} bytes", data.len());
         match self.expected.pop_front() {
             Some((c, d)) => {

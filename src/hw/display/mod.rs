@@ -12,10 +12,15 @@
 //!   over an [`transport::I2cTransport`], on Linux through [`linux_i2c`] (raw I2C or
 //!   SMBus block writes), with its settings in [`options`],
 //! - [`resilient`]: keeps counting when the OLED is missing or failing, retries it,
+//! - [`error`]: why a display could not be opened or drawn on ([`DisplayError`]),
+//! - [`error_code`]: the codes of `ERR` screens with their meanings and fixes
+//!   ([`ErrorCode`]),
 //! - [`backend`]: picks the backend from the `[display]` section ([`open_default`]).
 
 pub mod backend;
 pub mod config;
+pub mod error;
+pub mod error_code;
 pub mod framebuffer;
 pub mod interface;
 pub mod ioctl;
@@ -33,16 +38,10 @@ pub mod transport;
 
 pub use backend::{open_default, open_display, open_oled};
 pub use config::{DisplayConfig, DisplayDriver};
+pub use error::DisplayError;
+pub use error_code::ErrorCode;
 pub use resilient::ResilientDisplay;
 pub use sim::SimDisplay;
-
-/// Errors of a display backend.
-#[derive(Debug, thiserror::Error)]
-pub enum DisplayError {
-    /// The display did not answer or the bus failed.
-    #[error("display error: {0}")]
-    Device(String),
-}
 
 /// The running differential count of the current slide, as the display shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -83,10 +82,17 @@ pub enum Status {
     NewSlide,
     /// Live mode is on: cells are counted while the technician scans.
     Live,
-    /// Something failed; the code is short enough for the screen (details go to the log).
+    /// Something failed: `ERR <code>`, with the code's meaning under it when it is an
+    /// [`ErrorCode`] (details go to the log). Build it with `ErrorCode::….into()`.
     Error(String),
     /// The daemon has stopped (service stopped or quit); every count is saved.
     Stopped,
+}
+
+impl From<ErrorCode> for Status {
+    fn from(code: ErrorCode) -> Status {
+        Status::Error(code.code().to_string())
+    }
 }
 
 /// Everything the display can show.

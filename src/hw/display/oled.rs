@@ -2,12 +2,13 @@
 //! ([`super::ssd1306`]) or SH1106 through the project's page-mode driver
 //! ([`super::sh1106`]).
 
+use super::error::DisplayError;
 use super::framebuffer::Framebuffer;
 use super::options::{Controller, OledOptions};
 use super::sh1106::Sh1106;
 use super::ssd1306::Ssd1306Oled;
 use super::transport::{I2cTransport, TransportError};
-use super::{Display, DisplayError, Screen};
+use super::{Display, Screen};
 
 /// An SSD1306 or SH1106 OLED behind a transport.
 #[derive(Debug)]

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use log::{debug, info, warn};
 
-use super::{Display, DisplayError, Screen};
+use super::error::DisplayError;
+use super::{Display, Screen};
 
 /// Opens and initialises the real display.
 pub type Opener = Box<dyn FnMut() -> Result<Box<dyn Display + Send>, DisplayError> + Send>;
@@ -93,11 +94,10 @@ impl ResilientDisplay {
         if let Some(at) = self.next_attempt
             && now < at
         {
-            return Err(DisplayError::Device(format!(
-                "{} unavailable; next attempt in {} ms",
-                self.name,
-                (at - now).as_millis()
-            )));
+            return Err(DisplayError::Unavailable {
+                name: self.name.clone(),
+                retry_in_ms: (at - now).as_millis(),
+            });
         }
         match (self.opener)() {
             Ok(display) => {
@@ -118,7 +118,9 @@ impl ResilientDisplay {
 
     fn draw(&mut self, screen: &Screen, now: Instant) -> Result<(), DisplayError> {
         let Some(display) = self.inner.as_mut() else {
-            return Err(DisplayError::Device(format!("{} not open", self.name)));
+            return Err(DisplayError::NotOpen {
+                name: self.name.clone(),
+            });
         };
         match display.show(screen) {
             Ok(()) => Ok(()),
@@ -156,6 +158,7 @@ impl Display for ResilientDisplay {
 mod tests {
     use super::*;
     use crate::hw::display::Status;
+    use crate::hw::display::transport::TransportError;
     use std::sync::{Arc, Mutex};
 
     /// What the fake device does, shared with the test.
@@ -174,7 +177,10 @@ mod tests {
             let mut w = self.0.lock().unwrap();
             if w.fail_next_show || !w.present {
                 w.fail_next_show = false;
-                return Err(DisplayError::Device("Remote I/O error".into()));
+                return Err(DisplayError::Write(TransportError {
+                    address: 0x3C,
+                    message: "Remote I/O error".into(),
+                }));
             }
             w.shown.push(screen.clone());
             Ok(())
@@ -193,7 +199,10 @@ mod tests {
             if state.present {
                 Ok(Box::new(Fake(w.clone())) as Box<dyn Display + Send>)
             } else {
-                Err(DisplayError::Device("no such device".into()))
+                Err(DisplayError::OpenBus {
+                    bus: "/dev/i2c-1".into(),
+                    source: std::io::ErrorKind::NotFound.into(),
+                })
             }
         });
         (ResilientDisplay::new("fake", opener, DEFAULT_RETRY), world)

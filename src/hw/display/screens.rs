@@ -16,6 +16,7 @@ use embedded_graphics::prelude::*;
 use embedded_graphics::primitives::{PrimitiveStyle, Rectangle};
 use embedded_graphics::text::{Alignment, Baseline, Text, TextStyleBuilder};
 
+use super::error_code::ErrorCode;
 use super::{Screen, Status, TallyView};
 
 /// Panel width the layouts are made for.
@@ -96,8 +97,9 @@ pub fn status_text(status: &Status) -> String {
     }
 }
 
-/// The small line under a status telling the technician what to do next.
-fn status_hint(status: &Status) -> &'static str {
+/// The small line under a status telling the technician what to do next; for an error,
+/// what its code means (codes that are not an [`ErrorCode`] point to the log).
+pub fn status_hint(status: &Status) -> &'static str {
     match status {
         Status::Ready => "PRESS TO COUNT",
         Status::Capturing => "HOLD STILL",
@@ -107,7 +109,9 @@ fn status_hint(status: &Status) -> &'static str {
         Status::Undone => "LAST CELL REMOVED",
         Status::NewSlide => "COUNT STARTS AT 0",
         Status::Live => "SCAN: CELLS COUNT ONCE",
-        Status::Error(_) => "DETAILS IN LOG",
+        Status::Error(code) => {
+            ErrorCode::from_code(code).map_or("DETAILS IN LOG", ErrorCode::meaning)
+        }
         Status::Stopped => "COUNT SAVED",
     }
 }

@@ -16,10 +16,11 @@
 //! Rotation by 180 degrees is done by the controller (segment remap and COM scan
 //! direction), so it costs nothing per frame.
 
+use super::error::DisplayError;
 use super::framebuffer::Framebuffer;
 use super::options::{OledOptions, Rotation};
 use super::transport::{I2cTransport, TransportError};
-use super::{Display, DisplayError, Screen, screens};
+use super::{Display, Screen, screens};
 
 /// First RAM column of the visible area.
 pub const COLUMN_OFFSET: u8 = 2;
@@ -152,7 +153,7 @@ impl<T: I2cTransport> Display for Sh1106<T> {
             Err(e) => {
                 // The device may have lost state: resend everything next time.
                 self.fb.invalidate();
-                Err(DisplayError::Device(e.to_string()))
+                Err(DisplayError::Write(e))
             }
         }
     }

@@ -9,8 +9,9 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use super::config::DisplayConfig;
+use super::error::DisplayError;
 use super::framebuffer::{Framebuffer, WIDTH};
-use super::{Display, DisplayError, Screen, screens};
+use super::{Display, Screen, screens};
 
 /// Scale factor of PNG snapshots (128x64 becomes 512x256).
 pub const PNG_SCALE: u32 = 4;
@@ -71,11 +72,9 @@ impl SimDisplay {
     ) -> Result<Self, DisplayError> {
         let mut next_snapshot = 1;
         if let Some(dir) = &png_dir {
-            fs::create_dir_all(dir).map_err(|e| {
-                DisplayError::Device(format!(
-                    "cannot create the PNG directory {} (display.png_dir): {e}",
-                    dir.display()
-                ))
+            fs::create_dir_all(dir).map_err(|source| DisplayError::PngDir {
+                dir: dir.clone(),
+                source,
             })?;
             next_snapshot = highest_snapshot(dir) + 1;
         }
@@ -106,28 +105,24 @@ impl SimDisplay {
         let text = framed(&self.fb);
         out.write_all(text.as_bytes())
             .and_then(|()| out.flush())
-            .map_err(|e| DisplayError::Device(format!("cannot print the screen: {e}")))
+            .map_err(DisplayError::Print)
     }
 
     fn snapshot(&mut self) -> Result<(), DisplayError> {
         let Some(dir) = self.png_dir.clone() else {
             return Ok(());
         };
-        let png = self
-            .fb
-            .to_png(PNG_SCALE)
-            .map_err(|e| DisplayError::Device(format!("cannot encode a PNG snapshot: {e}")))?;
+        let png = self.fb.to_png(PNG_SCALE).map_err(DisplayError::Encode)?;
         let numbered = dir.join(snapshot_name(self.next_snapshot));
         write_file(&numbered, &png)?;
         self.next_snapshot += 1;
         // Write-then-rename so a viewer polling latest.png never sees half a file.
         let tmp = dir.join(format!("{LATEST_PNG}.tmp"));
         write_file(&tmp, &png)?;
-        fs::rename(&tmp, dir.join(LATEST_PNG)).map_err(|e| {
-            DisplayError::Device(format!(
-                "cannot replace {}: {e}",
-                dir.join(LATEST_PNG).display()
-            ))
+        let latest = dir.join(LATEST_PNG);
+        fs::rename(&tmp, &latest).map_err(|source| DisplayError::Snapshot {
+            path: latest,
+            source,
         })
     }
 }
@@ -182,8 +177,10 @@ fn highest_snapshot(dir: &Path) -> u64 {
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), DisplayError> {
-    fs::write(path, bytes)
-        .map_err(|e| DisplayError::Device(format!("cannot write {}: {e}", path.display())))
+    fs::write(path, bytes).map_err(|source| DisplayError::Snapshot {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 #[cfg(test)]

@@ -17,11 +17,12 @@ use ::ssd1306::Ssd1306;
 use ::ssd1306::mode::BufferedGraphicsMode;
 use ::ssd1306::prelude::{Brightness, DisplayConfig, DisplayRotation, DisplaySize128x64};
 
+use super::error::DisplayError;
 use super::framebuffer::{Framebuffer, HEIGHT, WIDTH};
 use super::interface::{LastError, TransportInterface};
 use super::options::{OledOptions, Rotation};
 use super::transport::{I2cTransport, TransportError};
-use super::{Display, DisplayError, Screen, screens};
+use super::{Display, Screen, screens};
 
 /// Pre-charge period, phase 2 (phase 1 is the crate's 1): the common 128x64 modules'
 /// `0xD9 0xF1` with the internal charge pump.
@@ -139,8 +140,7 @@ impl<T: I2cTransport> Display for Ssd1306Oled<T> {
             Ok(()) => {}
             Err(never) => match never {},
         }
-        self.update(&frame)
-            .map_err(|e| DisplayError::Device(e.to_string()))
+        Ok(self.update(&frame)?)
     }
 }
 

@@ -12,7 +12,22 @@
 //!   control byte as the command byte, so the bytes are sent in chunks of at most
 //!   [`SMBUS_BLOCK_MAX`].
 
+use std::io;
+
 use embedded_hal::i2c::I2c;
+
+/// What to check when an I2C device does not acknowledge.
+pub const NO_ANSWER_HINT: &str = "nothing answered: check display.address (0x3C or 0x3D; \
+`i2cdetect -y BUS` shows what is there), the wiring (SDA, SCL, VCC, GND) and the bus speed";
+
+/// A readable message for a bus error, with the usual fix when nothing answered.
+pub fn describe_bus_error(e: &io::Error) -> String {
+    match e.raw_os_error() {
+        // EREMOTEIO, ENXIO, ENODEV: no acknowledge.
+        Some(121) | Some(6) | Some(19) => format!("{e}; {NO_ANSWER_HINT}"),
+        _ => e.to_string(),
+    }
+}
 
 /// Control byte announcing command bytes.
 pub const CONTROL_COMMAND: u8 = 0x00;
@@ -95,8 +110,9 @@ impl<I: I2c> I2cTransport for RawI2c<I> {
 
 /// An SMBus adapter that can do "I2C block writes" to one device.
 pub trait SmbusBlockWrite {
-    /// Writes `command` followed by `data` (at most 32 bytes) in one transaction.
-    fn write_i2c_block(&mut self, command: u8, data: &[u8]) -> Result<(), String>;
+    /// Writes `command` followed by `data` (at most 32 bytes) in one transaction; the
+    /// error is the kernel's (`EREMOTEIO` when nothing acknowledged).
+    fn write_i2c_block(&mut self, command: u8, data: &[u8]) -> Result<(), io::Error>;
     /// The device's 7-bit address (for messages).
     fn address(&self) -> u8;
 }
@@ -126,9 +142,9 @@ impl<B: SmbusBlockWrite> SmbusI2c<B> {
         for chunk in bytes.chunks(SMBUS_BLOCK_MAX) {
             self.bus
                 .write_i2c_block(control, chunk)
-                .map_err(|message| TransportError {
+                .map_err(|e| TransportError {
                     address: self.bus.address(),
-                    message,
+                    message: describe_bus_error(&e),
                 })?;
         }
         Ok(())
