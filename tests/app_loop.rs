@@ -136,6 +136,7 @@ fn start(
     let settings = AppSettings {
         target: 2,
         confidence_threshold: 0.6,
+        outside_differential: vec!["ERYTHROBLAST".into()],
         data_dir: dir.to_path_buf(),
         save_crops: true,
     };

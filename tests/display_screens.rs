@@ -24,6 +24,7 @@ fn tally(counts: [u32; 4], unidentified: u32) -> TallyView {
             "monocyte".into(),
             "neutrophil".into(),
         ],
+        outside_differential: Vec::new(),
         counts: counts.to_vec(),
         unidentified,
         target: 100,
