@@ -236,7 +236,9 @@ mod tests {
         assert_eq!(report.per_100_wbc["ERYTHROBLAST"], 40.0);
         let text = report.to_string();
         assert!(
-            text.contains("  BASOPHIL        1   20.0%\n  IG              1   20.0%\n  differential    5"),
+            text.contains(
+                "  BASOPHIL        1   20.0%\n  IG              1   20.0%\n  differential    5"
+            ),
             "{text}"
         );
         assert!(

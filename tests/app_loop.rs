@@ -393,7 +393,14 @@ fn a_seven_class_model_counts_erythroblasts_per_100_white_cells() {
     let replay = hematovision::store::read_session(dir.path(), None).unwrap();
     assert!(replay.problems.is_empty(), "{:?}", replay.problems);
     assert_eq!(replay.counter.session().unwrap(), &counted);
-    let resumed = start(dir.path(), vec![], true, vec![], Recorder::default(), &SEVEN);
+    let resumed = start(
+        dir.path(),
+        vec![],
+        true,
+        vec![],
+        Recorder::default(),
+        &SEVEN,
+    );
     assert_eq!(resumed.counter().session().unwrap(), &counted);
 }
 
@@ -401,7 +408,13 @@ fn a_seven_class_model_counts_erythroblasts_per_100_white_cells() {
 fn a_four_class_slide_journals_no_outside_classes() {
     let dir = tempfile::tempdir().unwrap();
     let app = start(dir.path(), vec![], true, vec![], Recorder::default(), &FOUR);
-    assert!(app.counter().session().unwrap().outside_differential.is_empty());
+    assert!(
+        app.counter()
+            .session()
+            .unwrap()
+            .outside_differential
+            .is_empty()
+    );
     drop(app);
     let journal = std::fs::read_dir(dir.path().join("journal"))
         .unwrap()

@@ -248,21 +248,20 @@ fn classes_outside_the_differential_must_be_distinct_classes_of_the_slide() {
         "IG",
     ]);
     let start = |outside: &[&str]| {
-        c.start_event_with_outside(
-            "s".into(),
-            seven.clone(),
-            strings(outside),
-            100,
-            0.6,
-            at(0),
-        )
+        c.start_event_with_outside("s".into(), seven.clone(), strings(outside), 100, 0.6, at(0))
     };
     assert!(start(&["ERYTHROBLAST"]).is_ok());
-    assert!(start(&["erythroblast"]).is_err(), "journaled as the model spells it");
+    assert!(
+        start(&["erythroblast"]).is_err(),
+        "journaled as the model spells it"
+    );
     assert!(start(&["PLATELET"]).is_err());
     assert!(start(&["IG", "IG"]).is_err());
     let all: Vec<&str> = seven.iter().map(String::as_str).collect();
-    assert!(start(&all).is_err(), "nothing would be left to differentiate");
+    assert!(
+        start(&all).is_err(),
+        "nothing would be left to differentiate"
+    );
     // Replay makes the same check on a journaled line.
     let forged = serde_json::json!({"event": "session_started", "session": "s",
         "labels": labels(), "outside_differential": ["ERYTHROBLAST"], "target": 100,
@@ -306,7 +305,10 @@ fn cells_outside_the_differential_are_counted_beside_it() {
     count(&mut c, vec![0.3, 0.3, 0.4], 4);
     let s = c.session().unwrap();
     assert_eq!(s.counts(), &[1, 0, 2]);
-    assert_eq!((s.differential_total(), s.unidentified(), s.total()), (1, 1, 4));
+    assert_eq!(
+        (s.differential_total(), s.unidentified(), s.total()),
+        (1, 1, 4)
+    );
     assert!(!s.target_reached());
     assert_eq!(s.percentages(), vec![100.0, 0.0, 0.0]);
     assert_eq!(s.per_100_wbc(), vec![None, None, Some(200.0)]);

@@ -181,11 +181,7 @@ impl CountingSection {
                 return Err(Invalid::new(key, format!("{name:?}"), allowed));
             }
             if names[..i].iter().any(|n| n.eq_ignore_ascii_case(name)) {
-                return Err(Invalid::new(
-                    key,
-                    format!("{name:?} twice"),
-                    allowed,
-                ));
+                return Err(Invalid::new(key, format!("{name:?} twice"), allowed));
             }
         }
         Ok(())

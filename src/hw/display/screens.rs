@@ -504,7 +504,14 @@ where
         let (x, right) = if slot < 4 { (0, 58) } else { (68, W) };
         let y = 13 * (slot % 4) as i32;
         let n = tally.counts.get(class).copied().unwrap_or(0);
-        text_at(target, &abbreviation(&tally.labels[class]), x, y, font, Alignment::Left)?;
+        text_at(
+            target,
+            &abbreviation(&tally.labels[class]),
+            x,
+            y,
+            font,
+            Alignment::Left,
+        )?;
         text_at(target, &n.to_string(), right, y, font, Alignment::Right)?;
     }
     progress_line(target, tally, 54, false)
