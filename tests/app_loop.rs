@@ -140,6 +140,7 @@ fn start(
     let settings = AppSettings {
         target: 2,
         confidence_threshold: 0.6,
+        outside_differential: vec!["ERYTHROBLAST".into()],
         data_dir: dir.to_path_buf(),
         save_crops: true,
     };
@@ -326,4 +327,103 @@ fn quitting_leaves_the_stopped_screen() {
     let mut app = start(dir.path(), vec![], true, vec![], display.clone(), &FOUR);
     app.run().unwrap();
     assert_eq!(display.last_status(), Some(Status::Stopped));
+}
+
+const SEVEN: [&str; 7] = [
+    "EOSINOPHIL",
+    "LYMPHOCYTE",
+    "MONOCYTE",
+    "NEUTROPHIL",
+    "BASOPHIL",
+    "ERYTHROBLAST",
+    "IG",
+];
+
+fn certain(class: usize) -> Vec<f32> {
+    let mut p = vec![0.0; 7];
+    p[class] = 1.0;
+    p
+}
+
+#[test]
+fn a_seven_class_model_counts_erythroblasts_per_100_white_cells() {
+    let dir = tempfile::tempdir().unwrap();
+    let display = Recorder::default();
+    // A basophil, an IG, an erythroblast and a neutrophil: target 2 is reached by the two
+    // white cells after the basophil only, never by the erythroblast.
+    let mut app = start(
+        dir.path(),
+        vec![],
+        true,
+        vec![certain(4), certain(5), certain(6), certain(3)],
+        display.clone(),
+        &SEVEN,
+    );
+    app.handle(ButtonEvent::Count);
+    app.handle(ButtonEvent::Count);
+    let s = app.counter().session().unwrap();
+    assert_eq!(s.outside_differential, ["ERYTHROBLAST"]);
+    assert_eq!(s.differential_total(), 1);
+    assert!(!s.target_reached(), "an erythroblast is not a white cell");
+    // The result screen names the erythroblast; its tally keeps it out of the differential.
+    let last_result = display
+        .shown
+        .lock()
+        .unwrap()
+        .iter()
+        .rev()
+        .find_map(|s| match s {
+            Screen::Result { label, tally, .. } => Some((label.clone(), tally.clone())),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(last_result.0, "ERYTHROBLAST");
+    assert_eq!(last_result.1.differential_total(), 1);
+    app.handle(ButtonEvent::Count);
+    app.handle(ButtonEvent::Count);
+    let s = app.counter().session().unwrap();
+    assert_eq!(s.counts(), &[0, 0, 0, 1, 1, 1, 1]);
+    assert_eq!((s.differential_total(), s.total()), (3, 4));
+    assert!(s.target_reached());
+    let pct = s.percentages();
+    assert!((pct[4] - 100.0 / 3.0).abs() < 1e-9 && (pct[6] - 100.0 / 3.0).abs() < 1e-9);
+    assert_eq!(pct[5], 0.0);
+    let per_100 = s.per_100_wbc();
+    assert!((per_100[5].unwrap() - 100.0 / 3.0).abs() < 1e-9);
+    assert_eq!(per_100[4], None);
+    let counted = s.clone();
+    drop(app);
+    // The journal replays to exactly the same slide, and a restart resumes it.
+    let replay = hematovision::store::read_session(dir.path(), None).unwrap();
+    assert!(replay.problems.is_empty(), "{:?}", replay.problems);
+    assert_eq!(replay.counter.session().unwrap(), &counted);
+    let resumed = start(
+        dir.path(),
+        vec![],
+        true,
+        vec![],
+        Recorder::default(),
+        &SEVEN,
+    );
+    assert_eq!(resumed.counter().session().unwrap(), &counted);
+}
+
+#[test]
+fn a_four_class_slide_journals_no_outside_classes() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = start(dir.path(), vec![], true, vec![], Recorder::default(), &FOUR);
+    assert!(
+        app.counter()
+            .session()
+            .unwrap()
+            .outside_differential
+            .is_empty()
+    );
+    drop(app);
+    let journal = std::fs::read_dir(dir.path().join("journal"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect::<String>();
+    assert!(journal.contains("\"session_started\""), "{journal}");
+    assert!(!journal.contains("outside_differential"), "{journal}");
 }

@@ -277,3 +277,26 @@ fn referenced_paths_are_checked_unless_skipped() {
     }
     assert!(model.exists());
 }
+
+#[test]
+fn classes_outside_the_differential_default_to_erythroblasts_and_are_checked() {
+    assert_eq!(
+        parse("").unwrap().counting.outside_differential,
+        ["ERYTHROBLAST"]
+    );
+    let c = parse("[counting]\noutside_differential = []\n").unwrap();
+    assert!(c.counting.outside_differential.is_empty());
+    for bad in ["[\"\"]", "[\"IG\", \"ig\"]"] {
+        let err = parse(&format!("[counting]\noutside_differential = {bad}\n")).unwrap_err();
+        assert!(matches!(err, ConfigError::Invalid { .. }), "{err}");
+        assert!(
+            err.to_string().contains("counting.outside_differential"),
+            "{err}"
+        );
+    }
+    let err = parse("[counting]\noutside_differential = \"ERYTHROBLAST\"\n").unwrap_err();
+    assert!(
+        err.to_string().contains("counting.outside_differential"),
+        "{err}"
+    );
+}

@@ -230,3 +230,91 @@ proptest! {
         prop_assert_eq!(after.target_reached(), before.target_reached());
     }
 }
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn classes_outside_the_differential_must_be_distinct_classes_of_the_slide() {
+    let c = Counter::new();
+    let seven = strings(&[
+        "EOSINOPHIL",
+        "LYMPHOCYTE",
+        "MONOCYTE",
+        "NEUTROPHIL",
+        "BASOPHIL",
+        "ERYTHROBLAST",
+        "IG",
+    ]);
+    let start = |outside: &[&str]| {
+        c.start_event_with_outside("s".into(), seven.clone(), strings(outside), 100, 0.6, at(0))
+    };
+    assert!(start(&["ERYTHROBLAST"]).is_ok());
+    assert!(
+        start(&["erythroblast"]).is_err(),
+        "journaled as the model spells it"
+    );
+    assert!(start(&["PLATELET"]).is_err());
+    assert!(start(&["IG", "IG"]).is_err());
+    let all: Vec<&str> = seven.iter().map(String::as_str).collect();
+    assert!(
+        start(&all).is_err(),
+        "nothing would be left to differentiate"
+    );
+    // Replay makes the same check on a journaled line.
+    let forged = serde_json::json!({"event": "session_started", "session": "s",
+        "labels": labels(), "outside_differential": ["ERYTHROBLAST"], "target": 100,
+        "threshold": 0.6, "at": {"wall_ms": 1, "mono_ms": 1}});
+    let event: Event = serde_json::from_value(forged).unwrap();
+    assert!(matches!(c.check(&event), Err(CountError::Invalid(_))));
+}
+
+#[test]
+fn a_journal_line_without_outside_classes_reads_as_before() {
+    // 0.5 is exact as an f32, so the value survives the round trip unchanged.
+    let old = serde_json::json!({"event": "session_started", "session": "s", "labels": labels(),
+        "target": 100, "threshold": 0.5, "at": {"wall_ms": 1, "mono_ms": 1}});
+    let event: Event = serde_json::from_value(old.clone()).unwrap();
+    let mut c = Counter::new();
+    c.apply(&event).unwrap();
+    let s = c.session().unwrap();
+    assert!(s.outside_differential.is_empty());
+    assert!((0..4).all(|k| s.in_differential(k)));
+    // Written back, the line is the same: no new field for a four-class slide.
+    assert_eq!(serde_json::to_value(&event).unwrap(), old);
+}
+
+#[test]
+fn cells_outside_the_differential_are_counted_beside_it() {
+    let mut c = Counter::new();
+    let e = c
+        .start_event_with_outside(
+            "s".into(),
+            strings(&["A", "B", "NRBC"]),
+            strings(&["NRBC"]),
+            2,
+            0.6,
+            at(0),
+        )
+        .unwrap();
+    c.apply(&e).unwrap();
+    count(&mut c, vec![0.0, 0.1, 0.9], 1);
+    count(&mut c, vec![0.0, 0.1, 0.9], 2);
+    count(&mut c, vec![0.9, 0.1, 0.0], 3);
+    count(&mut c, vec![0.3, 0.3, 0.4], 4);
+    let s = c.session().unwrap();
+    assert_eq!(s.counts(), &[1, 0, 2]);
+    assert_eq!(
+        (s.differential_total(), s.unidentified(), s.total()),
+        (1, 1, 4)
+    );
+    assert!(!s.target_reached());
+    assert_eq!(s.percentages(), vec![100.0, 0.0, 0.0]);
+    assert_eq!(s.per_100_wbc(), vec![None, None, Some(200.0)]);
+    let undo = c.undo_event(at(5)).unwrap();
+    c.apply(&undo).unwrap();
+    let u2 = c.undo_event(at(6)).unwrap();
+    c.apply(&u2).unwrap();
+    assert_eq!(c.session().unwrap().per_100_wbc()[2], Some(0.0));
+}

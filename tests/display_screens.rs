@@ -6,7 +6,7 @@ use std::fs;
 use std::path::PathBuf;
 
 use embedded_graphics::mono_font::MonoTextStyle;
-use embedded_graphics::mono_font::ascii::FONT_10X20;
+use embedded_graphics::mono_font::ascii::{FONT_6X10, FONT_10X20};
 use embedded_graphics::pixelcolor::BinaryColor;
 use embedded_graphics::prelude::*;
 use embedded_graphics::text::{Alignment, Baseline, Text, TextStyleBuilder};
@@ -24,6 +24,29 @@ fn tally(counts: [u32; 4], unidentified: u32) -> TallyView {
             "monocyte".into(),
             "neutrophil".into(),
         ],
+        outside_differential: Vec::new(),
+        counts: counts.to_vec(),
+        unidentified,
+        target: 100,
+    }
+}
+
+/// Model 2.0's classes, in output order.
+const SEVEN: [&str; 7] = [
+    "EOSINOPHIL",
+    "LYMPHOCYTE",
+    "MONOCYTE",
+    "NEUTROPHIL",
+    "BASOPHIL",
+    "ERYTHROBLAST",
+    "IG",
+];
+
+/// A seven-class tally with erythroblasts outside the differential.
+fn tally7(counts: [u32; 7], unidentified: u32) -> TallyView {
+    TallyView {
+        labels: SEVEN.iter().map(|s| s.to_string()).collect(),
+        outside_differential: vec!["ERYTHROBLAST".into()],
         counts: counts.to_vec(),
         unidentified,
         target: 100,
@@ -104,6 +127,32 @@ fn catalogue() -> Vec<(String, &'static str, Screen)> {
             Screen::Tally(tally([3, 31, 6, 60], 0)),
         ),
     ];
+    all.extend([
+        (
+            "tally-7",
+            "Seven classes: the differential, then erythroblasts (NRBC) outside it",
+            Screen::Tally(tally7([3, 28, 6, 55, 1, 4, 2], 2)),
+        ),
+        (
+            "result-7-nrbc",
+            "An erythroblast: named, counted beside the differential",
+            Screen::Result {
+                label: "ERYTHROBLAST".into(),
+                confidence: 0.93,
+                unsure: false,
+                cells_in_view: 1,
+                tally: tally7([3, 28, 6, 55, 1, 4, 2], 2),
+            },
+        ),
+        (
+            "status-ready-7",
+            "Seven classes: differential counts, progress, NRBC and unidentified",
+            Screen::Status {
+                status: Status::Ready,
+                tally: Some(tally7([3, 28, 6, 55, 1, 4, 2], 2)),
+            },
+        ),
+    ]);
     let statuses = [
         ("status-ready", Status::Ready),
         ("status-capturing", Status::Capturing),
@@ -326,4 +375,108 @@ fn status_wording_fits_the_panel() {
         screens::status_text(&Status::Error("e12".into())),
         "ERR E12"
     );
+}
+
+/// `text` in 6x10 type at (`x`, `y`), aligned as told, on an empty frame.
+fn small_text(text: &str, x: i32, y: i32, alignment: Alignment) -> Framebuffer {
+    let mut fb = Framebuffer::new();
+    let style = TextStyleBuilder::new()
+        .alignment(alignment)
+        .baseline(Baseline::Top)
+        .build();
+    Text::with_text_style(
+        text,
+        Point::new(x, y),
+        MonoTextStyle::new(&FONT_6X10, BinaryColor::On),
+        style,
+    )
+    .draw(&mut fb)
+    .unwrap();
+    fb
+}
+
+fn same_rows(a: &Framebuffer, b: &Framebuffer, rows: std::ops::Range<usize>, what: &str) {
+    for y in rows {
+        for x in 0..WIDTH {
+            assert_eq!(a.pixel(x, y), b.pixel(x, y), "{what} at ({x},{y})");
+        }
+    }
+}
+
+#[test]
+fn seven_classes_are_abbreviated_from_one_table_and_erythroblast_fits() {
+    let short: Vec<String> = SEVEN.iter().map(|l| screens::abbreviation(l)).collect();
+    assert_eq!(short, ["EOS", "LYM", "MON", "NEU", "BAS", "NRBC", "IG"]);
+    assert_eq!(screens::abbreviation("platelet"), "PLAT");
+    // Twelve characters of 10x20 fill 120 of the 128 columns: shown whole.
+    assert_eq!(screens::large_label("Erythroblast"), "ERYTHROBLAST");
+    assert_eq!(screens::large_label("IG"), "IG");
+    let fb = render(&result("ERYTHROBLAST", 0.9, false, 1));
+    assert!(lit(&fb, RESULT_LABEL) > 100);
+    assert_eq!(fb.lit_in(0, 0, 4, 20) + fb.lit_in(124, 0, WIDTH, 20), 0);
+}
+
+#[test]
+fn a_seven_class_tally_keeps_erythroblasts_out_of_the_differential() {
+    let t = tally7([3, 28, 6, 55, 1, 4, 2], 9);
+    assert_eq!(t.differential_total(), 3 + 28 + 6 + 55 + 1 + 2);
+    assert!(!t.in_differential(5) && t.in_differential(4) && t.in_differential(6));
+    // Status: the differential counts on one line, then progress, NRBC and unidentified.
+    let status = render(&Screen::Status {
+        status: Status::Ready,
+        tally: Some(t.clone()),
+    });
+    same_rows(
+        &status,
+        &small_text("E3 L28 M6 N55 B1 I2", 0, 40, Alignment::Left),
+        40..50,
+        "counts line",
+    );
+    let right = small_text("NRBC4 ?9", WIDTH as i32, 54, Alignment::Right);
+    for y in 54..HEIGHT {
+        for x in WIDTH - 48..WIDTH {
+            assert_eq!(status.pixel(x, y), right.pixel(x, y), "NRBC at ({x},{y})");
+        }
+    }
+    // Too many for one line: the empty classes make way.
+    let crowded = render(&Screen::Status {
+        status: Status::Ready,
+        tally: Some(tally7([10, 20, 10, 30, 0, 4, 15], 0)),
+    });
+    same_rows(
+        &crowded,
+        &small_text("E10 L20 M10 N30 I15", 0, 40, Alignment::Left),
+        40..50,
+        "crowded counts line",
+    );
+    // The target counts the differential only: 95 of 100 with 4 erythroblasts.
+    let progress = |t: TallyView| {
+        let fb = render(&Screen::Tally(t));
+        (TALLY_PROGRESS.0 + 2..WIDTH)
+            .filter(|&x| fb.pixel(x, TALLY_PROGRESS.1 + 5))
+            .count()
+    };
+    let with_nrbc = progress(tally7([3, 28, 6, 55, 1, 4, 2], 0));
+    let without = progress(tally7([3, 28, 6, 55, 1, 0, 2], 0));
+    assert_eq!(with_nrbc, without);
+}
+
+#[test]
+fn the_seven_class_tally_has_two_columns_with_every_class() {
+    let fb = render(&Screen::Tally(tally7([3, 28, 6, 55, 1, 4, 2], 0)));
+    // Four rows on the left, three on the right (BAS, IG, NRBC), nothing in the fourth.
+    for row in 0..4 {
+        let y = 13 * row;
+        assert!(fb.lit_in(0, y, 60, y + 13) > 20, "left row {row}");
+        let right = fb.lit_in(68, y, WIDTH, y + 13);
+        if row < 3 {
+            assert!(right > 20, "right row {row}");
+        } else {
+            assert_eq!(right, 0, "right row {row}");
+        }
+    }
+    assert_eq!(fb.lit_in(59, 0, 68, 52), 0, "the columns do not touch");
+    // Four-class tallies keep their layout: no second column.
+    let four = render(&Screen::Tally(tally([3, 28, 6, 55], 0)));
+    assert_ne!(four.as_bytes(), fb.as_bytes());
 }

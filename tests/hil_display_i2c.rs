@@ -54,6 +54,7 @@ fn oled_initialises_and_draws_through_the_stub() {
             cells_in_view: 1,
             tally: TallyView {
                 labels: vec!["eosinophil".into(), "neutrophil".into()],
+                outside_differential: Vec::new(),
                 counts: vec![1, 9],
                 unidentified: 0,
                 target: 100,

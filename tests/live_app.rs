@@ -95,6 +95,7 @@ fn start(dir: &Path, xs: Vec<f64>, target: u32) -> App {
     let settings = AppSettings {
         target,
         confidence_threshold: 0.6,
+        outside_differential: vec!["ERYTHROBLAST".into()],
         data_dir: dir.to_path_buf(),
         save_crops: true,
     };

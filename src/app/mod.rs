@@ -26,6 +26,9 @@ const TARGET_NOTICE_DELAY: Duration = Duration::from_millis(1500);
 const BAD_FRAME_ATTEMPTS: u32 = 3;
 /// How long the loop waits for a button before doing its periodic work.
 const TICK: Duration = Duration::from_millis(100);
+/// Classes usually kept outside the differential that older models do not have, so
+/// their absence is no configuration mistake.
+const EXPECTED_OUTSIDE_CLASSES: [&str; 1] = ["ERYTHROBLAST"];
 
 /// Errors that stop the daemon.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +48,9 @@ pub struct AppSettings {
     pub target: u32,
     /// Confidence under which a cell is unidentified (for new slides).
     pub confidence_threshold: f32,
+    /// Classes counted outside the differential (for new slides); names the model lacks
+    /// are ignored.
+    pub outside_differential: Vec<String>,
     /// Where the journal and crops go.
     pub data_dir: PathBuf,
     /// Keep the crop of every counted cell.
@@ -126,7 +132,9 @@ impl App {
             live: live::LiveMode::default(),
             stop: StopSignals::none(),
         };
+        app.log_unknown_outside_classes();
         let labels = app.devices.classifier.labels().to_vec();
+        let outside = app.outside_classes();
         match app.counter.open_session() {
             Some(s) if s.labels == labels => {
                 log::info!(
@@ -135,6 +143,16 @@ impl App {
                     s.total(),
                     s.differential_total()
                 );
+                // A slide keeps the rule it was started with, so its counts never change
+                // meaning halfway.
+                if s.outside_differential != outside {
+                    log::info!(
+                        "slide {} counts {:?} outside the differential; {:?} applies from the next slide",
+                        s.id,
+                        s.outside_differential,
+                        outside
+                    );
+                }
             }
             Some(s) => {
                 log::warn!(
@@ -264,13 +282,46 @@ impl App {
         Ok(())
     }
 
+    /// The model's classes counted outside the differential by the settings.
+    fn outside_classes(&self) -> Vec<String> {
+        crate::count::outside_classes(
+            self.devices.classifier.labels(),
+            &self.settings.outside_differential,
+        )
+        .0
+    }
+
+    /// Names the setting's classes the model lacks: expected for the default names with
+    /// a model that predates them, a likely misspelling otherwise.
+    fn log_unknown_outside_classes(&self) {
+        let (_, unknown) = crate::count::outside_classes(
+            self.devices.classifier.labels(),
+            &self.settings.outside_differential,
+        );
+        for name in unknown {
+            if EXPECTED_OUTSIDE_CLASSES
+                .iter()
+                .any(|known| known.eq_ignore_ascii_case(&name))
+            {
+                log::info!("counting.outside_differential: the model has no class {name}");
+            } else {
+                log::warn!(
+                    "counting.outside_differential: {name:?} is not a class of the model ({:?}); ignored",
+                    self.devices.classifier.labels()
+                );
+            }
+        }
+    }
+
     fn start_slide(&mut self) -> Result<(), StoreError> {
         let at = self.now();
         let id = self.journal.new_session_id(at.wall_ms);
         let labels = self.devices.classifier.labels().to_vec();
-        match self.counter.start_event(
+        let outside = self.outside_classes();
+        match self.counter.start_event_with_outside(
             id,
             labels,
+            outside,
             self.settings.target,
             self.settings.confidence_threshold,
             at,
@@ -455,6 +506,7 @@ impl App {
         let s = self.counter.open_session()?;
         Some(TallyView {
             labels: s.labels.clone(),
+            outside_differential: s.outside_differential.clone(),
             counts: s.counts().to_vec(),
             unidentified: s.unidentified(),
             target: s.target,

@@ -259,6 +259,7 @@ fn press_to_display(
     let settings = AppSettings {
         target: u32::MAX / 2,
         confidence_threshold: 0.0,
+        outside_differential: Vec::new(),
         data_dir: scratch.join("data"),
         save_crops: true,
     };

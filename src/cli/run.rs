@@ -75,6 +75,7 @@ pub fn run(config_path: &Path, options: RunOptions) -> anyhow::Result<ExitCode> 
     let settings = AppSettings {
         target: config.counting.target,
         confidence_threshold: config.counting.confidence_threshold,
+        outside_differential: config.counting.outside_differential.clone(),
         data_dir: config.storage.data_dir.clone(),
         save_crops: config.storage.save_crops,
     };

@@ -137,6 +137,9 @@ pub struct CountingSection {
     pub target: u32,
     /// Cells whose top probability is under this go to 'unidentified'.
     pub confidence_threshold: f32,
+    /// Classes counted but kept outside the differential and its target, reported per 100
+    /// white cells (erythroblasts, as analysers do). Names the model lacks are ignored.
+    pub outside_differential: Vec<String>,
 }
 
 impl Default for CountingSection {
@@ -144,16 +147,44 @@ impl Default for CountingSection {
         CountingSection {
             target: 100,
             confidence_threshold: 0.6,
+            outside_differential: vec!["ERYTHROBLAST".to_string()],
         }
     }
 }
 
 impl CountingSection {
+    /// Most classes that can be listed outside the differential.
+    pub const MAX_OUTSIDE_CLASSES: usize = 32;
+
     /// Checks the section.
     pub fn validate(&self) -> Result<(), Invalid> {
         check_range("target", self.target, 1, 10_000)
             .and_then(|()| check_range("confidence_threshold", self.confidence_threshold, 0.0, 1.0))
+            .and_then(|()| self.check_outside())
             .map_err(|e| e.in_section("counting"))
+    }
+
+    /// Class names: not empty, each once (in any case), a handful at most.
+    fn check_outside(&self) -> Result<(), Invalid> {
+        let key = "outside_differential";
+        let allowed = "a list of distinct class names such as [\"ERYTHROBLAST\"]";
+        let names = &self.outside_differential;
+        if names.len() > Self::MAX_OUTSIDE_CLASSES {
+            return Err(Invalid::new(
+                key,
+                format!("{} names", names.len()),
+                format!("at most {} names", Self::MAX_OUTSIDE_CLASSES),
+            ));
+        }
+        for (i, name) in names.iter().enumerate() {
+            if name.trim().is_empty() {
+                return Err(Invalid::new(key, format!("{name:?}"), allowed));
+            }
+            if names[..i].iter().any(|n| n.eq_ignore_ascii_case(name)) {
+                return Err(Invalid::new(key, format!("{name:?} twice"), allowed));
+            }
+        }
+        Ok(())
     }
 }
 

@@ -59,11 +59,25 @@ impl Counter {
         self.current.as_ref().filter(|s| s.is_open())
     }
 
-    /// The event that starts a new slide.
+    /// The event that starts a new slide where every class is in the differential.
     pub fn start_event(
         &self,
         session: String,
         labels: Vec<String>,
+        target: u32,
+        threshold: f32,
+        at: Stamp,
+    ) -> Result<Event, CountError> {
+        self.start_event_with_outside(session, labels, Vec::new(), target, threshold, at)
+    }
+
+    /// The event that starts a new slide whose `outside_differential` classes (names
+    /// from `labels`) are counted beside the differential rather than in it.
+    pub fn start_event_with_outside(
+        &self,
+        session: String,
+        labels: Vec<String>,
+        outside_differential: Vec<String>,
         target: u32,
         threshold: f32,
         at: Stamp,
@@ -74,6 +88,7 @@ impl Counter {
         let event = Event::SessionStarted {
             session,
             labels,
+            outside_differential,
             target,
             threshold,
             at,
@@ -190,6 +205,7 @@ impl Counter {
             Event::SessionStarted {
                 session,
                 labels,
+                outside_differential,
                 target,
                 threshold,
                 at,
@@ -197,6 +213,7 @@ impl Counter {
                 self.current = Some(Session::new(
                     session.clone(),
                     labels.clone(),
+                    outside_differential.clone(),
                     *target,
                     *threshold,
                     *at,
@@ -245,6 +262,7 @@ impl Counter {
         if let Event::SessionStarted {
             session,
             labels,
+            outside_differential,
             target,
             threshold,
             ..
@@ -259,6 +277,7 @@ impl Counter {
             if labels.iter().any(|l| l.trim().is_empty()) {
                 return Err(CountError::Invalid("a class name is empty".into()));
             }
+            Self::check_outside(labels, outside_differential)?;
             if *target == 0 {
                 return Err(CountError::Invalid("target must be at least 1".into()));
             }
@@ -267,6 +286,29 @@ impl Counter {
                     "threshold {threshold} is outside 0..=1"
                 )));
             }
+        }
+        Ok(())
+    }
+
+    /// The classes outside the differential must be distinct classes of the slide, and
+    /// leave at least one class in it.
+    fn check_outside(labels: &[String], outside: &[String]) -> Result<(), CountError> {
+        for (i, name) in outside.iter().enumerate() {
+            if !labels.contains(name) {
+                return Err(CountError::Invalid(format!(
+                    "class {name:?} outside the differential is not a class of the slide"
+                )));
+            }
+            if outside[..i].contains(name) {
+                return Err(CountError::Invalid(format!(
+                    "class {name:?} is listed twice outside the differential"
+                )));
+            }
+        }
+        if labels.iter().all(|l| outside.contains(l)) {
+            return Err(CountError::Invalid(
+                "every class is outside the differential".into(),
+            ));
         }
         Ok(())
     }

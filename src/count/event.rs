@@ -49,7 +49,13 @@ pub enum Event {
         session: String,
         /// Class names of the model used for this slide.
         labels: Vec<String>,
-        /// How many identified cells make the differential complete.
+        /// Classes counted but kept outside the differential (reported per 100 white
+        /// cells, e.g. erythroblasts), by their names in `labels`. Absent in journals
+        /// written before it existed, and for models without such classes: then every
+        /// class is in the differential.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        outside_differential: Vec<String>,
+        /// How many identified cells of the differential classes make it complete.
         target: u32,
         /// Confidence under which a cell is recorded as unidentified.
         threshold: f32,

@@ -5,12 +5,20 @@ use serde::Serialize;
 use super::event::{CellRecord, Stamp};
 
 /// The state of one slide: per-class counts, the unidentified bin and the undo history.
+///
+/// Every class the model knows is counted. Most form the differential (percentages of
+/// the differential total, which is also what the target counts); the classes named in
+/// `outside_differential` (erythroblasts, as analysers do) are counted beside it and
+/// reported per 100 white cells of the differential.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Session {
     /// Session identifier.
     pub id: String,
     /// Class names, in model order.
     pub labels: Vec<String>,
+    /// Classes counted outside the differential, by name (a subset of `labels`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub outside_differential: Vec<String>,
     /// Target size of the differential.
     pub target: u32,
     /// Confidence threshold in force for this slide.
@@ -20,6 +28,9 @@ pub struct Session {
     /// When the slide was finished, if it is.
     pub finished: Option<Stamp>,
     counts: Vec<u32>,
+    /// Per class, in label order: true when it is part of the differential.
+    #[serde(skip)]
+    in_differential: Vec<bool>,
     unidentified: u32,
     /// Counted cells still in the count, oldest first (undo takes the last one).
     cells: Vec<CellRecord>,
@@ -27,18 +38,26 @@ pub struct Session {
 }
 
 impl Session {
-    /// Starts an empty session.
+    /// Starts an empty session; `outside_differential` names classes of `labels` counted
+    /// beside the differential (names that are not labels are ignored).
     pub fn new(
         id: String,
         labels: Vec<String>,
+        outside_differential: Vec<String>,
         target: u32,
         threshold: f32,
         started: Stamp,
     ) -> Self {
         let counts = vec![0; labels.len()];
+        let in_differential = labels
+            .iter()
+            .map(|l| !outside_differential.contains(l))
+            .collect();
         Session {
             id,
             labels,
+            outside_differential,
+            in_differential,
             target,
             threshold,
             started,
@@ -60,23 +79,37 @@ impl Session {
         self.unidentified
     }
 
-    /// Cells in the differential (identified cells of every class).
+    /// True when class `class` is part of the differential (false for classes counted
+    /// outside it, and for indices that are not classes).
+    pub fn in_differential(&self, class: usize) -> bool {
+        self.in_differential.get(class).copied().unwrap_or(false)
+    }
+
+    /// Cells in the differential: identified cells of the differential classes.
     pub fn differential_total(&self) -> u32 {
-        self.counts.iter().sum()
+        self.counts
+            .iter()
+            .enumerate()
+            .filter(|&(class, _)| self.in_differential(class))
+            .map(|(_, &n)| n)
+            .sum()
     }
 
-    /// Every cell recorded, identified or not.
+    /// Every cell recorded: identified cells of every class, and unidentified ones.
     pub fn total(&self) -> u32 {
-        self.differential_total() + self.unidentified
+        self.counts.iter().sum::<u32>() + self.unidentified
     }
 
-    /// Percentage of each class in the differential (0 when nothing is counted yet).
+    /// Percentage of each differential class in the differential, in label order (0 when
+    /// nothing is counted yet, and for classes outside the differential: see
+    /// [`Session::per_100_wbc`]).
     pub fn percentages(&self) -> Vec<f64> {
         let total = self.differential_total();
         self.counts
             .iter()
-            .map(|&n| {
-                if total == 0 {
+            .enumerate()
+            .map(|(class, &n)| {
+                if total == 0 || !self.in_differential(class) {
                     0.0
                 } else {
                     100.0 * f64::from(n) / f64::from(total)
@@ -85,7 +118,28 @@ impl Session {
             .collect()
     }
 
-    /// True once the differential holds `target` identified cells.
+    /// Cells of each class outside the differential per 100 white cells of the
+    /// differential (as analysers report erythroblasts), in label order: `None` for
+    /// differential classes, 0 while the differential is empty.
+    pub fn per_100_wbc(&self) -> Vec<Option<f64>> {
+        let total = self.differential_total();
+        self.counts
+            .iter()
+            .enumerate()
+            .map(|(class, &n)| {
+                (!self.in_differential(class)).then(|| {
+                    if total == 0 {
+                        0.0
+                    } else {
+                        100.0 * f64::from(n) / f64::from(total)
+                    }
+                })
+            })
+            .collect()
+    }
+
+    /// True once the differential holds `target` identified cells (cells outside the
+    /// differential never count towards it).
     pub fn target_reached(&self) -> bool {
         self.differential_total() >= self.target
     }

@@ -48,6 +48,8 @@ pub use sim::SimDisplay;
 pub struct TallyView {
     /// Class names, in model order.
     pub labels: Vec<String>,
+    /// Classes of `labels` counted beside the differential (e.g. erythroblasts), not in it.
+    pub outside_differential: Vec<String>,
     /// Cells counted per class, same order as `labels`.
     pub counts: Vec<u32>,
     /// Cells recorded below the confidence threshold (not part of the differential).
@@ -57,9 +59,21 @@ pub struct TallyView {
 }
 
 impl TallyView {
-    /// Cells in the differential (all classes, without the unidentified bin).
+    /// True when class `class` is part of the differential.
+    pub fn in_differential(&self, class: usize) -> bool {
+        self.labels
+            .get(class)
+            .is_some_and(|l| !self.outside_differential.contains(l))
+    }
+
+    /// Cells in the differential (the differential classes, without the unidentified bin).
     pub fn differential_total(&self) -> u32 {
-        self.counts.iter().sum()
+        self.counts
+            .iter()
+            .enumerate()
+            .filter(|&(class, _)| self.in_differential(class))
+            .map(|(_, &n)| n)
+            .sum()
     }
 }
 
@@ -120,7 +134,7 @@ pub enum Screen {
         /// The count after this cell.
         tally: TallyView,
     },
-    /// The four classes with counts and percentages.
+    /// Every class with its count (and, with four classes, percentages).
     Tally(TallyView),
     /// A status line over the tally.
     Status {

@@ -7,7 +7,12 @@
 //! display and on the real OLED, because both are [`DrawTarget`]s.
 //!
 //! Percentages are `class count / differential total`; the unidentified bin is shown
-//! but never part of the differential (as haematology analysers do).
+//! but never part of the differential (as haematology analysers do), nor are classes
+//! counted outside it (erythroblasts, shown as NRBC beside the unidentified bin).
+//!
+//! A four-class tally keeps its original layouts. A wider one (more classes, or classes
+//! outside the differential) names classes by [`abbreviation`]: a two-column tally
+//! screen, and a counts line that drops what does not fit.
 
 use embedded_graphics::mono_font::ascii::{FONT_6X10, FONT_7X13_BOLD, FONT_9X15_BOLD, FONT_10X20};
 use embedded_graphics::mono_font::{MonoFont, MonoTextStyle, MonoTextStyleBuilder};
@@ -46,10 +51,47 @@ where
     }
 }
 
+/// Class names and the abbreviations the panel uses when a name is too long, or when
+/// more than four classes share the tally (as analysers print them; ERYTHROBLAST is the
+/// nucleated red cell, NRBC).
+const ABBREVIATIONS: [(&str, &str); 7] = [
+    ("EOSINOPHIL", "EOS"),
+    ("LYMPHOCYTE", "LYM"),
+    ("MONOCYTE", "MON"),
+    ("NEUTROPHIL", "NEU"),
+    ("BASOPHIL", "BAS"),
+    ("IG", "IG"),
+    ("ERYTHROBLAST", "NRBC"),
+];
+
+/// Characters of 10x20 type across the panel.
+const LARGE_CHARS: usize = 12;
+/// Characters of 6x10 type across the panel.
+const SMALL_CHARS: usize = 21;
+
+/// The class name in at most four characters: the table's abbreviation (EOS, LYM, MON,
+/// NEU, BAS, IG, NRBC), else its first four letters, upper case.
+pub fn abbreviation(label: &str) -> String {
+    ABBREVIATIONS
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(label.trim()))
+        .map(|(_, short)| short.to_string())
+        .unwrap_or_else(|| label.trim().to_uppercase().chars().take(4).collect())
+}
+
 /// The class name as shown in large type: upper case, at most 12 characters (the width
-/// of the panel in 10x20 type), so all four WBC names fit unabbreviated.
+/// of the panel in 10x20 type), so all seven class names fit unabbreviated; a longer
+/// name of the table is abbreviated, any other cut.
 pub fn large_label(label: &str) -> String {
-    label.to_uppercase().chars().take(12).collect()
+    let upper = label.to_uppercase();
+    if upper.chars().count() <= LARGE_CHARS {
+        return upper;
+    }
+    let short = abbreviation(label);
+    if ABBREVIATIONS.iter().any(|(_, s)| *s == short) {
+        return short;
+    }
+    upper.chars().take(LARGE_CHARS).collect()
 }
 
 /// The class name as shown in the tally (at most 6 characters): NEUTRO, LYMPHO, MONO,
@@ -179,8 +221,63 @@ where
     Ok(())
 }
 
-/// "N12 L5 M1 E0": class initials with counts.
+/// True when the tally needs the layouts for more than the four classes.
+fn is_wide(tally: &TallyView) -> bool {
+    tally.labels.len() > 4 || !tally.outside_differential.is_empty()
+}
+
+/// Class initials with counts: "N12 L5 M1 E0"; for a wide tally the differential classes
+/// only ("E3 L31 M6 N60 B1 I2"), without the empty ones when all do not fit in a line.
 fn compact_counts(tally: &TallyView) -> String {
+    if is_wide(tally) {
+        return wide_counts(tally);
+    }
+    four_counts(tally)
+}
+
+fn wide_counts(tally: &TallyView) -> String {
+    let entries: Vec<(String, u32)> = tally
+        .labels
+        .iter()
+        .zip(&tally.counts)
+        .enumerate()
+        .filter(|&(class, _)| tally.in_differential(class))
+        .map(|(_, (label, &n))| {
+            let initial: String = abbreviation(label).chars().take(1).collect();
+            (format!("{initial}{n}"), n)
+        })
+        .collect();
+    let all = entries
+        .iter()
+        .map(|(e, _)| e.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    if all.len() <= SMALL_CHARS {
+        return all;
+    }
+    let counted = entries
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(e, _)| e.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    counted.chars().take(SMALL_CHARS).collect()
+}
+
+/// The classes outside the differential with their counts: "NRBC3".
+fn outside_counts(tally: &TallyView) -> Vec<String> {
+    tally
+        .labels
+        .iter()
+        .zip(&tally.counts)
+        .enumerate()
+        .filter(|&(class, _)| !tally.in_differential(class))
+        .map(|(_, (label, n))| format!("{}{n}", abbreviation(label)))
+        .collect()
+}
+
+/// "N12 L5 M1 E0": class initials with counts (the four-class layout).
+fn four_counts(tally: &TallyView) -> String {
     let parts = tally
         .labels
         .iter()
@@ -216,8 +313,14 @@ where
     text_at(target, &counts, 0, y, style(&FONT_6X10), Alignment::Left)
 }
 
-/// "47/100" and a progress bar towards the target at `y` (10 rows high).
-fn progress_line<D>(target: &mut D, tally: &TallyView, y: i32) -> Result<(), D::Error>
+/// "47/100" and a progress bar towards the target at `y` (10 rows high), then the
+/// unidentified bin ("?2") and, with `outside`, the classes outside the differential.
+fn progress_line<D>(
+    target: &mut D,
+    tally: &TallyView,
+    y: i32,
+    outside: bool,
+) -> Result<(), D::Error>
 where
     D: DrawTarget<Color = BinaryColor>,
 {
@@ -231,10 +334,23 @@ where
         Alignment::Left,
     )?;
     let mut bar_end = W;
+    let mut right = if outside {
+        outside_counts(tally)
+    } else {
+        Vec::new()
+    };
     if tally.unidentified > 0 {
-        let unid = format!("?{}", tally.unidentified);
-        text_at(target, &unid, W, y, style(&FONT_6X10), Alignment::Right)?;
-        bar_end = W - 6 * unid.len() as i32 - 3;
+        right.push(format!("?{}", tally.unidentified));
+    }
+    // The bar keeps at least 8 pixels: what does not fit is dropped from the left.
+    let room = ((W - TALLY_PROGRESS.0 as i32 - 8 - 3) / 6) as usize;
+    while right.join(" ").len() > room && right.len() > 1 {
+        right.remove(0);
+    }
+    if !right.is_empty() {
+        let text: String = right.join(" ").chars().take(room).collect();
+        text_at(target, &text, W, y, style(&FONT_6X10), Alignment::Right)?;
+        bar_end = W - 6 * text.len() as i32 - 3;
     }
     let fraction = if tally.target == 0 {
         1.0
@@ -339,6 +455,11 @@ where
         )?;
     }
 
+    if is_wide(tally) {
+        // Seven classes do not fit one line of counts: the result shows the progress and
+        // what is counted beside the differential; the status screens show every count.
+        return progress_line(target, tally, 54, true);
+    }
     tally_line(target, tally, 54)
 }
 
@@ -346,6 +467,9 @@ fn draw_tally<D>(target: &mut D, tally: &TallyView) -> Result<(), D::Error>
 where
     D: DrawTarget<Color = BinaryColor>,
 {
+    if is_wide(tally) {
+        return draw_wide_tally(target, tally);
+    }
     let total = tally.differential_total();
     for (i, (label, &n)) in tally
         .labels
@@ -367,7 +491,34 @@ where
             Alignment::Right,
         )?;
     }
-    progress_line(target, tally, 54)
+    progress_line(target, tally, 54, false)
+}
+
+/// Up to eight classes in two columns of four rows, abbreviated with their counts: the
+/// differential classes first, then those counted outside it (NRBC).
+fn draw_wide_tally<D>(target: &mut D, tally: &TallyView) -> Result<(), D::Error>
+where
+    D: DrawTarget<Color = BinaryColor>,
+{
+    let order = (0..tally.labels.len())
+        .filter(|&c| tally.in_differential(c))
+        .chain((0..tally.labels.len()).filter(|&c| !tally.in_differential(c)));
+    let font = style(&FONT_7X13_BOLD);
+    for (slot, class) in order.take(8).enumerate() {
+        let (x, right) = if slot < 4 { (0, 58) } else { (68, W) };
+        let y = 13 * (slot % 4) as i32;
+        let n = tally.counts.get(class).copied().unwrap_or(0);
+        text_at(
+            target,
+            &abbreviation(&tally.labels[class]),
+            x,
+            y,
+            font,
+            Alignment::Left,
+        )?;
+        text_at(target, &n.to_string(), right, y, font, Alignment::Right)?;
+    }
+    progress_line(target, tally, 54, false)
 }
 
 fn draw_status<D>(
@@ -408,7 +559,7 @@ where
             style(&FONT_6X10),
             Alignment::Left,
         )?;
-        progress_line(target, tally, 54)?;
+        progress_line(target, tally, 54, true)?;
     }
     Ok(())
 }

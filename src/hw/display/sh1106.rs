@@ -264,6 +264,7 @@ mod tests {
         let (mut oled, mock) = ready(opts(Controller::Sh1106));
         let tally = TallyView {
             labels: vec!["eosinophil".into(), "lymphocyte".into()],
+            outside_differential: Vec::new(),
             counts: vec![3, 4],
             unidentified: 0,
             target: 100,

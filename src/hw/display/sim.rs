@@ -207,6 +207,7 @@ mod tests {
             status: Status::Ready,
             tally: Some(TallyView {
                 labels: vec!["eosinophil".into(), "lymphocyte".into()],
+                outside_differential: Vec::new(),
                 counts: vec![1, 2],
                 unidentified: 0,
                 target: 100,

@@ -281,6 +281,7 @@ mod tests {
         let (mut oled, mock) = ready(opts(Rotation::Deg0, 0xCF));
         let tally = TallyView {
             labels: vec!["eosinophil".into(), "lymphocyte".into()],
+            outside_differential: Vec::new(),
             counts: vec![3, 4],
             unidentified: 0,
             target: 100,
