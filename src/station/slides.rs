@@ -88,12 +88,11 @@ impl SlideStore {
 
     /// One slide, replayed from its journal.
     pub fn load(&self, id: &str) -> Result<Session, ApiError> {
-        Ok(self
-            .replay(id)?
+        self.replay(id)?
             .0
             .session()
             .cloned()
-            .ok_or_else(|| ApiError::not_found(format!("slide {id} holds no readable events")))?)
+            .ok_or_else(|| ApiError::not_found(format!("slide {id} holds no readable events")))
     }
 
     fn replay(&self, id: &str) -> Result<(Counter, usize), ApiError> {
