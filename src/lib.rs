@@ -80,6 +80,7 @@ pub mod live;
 pub mod model;
 pub mod report;
 pub mod service;
+pub mod station;
 pub mod store;
 pub mod sys;
 pub mod time;

@@ -13,6 +13,7 @@ pub mod logging;
 mod paths;
 mod report;
 mod run;
+mod station;
 pub mod version;
 
 pub use error_text::describe;
@@ -192,9 +193,30 @@ pub enum Command {
         /// List every slide instead.
         #[arg(long)]
         list: bool,
-        /// One JSON object (or one per line with --list).
-        #[arg(long)]
+        /// One JSON object (or one per line with --list); the same as --format json.
+        #[arg(long, conflicts_with = "format")]
         json: bool,
+        /// text, json (the differential and every cell), csv (one row per cell) or html
+        /// (a printable page).
+        #[arg(long, value_enum, default_value = "text")]
+        format: report::Format,
+        /// Write the report to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Serve the review station over a data directory: classify pictures, review and
+    /// correct counted cells, sign slides off, print reports (http://127.0.0.1:8080/).
+    Station {
+        /// Configuration file ([station], [limits], [model], the data directory); when it
+        /// is absent the defaults are used, and --data-dir is needed.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Data directory, overriding the configuration.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Address and port, overriding station.listen.
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
     },
 }
 
@@ -305,6 +327,20 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             session,
             list,
             json,
-        } => report::run(&config, data_dir, session.as_deref(), list, json),
+            format,
+            out,
+        } => report::run(
+            &config,
+            data_dir,
+            session.as_deref(),
+            list,
+            if json { report::Format::Json } else { format },
+            out.as_deref(),
+        ),
+        Command::Station {
+            config,
+            data_dir,
+            listen,
+        } => station::run(config.as_deref(), data_dir, listen),
     }
 }

@@ -18,7 +18,7 @@ pub use paths::PathProblem;
 
 pub use sections::{
     ButtonDriver, ButtonsSection, CameraSection, CameraSourceKind, CountingSection, LimitsSection,
-    ModelSection, SimButtonsSection, StorageSection,
+    ModelSection, SimButtonsSection, StationSection, StorageSection, check_exposure, check_token,
 };
 
 use crate::hw::display::config::DisplayConfig;
@@ -121,6 +121,8 @@ pub struct Config {
     pub live: crate::live::LiveConfig,
     /// Bounds on untrusted input (picture sizes).
     pub limits: LimitsSection,
+    /// The review station's web pages.
+    pub station: StationSection,
 }
 
 impl Config {
@@ -183,6 +185,7 @@ impl Config {
         self.locator.validate()?;
         self.live.validate()?;
         self.limits.validate()?;
+        self.station.validate()?;
         Ok(())
     }
 

@@ -304,3 +304,95 @@ impl LimitsSection {
         )
     }
 }
+
+/// `[station]`: the review station's web pages.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StationSection {
+    /// Serve the station while the daemon runs (`hematovision station` serves it anyway).
+    pub enabled: bool,
+    /// Address and port to listen on, e.g. `127.0.0.1:8080`.
+    pub listen: String,
+    /// Access token; required when `listen` is not a loopback address.
+    pub token: Option<String>,
+    /// Largest request body accepted, in bytes (all uploaded pictures together).
+    pub max_upload_bytes: u64,
+}
+
+impl Default for StationSection {
+    fn default() -> Self {
+        StationSection {
+            enabled: false,
+            listen: "127.0.0.1:8080".into(),
+            token: None,
+            max_upload_bytes: 32 * 1024 * 1024,
+        }
+    }
+}
+
+impl StationSection {
+    /// Fewest characters in an access token.
+    pub const MIN_TOKEN_CHARS: usize = 16;
+    /// Most characters in an access token.
+    pub const MAX_TOKEN_CHARS: usize = 256;
+
+    /// Checks the section.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        self.check().map_err(|e| e.in_section("station"))
+    }
+
+    /// [`StationSection::validate`] with keys inside the section.
+    fn check(&self) -> Result<(), Invalid> {
+        check_range(
+            "max_upload_bytes",
+            self.max_upload_bytes,
+            64 * 1024,
+            1024 * 1024 * 1024,
+        )?;
+        if let Some(token) = &self.token {
+            check_token(token)?;
+        }
+        let addr = self.listen.parse::<std::net::SocketAddr>().map_err(|_| {
+            Invalid::new(
+                "listen",
+                format!("{:?}", self.listen),
+                "an address and port such as \"127.0.0.1:8080\"",
+            )
+        })?;
+        check_exposure(addr, self.token.as_deref())
+    }
+}
+
+/// Checks an access token: [`StationSection::MIN_TOKEN_CHARS`] to
+/// [`StationSection::MAX_TOKEN_CHARS`] printable ASCII characters without spaces.
+pub fn check_token(token: &str) -> Result<(), Invalid> {
+    let n = token.chars().count();
+    let printable = token.chars().all(|c| c.is_ascii_graphic());
+    if !(StationSection::MIN_TOKEN_CHARS..=StationSection::MAX_TOKEN_CHARS).contains(&n)
+        || !printable
+    {
+        return Err(Invalid::new(
+            "token",
+            format!("({n} characters)"),
+            format!(
+                "{}..={} printable ASCII characters without spaces",
+                StationSection::MIN_TOKEN_CHARS,
+                StationSection::MAX_TOKEN_CHARS
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A station reachable from other machines must have an access token: only a loopback
+/// address may go without one.
+pub fn check_exposure(addr: std::net::SocketAddr, token: Option<&str>) -> Result<(), Invalid> {
+    if !addr.ip().is_loopback() && token.is_none() {
+        return Err(Invalid::new(
+            "listen",
+            format!("\"{addr}\""),
+            "a loopback address (127.0.0.1 or ::1) unless station.token is set",
+        ));
+    }
+    Ok(())
+}

@@ -1,6 +1,7 @@
 //! The counting state machine: validates commands and applies events.
 
 use super::event::{CellRecord, Event, Stamp};
+use super::review::{Review, SignOff, check_name};
 use super::session::Session;
 use super::session_id::validate_session_id;
 
@@ -32,6 +33,15 @@ pub enum CountError {
         /// The last counted cell.
         expected: u64,
     },
+    /// A review or sign-off names a slide this counter does not hold.
+    #[error("slide {0} is not the one loaded")]
+    NotThisSlide(String),
+    /// A review names a cell that is not in the count.
+    #[error("cell {0} is not in the count of this slide")]
+    NoSuchCell(u64),
+    /// The slide was signed off: it accepts no more edits.
+    #[error("slide {0} was signed off and is closed for edits")]
+    SignedOff(String),
     /// A cell or session event carries values that do not fit the session.
     #[error("invalid event: {0}")]
     Invalid(String),
@@ -195,6 +205,88 @@ impl Counter {
                 Ok(())
             }
             Event::SessionFinished { session, .. } => self.open_ref(session).map(|_| ()),
+            Event::CellReviewed {
+                session,
+                seq,
+                label,
+                reviewer,
+                ..
+            } => {
+                let slide = self.editable(session)?;
+                slide.cell(*seq).ok_or(CountError::NoSuchCell(*seq))?;
+                Self::class_of(slide, label.as_deref())?;
+                check_name(reviewer).map_err(|e| CountError::Invalid(format!("reviewer: {e}")))
+            }
+            Event::SignedOff {
+                session, operator, ..
+            } => {
+                self.editable(session)?;
+                check_name(operator).map_err(|e| CountError::Invalid(format!("operator: {e}")))
+            }
+        }
+    }
+
+    /// The event that records a reviewer's verdict on one cell of the loaded slide (open or
+    /// finished): `label` is one of the slide's classes, or `None` for unidentified.
+    pub fn review_event(
+        &self,
+        seq: u64,
+        label: Option<String>,
+        reviewer: String,
+        at: Stamp,
+    ) -> Result<Event, CountError> {
+        let slide = self.current.as_ref().ok_or(CountError::NoOpenSession)?;
+        let event = Event::CellReviewed {
+            session: slide.id.clone(),
+            seq,
+            label,
+            reviewer,
+            at,
+        };
+        self.check(&event)?;
+        Ok(event)
+    }
+
+    /// The event that signs the loaded slide off in the operator's name.
+    pub fn sign_off_event(&self, operator: String, at: Stamp) -> Result<Event, CountError> {
+        let slide = self.current.as_ref().ok_or(CountError::NoOpenSession)?;
+        let event = Event::SignedOff {
+            session: slide.id.clone(),
+            operator,
+            at,
+        };
+        self.check(&event)?;
+        Ok(event)
+    }
+
+    /// The loaded slide named `session`, open or finished, if it is not signed off.
+    fn editable(&self, session: &str) -> Result<&Session, CountError> {
+        let slide = self
+            .current
+            .as_ref()
+            .filter(|s| s.id == session)
+            .ok_or_else(|| CountError::NotThisSlide(session.to_string()))?;
+        if slide.signed_off.is_some() {
+            return Err(CountError::SignedOff(slide.id.clone()));
+        }
+        Ok(slide)
+    }
+
+    /// The class index of a reviewer's label (`None` = unidentified).
+    fn class_of(slide: &Session, label: Option<&str>) -> Result<Option<usize>, CountError> {
+        match label {
+            None => Ok(None),
+            Some(label) => slide
+                .labels
+                .iter()
+                .position(|l| l == label)
+                .map(Some)
+                .ok_or_else(|| {
+                    CountError::Invalid(format!(
+                        "{label:?} is not a class of this slide ({})",
+                        slide.labels.join(", ")
+                    ))
+                }),
         }
     }
 
@@ -227,6 +319,32 @@ impl Counter {
             }
             Event::SessionFinished { session, at } => {
                 self.open_mut(session)?.finished = Some(*at);
+            }
+            Event::CellReviewed {
+                seq,
+                label,
+                reviewer,
+                at,
+                ..
+            } => {
+                if let Some(slide) = self.current.as_mut() {
+                    let class = Self::class_of(slide, label.as_deref())?;
+                    let review = Review {
+                        class,
+                        reviewer: reviewer.clone(),
+                        at: *at,
+                    };
+                    slide.set_review(*seq, review);
+                }
+            }
+            Event::SignedOff { operator, at, .. } => {
+                if let Some(slide) = self.current.as_mut() {
+                    slide.finished.get_or_insert(*at);
+                    slide.signed_off = Some(SignOff {
+                        operator: operator.clone(),
+                        at: *at,
+                    });
+                }
             }
         }
         Ok(())

@@ -85,6 +85,29 @@ pub enum Event {
         /// When.
         at: Stamp,
     },
+    /// A reviewer confirmed or corrected one counted cell. The cell's record keeps the
+    /// model's answer; this event adds the reviewer's, which the count then uses.
+    CellReviewed {
+        /// Session.
+        session: String,
+        /// Sequence number of the reviewed cell.
+        seq: u64,
+        /// The reviewer's class (one of the slide's labels), or `None` for unidentified.
+        label: Option<String>,
+        /// Who reviewed it.
+        reviewer: String,
+        /// When.
+        at: Stamp,
+    },
+    /// The operator signed the slide off: it is finished (if it was not) and closed for edits.
+    SignedOff {
+        /// Session.
+        session: String,
+        /// The operator's name.
+        operator: String,
+        /// When.
+        at: Stamp,
+    },
 }
 
 impl Event {
@@ -94,7 +117,9 @@ impl Event {
             Event::SessionStarted { session, .. }
             | Event::CellCounted { session, .. }
             | Event::Undone { session, .. }
-            | Event::SessionFinished { session, .. } => session,
+            | Event::SessionFinished { session, .. }
+            | Event::CellReviewed { session, .. }
+            | Event::SignedOff { session, .. } => session,
         }
     }
 }

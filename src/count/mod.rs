@@ -8,11 +8,13 @@
 mod counter;
 mod event;
 mod outside;
+mod review;
 mod session;
 mod session_id;
 
 pub use counter::{CountError, Counter};
 pub use event::{CellRecord, Event, Stamp};
 pub use outside::outside_classes;
+pub use review::{MAX_NAME_CHARS, Review, SignOff, check_name};
 pub use session::Session;
 pub use session_id::{BadSessionId, MAX_SESSION_ID_LEN, validate_session_id};

@@ -1,8 +1,11 @@
 //! One slide's differential count.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use super::event::{CellRecord, Stamp};
+use super::review::{Review, SignOff};
 
 /// The state of one slide: per-class counts, the unidentified bin and the undo history.
 ///
@@ -27,6 +30,10 @@ pub struct Session {
     pub started: Stamp,
     /// When the slide was finished, if it is.
     pub finished: Option<Stamp>,
+    /// The operator's sign-off, once given: no edit is accepted after it.
+    pub signed_off: Option<SignOff>,
+    /// The reviewer's latest verdict per cell sequence number.
+    reviews: BTreeMap<u64, Review>,
     counts: Vec<u32>,
     /// Per class, in label order: true when it is part of the differential.
     #[serde(skip)]
@@ -62,6 +69,8 @@ impl Session {
             threshold,
             started,
             finished: None,
+            signed_off: None,
+            reviews: BTreeMap::new(),
             counts,
             unidentified: 0,
             cells: Vec::new(),
@@ -159,23 +168,62 @@ impl Session {
         self.finished.is_none()
     }
 
-    pub(super) fn add(&mut self, cell: CellRecord) {
-        if cell.identified {
-            self.counts[cell.class] += 1;
-        } else {
-            self.unidentified += 1;
+    /// The counted cell with this sequence number, if it is still in the count.
+    pub fn cell(&self, seq: u64) -> Option<&CellRecord> {
+        self.cells.iter().find(|c| c.seq == seq)
+    }
+
+    /// The reviewer's latest verdict on a cell, if it was reviewed.
+    pub fn review(&self, seq: u64) -> Option<&Review> {
+        self.reviews.get(&seq)
+    }
+
+    /// The class a cell counts as: the reviewer's when reviewed, else the model's
+    /// (`None`: unidentified).
+    pub fn final_class(&self, cell: &CellRecord) -> Option<usize> {
+        match self.reviews.get(&cell.seq) {
+            Some(review) => review.class,
+            None => cell.identified.then_some(cell.class),
         }
+    }
+
+    /// Moves a cell from one bin to another.
+    fn tally(&mut self, class: Option<usize>, up: bool) {
+        let bin = match class {
+            Some(i) => match self.counts.get_mut(i) {
+                Some(bin) => bin,
+                None => return,
+            },
+            None => &mut self.unidentified,
+        };
+        *bin = if up {
+            bin.saturating_add(1)
+        } else {
+            bin.saturating_sub(1)
+        };
+    }
+
+    /// Records a verdict (the caller checked the cell and the class) and recounts the cell.
+    pub(super) fn set_review(&mut self, seq: u64, review: Review) {
+        let Some(cell) = self.cell(seq) else {
+            return;
+        };
+        let before = self.final_class(cell);
+        self.tally(before, false);
+        self.tally(review.class, true);
+        self.reviews.insert(seq, review);
+    }
+
+    pub(super) fn add(&mut self, cell: CellRecord) {
+        self.tally(cell.identified.then_some(cell.class), true);
         self.next_seq = self.next_seq.max(cell.seq.saturating_add(1));
         self.cells.push(cell);
     }
 
     pub(super) fn remove_last(&mut self) -> Option<CellRecord> {
         let cell = self.cells.pop()?;
-        if cell.identified {
-            self.counts[cell.class] -= 1;
-        } else {
-            self.unidentified -= 1;
-        }
+        self.tally(self.final_class(&cell), false);
+        self.reviews.remove(&cell.seq);
         Some(cell)
     }
 }

@@ -52,6 +52,15 @@ impl Journal {
         Ok((journal, replay))
     }
 
+    /// A journal that only appends, recovering and repairing nothing: for a writer that
+    /// does not own the open slide (the review station). A torn file is refused on append.
+    pub fn appender(data_dir: &Path) -> Journal {
+        Journal {
+            data_dir: data_dir.to_path_buf(),
+            current: None,
+        }
+    }
+
     /// The data directory this journal writes to.
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
@@ -185,5 +194,7 @@ fn event_name(event: &Event) -> &'static str {
         Event::CellCounted { .. } => "cell_counted",
         Event::Undone { .. } => "undone",
         Event::SessionFinished { .. } => "session_finished",
+        Event::CellReviewed { .. } => "cell_reviewed",
+        Event::SignedOff { .. } => "signed_off",
     }
 }

@@ -213,11 +213,16 @@ fn ends_finished(path: &Path) -> Result<bool, StoreError> {
         return Ok(false);
     }
     let body = &tail[..tail.len() - 1];
-    let last = body.rsplit(|&b| b == b'\n').next().unwrap_or(body);
-    Ok(matches!(
-        serde_json::from_slice::<Event>(last),
-        Ok(Event::SessionFinished { .. })
-    ))
+    // Reviews may follow the finish: look past them (a slide reviewed beyond this tail is
+    // replayed in full, which finds it finished too).
+    for line in body.rsplit(|&b| b == b'\n') {
+        match serde_json::from_slice::<Event>(line) {
+            Ok(Event::CellReviewed { .. }) => continue,
+            Ok(Event::SessionFinished { .. } | Event::SignedOff { .. }) => return Ok(true),
+            _ => return Ok(false),
+        }
+    }
+    Ok(false)
 }
 
 /// Finds the slide that was open when the daemon stopped, repairs its file and replays it.
@@ -249,6 +254,10 @@ pub(super) fn recover_open_session(data_dir: &Path) -> Result<Replay, StoreError
                 continue;
             }
         };
+        if replay.counter.session().is_some_and(|s| !s.is_open()) {
+            log::debug!("{}: a finished slide, reviewed", path.display());
+            continue;
+        }
         if replay.counter.open_session().is_none() {
             skipped.push(format!(
                 "{}: holds no open slide that can be resumed; left as it is",

@@ -1,0 +1,99 @@
+//! The review station: web pages on the device (or a lab PC) to classify pictures, verify
+//! and correct counted cells, sign slides off and print reports.
+//!
+//! Served by `hematovision station` over a data directory: every page is rendered on the
+//! server from the replayed journals, and every asset is compiled into the binary. A
+//! correction or a sign-off is a new journal event ([`crate::count::Event::CellReviewed`],
+//! [`crate::count::Event::SignedOff`]), so replay, reports and recovery see it.
+//!
+//! Safety: a loopback address unless a token is configured ([`crate::config::check_exposure`]);
+//! with no token only requests addressed to this machine are answered; changes only from
+//! the station's own pages ([`guard`]); request bodies and pictures bounded; files only
+//! from `crops/<slide>/`, named by the slide's journal; no directory listing.
+//!
+//! Single owner: the running daemon owns the slide it has open. This standalone station
+//! appends reviews itself and does not yet detect a running daemon, so review a slide
+//! once it is finished, or while the daemon is stopped (a review of the open slide
+//! written beside a running daemon is on disk, but the daemon's own view of that slide
+//! learns of it only at its next start).
+
+mod classify;
+pub mod doc;
+mod error;
+pub mod guard;
+pub mod html;
+mod pages;
+pub mod report;
+mod server;
+mod slides;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+pub use classify::{Classified, ClassifyService, MAX_IMAGES};
+pub use error::{ApiError, StationError};
+pub use slides::{SlideItem, SlideStore};
+
+use crate::config::{check_exposure, check_token};
+
+/// How the station is served.
+#[derive(Debug, Clone)]
+pub struct StationOptions {
+    /// The data directory whose slides are shown.
+    pub data_dir: PathBuf,
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// Access token, required unless `listen` is a loopback address.
+    pub token: Option<String>,
+    /// Largest request body, in bytes.
+    pub max_upload_bytes: usize,
+    /// What the reports say about the model, when one is loaded.
+    pub model: Option<String>,
+}
+
+/// A station ready to be served: its settings are checked.
+#[derive(Debug)]
+pub struct Station {
+    options: StationOptions,
+    classify: ClassifyService,
+}
+
+impl Station {
+    /// Checks the settings: a non-loopback address needs a token, a token must be long.
+    pub fn new(options: StationOptions, classify: ClassifyService) -> Result<Self, StationError> {
+        if let Some(token) = &options.token {
+            check_token(token).map_err(|e| e.in_section("station"))?;
+        }
+        check_exposure(options.listen, options.token.as_deref())
+            .map_err(|e| e.in_section("station"))?;
+        Ok(Station { options, classify })
+    }
+
+    /// Binds the listening socket.
+    pub async fn bind(&self) -> Result<tokio::net::TcpListener, StationError> {
+        let addr = self.options.listen;
+        tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| StationError::Listen { addr, source })
+    }
+
+    /// Serves on `listener` until `shutdown` completes.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StationError> {
+        let router = server::router(server::Shared {
+            slides: SlideStore::new(self.options.data_dir),
+            classify: self.classify,
+            token: self.options.token,
+            max_upload_bytes: self.options.max_upload_bytes,
+            model: self.options.model,
+        });
+        axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(StationError::Serve)
+    }
+}

@@ -1,0 +1,105 @@
+//! The station's pages, rendered on the server; `assets/station.js` adds uploads and
+//! reviews without reloading.
+
+use std::fmt::Write;
+
+use super::doc::SlideDoc;
+use super::html::{bar_chart, differential_table, escape, progress, url_segment};
+use super::report::gallery;
+use super::slides::SlideItem;
+
+/// The frame of every page: title, navigation, body, the script.
+pub fn layout(title: &str, body: &str) -> String {
+    format!(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{t} — HematoVision</title><link rel="stylesheet" href="/assets/station.css"></head><body><header><b>HematoVision</b> review station <nav><a href="/">Classify</a> <a href="/slides">Slides</a></nav></header><main>{body}</main><script src="/assets/station.js"></script></body></html>"#,
+        t = escape(title)
+    )
+}
+
+/// The classify page: upload one or many pictures, see each with its class.
+pub fn classify(labels: &[String], missing: Option<&str>) -> String {
+    let note = match missing {
+        Some(why) => format!(
+            r#"<p class="error" role="alert">Classification is unavailable: {}</p>"#,
+            escape(why)
+        ),
+        None => format!(
+            "<p>Classes: {}. Pictures are classified in memory and not kept.</p>",
+            escape(&labels.join(", "))
+        ),
+    };
+    layout(
+        "Classify",
+        &format!(
+            r#"<h1>Classify cell pictures</h1>{note}<form id="upload" enctype="multipart/form-data"><label id="drop" class="drop">Drop JPEG, PNG or BMP pictures here, or choose them: <input id="files" type="file" name="image" accept="image/jpeg,image/png,image/bmp" multiple></label> <button type="submit" id="classify">Classify</button> <button type="reset" id="again">Try another</button></form><p id="message" class="error" role="alert" hidden></p><div id="results"></div>"#
+        ),
+    )
+}
+
+/// The list of slides, newest first.
+pub fn slide_list(items: &[SlideItem]) -> String {
+    let mut rows = String::new();
+    for s in items {
+        let counts: Vec<String> = s
+            .counts
+            .iter()
+            .map(|(l, n)| format!("{} {n}", escape(l)))
+            .collect();
+        let _ = write!(
+            rows,
+            r#"<tr><td><a href="/slides/{u}">{id}</a></td><td>{state}</td><td>{started}</td><td>{d} / {t}</td><td>{u2}</td><td>{counts}</td></tr>"#,
+            u = url_segment(&s.id),
+            id = escape(&s.id),
+            state = s.state,
+            started = escape(&s.started),
+            d = s.differential_total,
+            t = s.target,
+            u2 = s.unidentified,
+            counts = counts.join(", ")
+        );
+    }
+    let body = if items.is_empty() {
+        "<h1>Slides</h1><p>No slide has been counted in this data directory yet.</p>".to_string()
+    } else {
+        format!(
+            r#"<h1>Slides</h1><table id="slides"><thead><tr><th>Slide</th><th>State</th><th>Started</th><th>Differential</th><th>Unidentified</th><th>Counts</th></tr></thead><tbody>{rows}</tbody></table>"#
+        )
+    };
+    layout("Slides", &body)
+}
+
+/// One slide: differential, chart, progress, the gallery with review controls, sign-off.
+pub fn slide(doc: &SlideDoc) -> String {
+    let id = url_segment(doc.id());
+    let editable = doc.signed_off.is_none();
+    let status = match &doc.signed_off {
+        Some(s) => format!(
+            r#"<p class="signed" id="signed-off">Signed off by {} on {}; closed for edits.</p>"#,
+            escape(&s.operator),
+            escape(&s.time)
+        ),
+        None => r#"<form id="sign-off"><label>Operator <input name="operator" required maxlength="100"></label> <button type="submit">Sign off</button></form><p><label>Reviewer <input id="reviewer" maxlength="100" placeholder="your name"></label> — change a cell's class and press Save; every change is journaled beside the model's answer.</p>"#.to_string(),
+    };
+    let body = format!(
+        r#"<h1>Slide <span id="slide-id">{name}</span> <small>({state})</small></h1><p><a href="/slides/{id}/report.html">Printable report</a> · <a href="/slides/{id}/report.csv">CSV</a></p><div class="summary" data-slide="{id}">{table}{chart}</div>{progress}{status}<p id="message" class="error" role="alert" hidden></p><h2>Cells ({n})</h2>{gallery}"#,
+        name = escape(doc.id()),
+        state = doc.state,
+        table = differential_table(doc),
+        chart = bar_chart(doc),
+        progress = progress(doc),
+        n = doc.cells.len(),
+        gallery = gallery(doc, Some(&format!("/slides/{id}/cells/")), editable),
+    );
+    layout(&format!("Slide {}", doc.id()), &body)
+}
+
+/// A page for a request that failed.
+pub fn error(message: &str) -> String {
+    layout(
+        "Error",
+        &format!(
+            r#"<h1>Not available</h1><p class="error" role="alert">{}</p><p><a href="/slides">Back to the slides</a></p>"#,
+            escape(message)
+        ),
+    )
+}

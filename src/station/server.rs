@@ -1,0 +1,381 @@
+//! The HTTP side: routes, the guard on every request, and the handlers, which run the
+//! blocking work (replay, model, files) on blocking threads.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use crate::count::Stamp;
+
+use super::classify::{ClassifyService, MAX_IMAGES};
+use super::doc::SlideDoc;
+use super::error::ApiError;
+use super::guard::{self, Refusal, TOKEN_COOKIE};
+use super::pages;
+use super::report::{self, ReportContext};
+use super::slides::SlideStore;
+
+/// What every handler shares.
+#[derive(Debug)]
+pub(super) struct Shared {
+    pub slides: SlideStore,
+    pub classify: ClassifyService,
+    pub token: Option<String>,
+    pub max_upload_bytes: usize,
+    /// The model's description for reports, when a model is loaded.
+    pub model: Option<String>,
+}
+
+type AppState = Arc<Shared>;
+
+/// Every route of the station.
+pub(super) fn router(shared: Shared) -> Router {
+    let limit = shared.max_upload_bytes;
+    let state: AppState = Arc::new(shared);
+    Router::new()
+        .route("/", get(classify_page))
+        .route("/slides", get(slides_page))
+        .route("/slides/{id}", get(slide_page))
+        .route("/slides/{id}/report.html", get(report_html))
+        .route("/slides/{id}/report.csv", get(report_csv))
+        .route("/slides/{id}/cells/{file}", get(crop))
+        .route("/assets/{file}", get(asset))
+        .route("/api/classify", post(classify))
+        .route("/api/slides", get(api_slides))
+        .route("/api/slides/{id}", get(api_slide))
+        .route("/api/slides/{id}/cells/{seq}", post(api_review))
+        .route("/api/slides/{id}/sign-off", post(api_sign_off))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn_with_state(state.clone(), guard_layer))
+        .with_state(state)
+}
+
+/// Refuses requests without the token or from another site; a valid `?token=` is kept in
+/// a cookie; every answer gets headers that keep pages from being framed or sniffed.
+async fn guard_layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let query = request.uri().query().map(str::to_string);
+    let checked = guard::check(
+        request.method(),
+        request.headers(),
+        query.as_deref(),
+        state.token.as_deref(),
+    );
+    let mut response = match checked {
+        Err(Refusal::NoToken) => ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "this station needs its access token: open /?token=TOKEN once, or send Authorization: Bearer TOKEN",
+        )
+        .into_response(),
+        Err(Refusal::CrossSite) => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "changes are accepted only from the station's own pages",
+        )
+        .into_response(),
+        Err(Refusal::NotLocal) => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "this station answers only requests addressed to this machine (127.0.0.1, localhost); set station.token to serve others",
+        )
+        .into_response(),
+        Ok(()) => next.run(request).await,
+    };
+    let headers = response.headers_mut();
+    if let (Some(token), Some(q)) = (&state.token, &query)
+        && guard::has_token(&axum::http::HeaderMap::new(), Some(q), token)
+        && let Ok(cookie) = HeaderValue::from_str(&format!(
+            "{TOKEN_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict"
+        ))
+    {
+        headers.append(header::SET_COOKIE, cookie);
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; img-src 'self' blob:; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'",
+        ),
+    );
+    response
+}
+
+/// Runs blocking work off the async threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::internal(format!("a worker failed: {e}")))?
+}
+
+fn now() -> Stamp {
+    Stamp {
+        wall_ms: crate::time::wall_ms_now(),
+        mono_ms: 0,
+    }
+}
+
+/// An error as a page (for the HTML routes).
+fn page_error(e: ApiError) -> Response {
+    (e.status, Html(pages::error(&e.message))).into_response()
+}
+
+async fn classify_page(State(state): State<AppState>) -> Html<String> {
+    Html(pages::classify(
+        state.classify.labels(),
+        state.classify.missing(),
+    ))
+}
+
+async fn slides_page(State(state): State<AppState>) -> Response {
+    match blocking(move || state.slides.list()).await {
+        Ok(items) => Html(pages::slide_list(&items)).into_response(),
+        Err(e) => page_error(e),
+    }
+}
+
+async fn load_doc(state: AppState, id: String) -> Result<SlideDoc, ApiError> {
+    blocking(move || state.slides.load(&id).map(|s| SlideDoc::of(&s))).await
+}
+
+async fn slide_page(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    match load_doc(state, id).await {
+        Ok(doc) => Html(pages::slide(&doc)).into_response(),
+        Err(e) => page_error(e),
+    }
+}
+
+async fn report_html(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let model = state.model.clone();
+    match load_doc(state, id).await {
+        Ok(doc) => {
+            let context = ReportContext {
+                crop_base: Some(format!(
+                    "/slides/{}/cells/",
+                    super::html::url_segment(doc.id())
+                )),
+                model,
+            };
+            Html(report::html(&doc, &context)).into_response()
+        }
+        Err(e) => page_error(e),
+    }
+}
+
+async fn report_csv(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    match load_doc(state, id).await {
+        Ok(doc) => {
+            let disposition = format!(
+                "attachment; filename=\"{}.csv\"",
+                super::html::url_segment(doc.id())
+            );
+            let mut response = (
+                [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+                report::csv(&doc),
+            )
+                .into_response();
+            if let Ok(value) = HeaderValue::from_str(&disposition) {
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_DISPOSITION, value);
+            }
+            response
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn crop(
+    State(state): State<AppState>,
+    Path((id, file)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let bytes = blocking(move || state.slides.crop(&id, &file)).await?;
+    Ok(([(header::CONTENT_TYPE, "image/jpeg")], bytes).into_response())
+}
+
+/// The two assets, compiled in: no file is read from disk for them.
+async fn asset(Path(file): Path<String>) -> Response {
+    match file.as_str() {
+        "station.css" => (
+            [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+            include_str!("assets/station.css"),
+        )
+            .into_response(),
+        "station.js" => (
+            [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+            include_str!("assets/station.js"),
+        )
+            .into_response(),
+        _ => ApiError::not_found("no such asset").into_response(),
+    }
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such page or API route")
+}
+
+async fn api_slides(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let items = blocking(move || state.slides.list()).await?;
+    Ok(Json(items).into_response())
+}
+
+async fn api_slide(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<SlideDoc>, ApiError> {
+    Ok(Json(load_doc(state, id).await?))
+}
+
+/// `{"label": "...", "reviewer": "..."}`: a class of the slide or `unidentified`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReviewBody {
+    label: String,
+    #[serde(default)]
+    reviewer: Option<String>,
+}
+
+/// `{"operator": "..."}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignOffBody {
+    operator: String,
+}
+
+fn json_error(e: JsonRejection) -> ApiError {
+    ApiError::new(e.status(), e.body_text())
+}
+
+async fn api_review(
+    State(state): State<AppState>,
+    Path((id, seq)): Path<(String, String)>,
+    body: Result<Json<ReviewBody>, JsonRejection>,
+) -> Result<Json<SlideDoc>, ApiError> {
+    let Json(body) = body.map_err(json_error)?;
+    let seq: u64 = seq
+        .parse()
+        .map_err(|_| ApiError::bad(format!("cell number {seq:?} is not a number")))?;
+    let reviewer = body
+        .reviewer
+        .filter(|r| !r.trim().is_empty())
+        .unwrap_or_else(|| "unnamed reviewer".to_string());
+    let at = now();
+    let doc = blocking(move || state.slides.review(&id, seq, &body.label, &reviewer, at)).await?;
+    Ok(Json(doc))
+}
+
+async fn api_sign_off(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Json<SignOffBody>, JsonRejection>,
+) -> Result<Json<SlideDoc>, ApiError> {
+    let Json(body) = body.map_err(json_error)?;
+    let at = now();
+    let doc = blocking(move || state.slides.sign_off(&id, &body.operator, at)).await?;
+    Ok(Json(doc))
+}
+
+/// `POST /api/classify`: every `image` field classified; a picture that cannot be read
+/// gets its own `error`, and when none can be, the request fails with the first message.
+async fn classify(
+    State(state): State<AppState>,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<Response, ApiError> {
+    let mut multipart = multipart.map_err(|e| {
+        ApiError::new(
+            e.status(),
+            format!(
+                "send the pictures as multipart/form-data fields named image: {}",
+                e.body_text()
+            ),
+        )
+    })?;
+    let mut uploads = Vec::new();
+    let too_large = |e: axum::extract::multipart::MultipartError| {
+        let status = e.status();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                status,
+                format!(
+                    "the upload is larger than {} bytes (station.max_upload_bytes): send fewer or smaller pictures",
+                    state.max_upload_bytes
+                ),
+            )
+        } else {
+            ApiError::new(
+                status,
+                format!("the upload could not be read: {}", e.body_text()),
+            )
+        }
+    };
+    while let Some(field) = multipart.next_field().await.map_err(too_large)? {
+        if field.name() != Some("image") {
+            continue;
+        }
+        if uploads.len() == MAX_IMAGES {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("at most {MAX_IMAGES} pictures per request"),
+            ));
+        }
+        let name = field.file_name().unwrap_or("picture").to_string();
+        let bytes = field.bytes().await.map_err(too_large)?;
+        uploads.push((name, bytes));
+    }
+    if uploads.is_empty() {
+        return Err(ApiError::bad(
+            "no picture: choose one or more JPEG, PNG or BMP files (form field image)",
+        ));
+    }
+    let worker = state.clone();
+    let results = blocking(move || {
+        Ok(uploads
+            .iter()
+            .map(
+                |(name, bytes)| match worker.classify.classify(name, bytes) {
+                    Ok(done) => serde_json::to_value(done).unwrap_or_default(),
+                    Err(error) => serde_json::json!({ "file": name, "error": error }),
+                },
+            )
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    if results.iter().all(|r| r.get("error").is_some()) {
+        let first = results
+            .first()
+            .map(|r| {
+                format!(
+                    "{}: {}",
+                    r["file"].as_str().unwrap_or("picture"),
+                    r["error"].as_str().unwrap_or("")
+                )
+            })
+            .unwrap_or_default();
+        let status = if state.classify.missing().is_some() {
+            StatusCode::SERVICE_UNAVAILABLE
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        };
+        return Ok((
+            status,
+            Json(serde_json::json!({ "error": first, "images": results })),
+        )
+            .into_response());
+    }
+    Ok(Json(serde_json::json!({ "images": results })).into_response())
+}

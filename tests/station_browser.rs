@@ -1,0 +1,317 @@
+//! The review station in a real browser: headless Chromium driven over WebDriver
+//! (chromedriver), with plain HTTP calls. Upload → result; a bad file → the message;
+//! reclassify → the differential changes and survives a restart; the printed report holds
+//! every cell. Screenshots of each page are written to docs/station/.
+//!
+//! Skipped, with the reason printed, only when chromedriver is not installed; `.ci/run`
+//! installs it (Debian: chromium, chromium-driver).
+
+mod station_support;
+mod support;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use station_support::{Setup, jpeg, make_slide, request, serve};
+use support::Always;
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// A chromedriver process and one headless browser session, both ended on drop.
+struct Browser {
+    driver: Child,
+    addr: SocketAddr,
+    session: String,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.call("DELETE", "", Value::Null);
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Browser {
+    fn start() -> Option<Browser> {
+        if !Path::new(CHROMEDRIVER).exists() {
+            eprintln!(
+                "SKIPPED: {CHROMEDRIVER} is missing (apt-get install chromium chromium-driver)"
+            );
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let driver = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let mut browser = Browser {
+            driver,
+            addr,
+            session: String::new(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(addr).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                         "--disable-dev-shm-usage", "--window-size=1000,760"]
+            }
+        }}});
+        let v = browser.call("POST", "/session", caps);
+        browser.session = v["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {v}"))
+            .to_string();
+        Some(browser)
+    }
+
+    /// One WebDriver command; `path` is under `/session/{id}` (or `/session` to create).
+    fn call(&self, method: &str, path: &str, body: Value) -> Value {
+        let url = if path == "/session" {
+            path.to_string()
+        } else {
+            format!("/session/{}{path}", self.session)
+        };
+        let body = if body.is_null() {
+            Vec::new()
+        } else {
+            body.to_string().into_bytes()
+        };
+        let a = request(
+            self.addr,
+            method,
+            &url,
+            &[("Content-Type", "application/json")],
+            &body,
+        );
+        a.json()
+    }
+
+    fn go(&self, url: &str) {
+        let v = self.call("POST", "/url", json!({"url": url}));
+        assert!(v["value"].is_null(), "cannot open {url}: {v}");
+    }
+
+    fn find(&self, css: &str) -> Option<String> {
+        let v = self.call(
+            "POST",
+            "/element",
+            json!({"using": "css selector", "value": css}),
+        );
+        v["value"][ELEMENT].as_str().map(String::from)
+    }
+
+    /// Waits (at most 10 s) for an element.
+    fn wait(&self, css: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(e) = self.find(css) {
+                return e;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {css} on the page: {}",
+                self.call(
+                    "POST",
+                    "/element",
+                    json!({"using": "css selector", "value": css})
+                )
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn text(&self, element: &str) -> String {
+        self.call("GET", &format!("/element/{element}/text"), Value::Null)["value"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    fn click(&self, element: &str) {
+        self.call("POST", &format!("/element/{element}/click"), json!({}));
+    }
+
+    fn type_into(&self, element: &str, text: &str) {
+        self.call(
+            "POST",
+            &format!("/element/{element}/value"),
+            json!({"text": text}),
+        );
+    }
+
+    fn source(&self) -> String {
+        self.call("GET", "/source", Value::Null)["value"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    fn screenshot(&self, name: &str) {
+        self.call(
+            "POST",
+            "/execute/sync",
+            json!({"script": "window.scrollTo(0, 0)", "args": []}),
+        );
+        let v = self.call("GET", "/screenshot", Value::Null);
+        let png = base64(v["value"].as_str().unwrap());
+        assert!(png.starts_with(b"\x89PNG"));
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/station");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(name), png).unwrap();
+    }
+}
+
+fn base64(text: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        _ => 63,
+    };
+    let clean: Vec<u8> = text
+        .bytes()
+        .filter(|&c| c != b'=' && !c.is_ascii_whitespace())
+        .collect();
+    let mut out = Vec::with_capacity(clean.len() * 3 / 4);
+    for chunk in clean.chunks(4) {
+        let n = chunk
+            .iter()
+            .fold(0u32, |acc, &c| (acc << 6) | u32::from(value(c)))
+            << (6 * (4 - chunk.len()));
+        let bytes = n.to_be_bytes();
+        out.extend_from_slice(&bytes[1..chunk.len()]);
+    }
+    out
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn the_station_works_in_a_real_browser() {
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    let uploads = tempfile::tempdir().unwrap();
+    let id = "20250105T093000Z";
+    make_slide(
+        data.path(),
+        id,
+        &[[0.1, 0.9], [0.8, 0.2], [0.3, 0.7], [0.5, 0.5], [0.2, 0.8]],
+        true,
+    );
+    let labels = ["lymphocyte", "neutrophil"];
+    let base;
+    {
+        let station = serve(
+            data.path(),
+            Box::new(Always::new(&labels, vec![0.25, 0.75])),
+            Setup::default(),
+        );
+        base = format!("http://{}", station.addr);
+
+        // Upload → the class is shown beside the picture.
+        browser.go(&format!("{base}/"));
+        let input = browser.wait("#files");
+        let cell = write(uploads.path(), "cell.jpg", &jpeg(96, 96, [180, 90, 170]));
+        browser.type_into(&input, cell.to_str().unwrap());
+        browser.click(&browser.wait("#classify"));
+        let result = browser.wait(".result .class");
+        assert_eq!(browser.text(&result), "neutrophil");
+        assert!(browser.source().contains("75.0%"));
+        browser.screenshot("classify.png");
+
+        // A bad file → the message.
+        browser.click(&browser.wait("#again"));
+        let input = browser.wait("#files");
+        let bad = write(uploads.path(), "notes.jpg", b"this is not a picture");
+        browser.type_into(&input, bad.to_str().unwrap());
+        browser.click(&browser.wait("#classify"));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let message = loop {
+            let text = browser.text(&browser.wait("#message"));
+            if !text.is_empty() || Instant::now() > deadline {
+                break text;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        assert!(
+            message.contains("notes.jpg") && message.contains("not a picture"),
+            "{message}"
+        );
+        browser.screenshot("classify-error.png");
+
+        // The slide list, then reclassify cell 1 (neutrophil → lymphocyte).
+        browser.go(&format!("{base}/slides"));
+        browser.wait("#slides");
+        browser.screenshot("slides.png");
+        browser.go(&format!("{base}/slides/{id}"));
+        assert_eq!(browser.text(&browser.wait("#differential-total")), "4");
+        let before = request(station.addr, "GET", &format!("/api/slides/{id}"), &[], b"").json();
+        assert_eq!(before["counts"]["lymphocyte"], 1);
+        browser.type_into(&browser.wait("#reviewer"), "Ana");
+        browser.click(&browser.wait("#cell-1 select option[value=lymphocyte]"));
+        browser.click(&browser.wait("#cell-1 form.review button"));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let v = request(station.addr, "GET", &format!("/api/slides/{id}"), &[], b"").json();
+            if v["counts"]["lymphocyte"] == 2 {
+                assert_eq!(v["cells"][0]["reviewer"], "Ana");
+                break;
+            }
+            assert!(Instant::now() < deadline, "the review did not arrive: {v}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        browser.wait("#cell-1[data-label=lymphocyte]");
+        browser.screenshot("slide.png");
+    }
+    // Restart: a new station over the same data directory shows the review.
+    let station = serve(
+        data.path(),
+        Box::new(Always::new(&labels, vec![0.25, 0.75])),
+        Setup::default(),
+    );
+    let base = format!("http://{}", station.addr);
+    browser.go(&format!("{base}/slides/{id}"));
+    browser.wait("#cell-1[data-label=lymphocyte]");
+    assert!(browser.source().contains("reviewed by Ana"));
+
+    // The printable report holds every cell.
+    browser.go(&format!("{base}/slides/{id}/report.html"));
+    browser.wait("#slide-id");
+    let page = browser.source();
+    for seq in 1..=5 {
+        assert!(
+            page.contains(&format!("id=\"cell-{seq}\"")),
+            "cell {seq} missing from the report"
+        );
+    }
+    assert!(page.contains("<svg"));
+    browser.screenshot("report.png");
+    drop(base);
+}
