@@ -38,6 +38,14 @@ pub fn run(config_path: &Path, options: RunOptions) -> anyhow::Result<ExitCode> 
         env!("CARGO_PKG_VERSION"),
         config_path.display()
     );
+    if config.station.enabled {
+        // Said loudly so nobody waits for pages the daemon does not serve yet.
+        log::warn!(
+            "station.enabled: the daemon does not serve the review station yet; run \
+             `hematovision station --config {}` to review finished slides",
+            config_path.display()
+        );
+    }
     // Installed first, so a stop during start-up (model loading) is also seen by the loop.
     let signals = StopSignals::install()
         .inspect_err(|e| {

@@ -309,7 +309,8 @@ impl LimitsSection {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct StationSection {
-    /// Serve the station while the daemon runs (`hematovision station` serves it anyway).
+    /// Serve the station while the daemon runs. Not built yet: the daemon warns and serves
+    /// nothing; `hematovision station` serves the pages on its own.
     pub enabled: bool,
     /// Address and port to listen on, e.g. `127.0.0.1:8080`.
     pub listen: String,

@@ -18,6 +18,7 @@
 //! learns of it only at its next start).
 
 mod classify;
+mod csp;
 pub mod doc;
 mod error;
 pub mod guard;

@@ -6,6 +6,9 @@ use std::fmt::Write;
 use super::doc::{CellDoc, SlideDoc};
 use super::html::{bar_chart, differential_table, escape, progress};
 
+/// The report's stylesheet, inlined so a saved report prints the same without the station.
+pub const REPORT_CSS: &str = include_str!("assets/report.css");
+
 /// The CSV header; one row per cell follows.
 pub const CSV_HEADER: &str =
     "slide,sequence,time,model_label,confidence,final_label,reviewer,crop_file";
@@ -69,7 +72,7 @@ pub fn html(doc: &SlideDoc, context: &ReportContext) -> String {
         out,
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Slide {id} report</title><style>{css}</style></head><body class="report"><h1>White-cell differential — slide {id}</h1><table class="meta"><tr><th>Slide</th><td id="slide-id">{id}</td></tr><tr><th>State</th><td>{state}</td></tr><tr><th>Started</th><td>{started}</td></tr><tr><th>Finished</th><td>{finished}</td></tr><tr><th>Operator</th><td>{operator}</td></tr><tr><th>Model</th><td>{model}</td></tr><tr><th>Classes</th><td>{classes}</td></tr><tr><th>Threshold</th><td>{threshold:.0}% confidence</td></tr></table>"#,
         id = escape(doc.id()),
-        css = include_str!("assets/report.css"),
+        css = REPORT_CSS,
         state = doc.state,
         started = escape(&s.started),
         finished = escape(s.finished.as_deref().unwrap_or("—")),

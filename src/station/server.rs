@@ -16,6 +16,7 @@ use serde::Deserialize;
 use crate::count::Stamp;
 
 use super::classify::{ClassifyService, MAX_IMAGES};
+use super::csp;
 use super::doc::SlideDoc;
 use super::error::ApiError;
 use super::guard::{self, Refusal, TOKEN_COOKIE};
@@ -107,9 +108,7 @@ async fn guard_layer(State(state): State<AppState>, request: Request, next: Next
     );
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'self'; img-src 'self' blob:; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'",
-        ),
+        HeaderValue::from_static(csp::policy()),
     );
     response
 }
