@@ -18,6 +18,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+use super::illumination::Illumination;
 use super::preprocess::{ColorOrder, Crop};
 
 /// File name of the metadata, beside the model.
@@ -92,6 +93,10 @@ pub struct ModelMetadata {
     /// How the model's training pictures were framed, if recorded.
     #[serde(default)]
     pub framing: Option<Framing>,
+    /// Background normalisation applied to the whole picture before the crop (absent: none,
+    /// as for every model before 2.0); see [`crate::model::illumination`].
+    #[serde(default)]
+    pub illumination: Option<Illumination>,
 }
 
 /// The `framing` object of `metadata.json`: how the training pictures were framed, so the
@@ -153,6 +158,9 @@ impl ModelMetadata {
             && !(f > 0.0 && f <= 1.0)
         {
             return Err(format!("cell_fraction must be in (0, 1], got {f}"));
+        }
+        if let Some(ill) = &self.illumination {
+            ill.validate()?;
         }
         if let Some(n) = self.views {
             let side = self.input_size as usize;
@@ -216,6 +224,14 @@ mod tests {
         assert_eq!(m.views, Some(8));
         let upright = ModelMetadata::parse(&GOOD.replace(" \"views\": 8,", "")).unwrap();
         assert_eq!(upright.views, None);
+        assert_eq!(m.illumination, None);
+        let lit = ModelMetadata::parse(&GOOD.replace(
+            "\"views\": 8,",
+            "\"views\": 8, \"illumination\": {\"method\": \"background_gain\", \"top_permille\": 100, \
+             \"reference\": [240, 240, 240], \"min_background\": 32, \"applied_to\": \"picture\"},",
+        ))
+        .unwrap();
+        assert_eq!(lit.illumination.map(|i| i.reference), Some([240; 3]));
     }
 
     #[test]

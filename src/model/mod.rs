@@ -3,6 +3,7 @@
 mod confusion_png;
 pub mod eval;
 pub mod eval_fields;
+pub mod illumination;
 pub mod integrity;
 pub mod litert;
 pub mod metadata;

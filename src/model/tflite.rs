@@ -1,5 +1,6 @@
 //! [`Classifier`] backed by a `.tflite` model on the LiteRT runtime.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
@@ -7,6 +8,7 @@ use std::path::{Path, PathBuf};
 use image::RgbImage;
 use serde::Serialize;
 
+use super::illumination::{self, Illumination};
 use super::integrity::{self, Mismatch};
 use super::litert::{CompiledModel, DType, LiteRtError, Model, Quantization, Runtime};
 use super::metadata::{self, LABELS_FILE, METADATA_FILE, ModelMetadata, OutputKind};
@@ -222,6 +224,8 @@ pub struct TfliteClassifier {
     labels: Vec<String>,
     info: ModelInfo,
     metadata: Option<ModelMetadata>,
+    /// Background normalisation from the metadata, applied before preprocessing.
+    illumination: Option<Illumination>,
     preprocessor: Preprocessor,
     input_dtype: DType,
     input_quant: Option<Quantization>,
@@ -479,10 +483,12 @@ impl TfliteClassifier {
             DType::U8 => Upright::U8(vec![0; len]),
             _ => Upright::F32(vec![0.0; len]),
         };
+        let illumination = metadata.as_ref().and_then(|m| m.illumination.clone());
         Ok(Self {
             compiled,
             labels,
             info,
+            illumination,
             metadata,
             preprocessor: Preprocessor::new(spec),
             input_dtype: input.dtype,
@@ -518,14 +524,17 @@ impl TfliteClassifier {
     /// The input tensor exactly as the model receives it for `image` (float values; for
     /// quantised models, before quantisation). For checking preprocessing end to end.
     pub fn preprocess(&mut self, image: &RgbImage) -> Result<Vec<f32>, ClassifyError> {
+        let image = lit(self.illumination.as_ref(), image);
         let mut out = vec![0.0; self.preprocessor.spec().tensor_len()];
         self.preprocessor
-            .run(image, &mut out)
+            .run(&image, &mut out)
             .map_err(|e| ClassifyError::Input(e.to_string()))?;
         Ok(out)
     }
 
     fn fill_input(&mut self, image: &RgbImage) -> Result<(), ClassifyError> {
+        let lit_image = lit(self.illumination.as_ref(), image);
+        let image: &RgbImage = &lit_image;
         let input_err = |e: preprocess::PreprocessError| ClassifyError::Input(e.to_string());
         match (self.input_dtype, self.input_quant) {
             (DType::I8, Some(q)) => {
@@ -609,6 +618,15 @@ impl TfliteClassifier {
             _ => out.extend_from_slice(self.compiled.output::<f32>(0)?),
         }
         Ok(out)
+    }
+}
+
+/// `image` with the model's background normalisation applied, or `image` itself when the
+/// model asks for none.
+fn lit<'a>(spec: Option<&Illumination>, image: &'a RgbImage) -> Cow<'a, RgbImage> {
+    match spec {
+        Some(spec) => Cow::Owned(illumination::normalise(image, spec)),
+        None => Cow::Borrowed(image),
     }
 }
 
