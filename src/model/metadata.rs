@@ -97,6 +97,34 @@ pub struct ModelMetadata {
     /// as for every model before 2.0); see [`crate::model::illumination`].
     #[serde(default)]
     pub illumination: Option<Illumination>,
+    /// Which output tensor holds what, for a model with more than one output (absent: the
+    /// only output holds the probabilities).
+    #[serde(default)]
+    pub outputs: Option<Outputs>,
+}
+
+/// The `outputs` object of `metadata.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outputs {
+    /// The class vector the classifier reads.
+    pub probabilities: OutputTensor,
+    /// The pooled embedding before the classification head, if the model exports it (the
+    /// head's weights are in the file `head` names, so the answer can be recomputed).
+    #[serde(default)]
+    pub embedding: Option<OutputTensor>,
+}
+
+/// One output tensor of the model, by its signature name (preferred) or its index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputTensor {
+    /// Index among the model's outputs.
+    pub index: usize,
+    /// Name in the model's signature; when given it must match and wins over `index`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Number of values.
+    #[serde(default)]
+    pub size: Option<usize>,
 }
 
 /// The `framing` object of `metadata.json`: how the training pictures were framed, so the
@@ -232,6 +260,17 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(lit.illumination.map(|i| i.reference), Some([240; 3]));
+        assert_eq!(m.outputs, None);
+        let two = ModelMetadata::parse(&GOOD.replace(
+            "\"views\": 8,",
+            "\"views\": 8, \"outputs\": {\"probabilities\": {\"index\": 1, \"name\": \"output_1\", \
+             \"size\": 4}, \"embedding\": {\"index\": 0, \"name\": \"output_0\", \"size\": 1280}},",
+        ))
+        .unwrap();
+        let outputs = two.outputs.unwrap();
+        assert_eq!(outputs.probabilities.index, 1);
+        assert_eq!(outputs.probabilities.name.as_deref(), Some("output_1"));
+        assert_eq!(outputs.embedding.and_then(|e| e.size), Some(1280));
     }
 
     #[test]

@@ -229,6 +229,8 @@ pub struct TfliteClassifier {
     preprocessor: Preprocessor,
     input_dtype: DType,
     input_quant: Option<Quantization>,
+    /// Index of the output tensor holding the class vector.
+    output_index: usize,
     output_dtype: DType,
     output_quant: Option<Quantization>,
     output_mode: OutputMode,
@@ -338,14 +340,13 @@ impl TfliteClassifier {
                 compiled.input_count()
             )));
         }
-        if compiled.output_count() != 1 {
-            return Err(unsupported(format!(
-                "the model has {} outputs; a classifier needs exactly one class vector",
-                compiled.output_count()
-            )));
-        }
+        let output_index = probabilities_output(
+            &compiled,
+            metadata.as_ref().and_then(|m| m.outputs.as_ref()),
+        )
+        .map_err(unsupported)?;
         let input = compiled.input_info(0).map_err(invalid)?.clone();
-        let output = compiled.output_info(0).map_err(invalid)?.clone();
+        let output = compiled.output_info(output_index).map_err(invalid)?.clone();
 
         if input.shape.len() != 4 || input.shape[3] != 3 {
             return Err(ModelError::NotImageInput {
@@ -493,6 +494,7 @@ impl TfliteClassifier {
             preprocessor: Preprocessor::new(spec),
             input_dtype: input.dtype,
             input_quant,
+            output_index,
             output_dtype: output.dtype,
             output_quant,
             output_mode,
@@ -605,19 +607,56 @@ impl TfliteClassifier {
         match (self.output_dtype, self.output_quant) {
             (DType::I8, Some(q)) => out.extend(
                 self.compiled
-                    .output::<i8>(0)?
+                    .output::<i8>(self.output_index)?
                     .iter()
                     .map(|&v| dequantize(i64::from(v), q)),
             ),
             (DType::U8, Some(q)) => out.extend(
                 self.compiled
-                    .output::<u8>(0)?
+                    .output::<u8>(self.output_index)?
                     .iter()
                     .map(|&v| dequantize(i64::from(v), q)),
             ),
-            _ => out.extend_from_slice(self.compiled.output::<f32>(0)?),
+            _ => out.extend_from_slice(self.compiled.output::<f32>(self.output_index)?),
         }
         Ok(out)
+    }
+}
+
+/// The index of the output holding the class vector: the one `outputs` in `metadata.json`
+/// names (by signature name, else index), or the only output.
+fn probabilities_output(
+    compiled: &CompiledModel,
+    outputs: Option<&metadata::Outputs>,
+) -> Result<usize, String> {
+    let count = compiled.output_count();
+    let Some(outputs) = outputs else {
+        return if count == 1 {
+            Ok(0)
+        } else {
+            Err(format!(
+                "the model has {count} outputs and its metadata.json names none of them \
+                 (\"outputs\": {{\"probabilities\": {{\"index\": N}}}}); a classifier needs to know \
+                 which is the class vector"
+            ))
+        };
+    };
+    let wanted = &outputs.probabilities;
+    match &wanted.name {
+        Some(name) => compiled
+            .output_infos()
+            .position(|t| &t.name == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = compiled.output_infos().map(|t| t.name.as_str()).collect();
+                format!(
+                    "metadata.json names the output {name:?}, but the model's outputs are {names:?}"
+                )
+            }),
+        None if wanted.index < count => Ok(wanted.index),
+        None => Err(format!(
+            "metadata.json names output {} but the model has {count} outputs",
+            wanted.index
+        )),
     }
 }
 
