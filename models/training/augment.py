@@ -7,19 +7,41 @@ scheduling of ``tf.data``.
 
 from __future__ import annotations
 
+import math
+
 import tensorflow as tf
 
 # Ranges chosen for stained peripheral-blood smears: orientation is meaningless
 # (flips, 90-degree turns), the cell may be framed a bit larger or smaller,
 # and stain / white balance / focus vary between labs and microscopes.
-SCALE_RANGE = (0.85, 1.2)
+# Since 2.0 the ranges span other microscopes too: a wider scale, stain-space jitter, the colour
+# casts and camera gammas of real microscopes, stronger defocus, sensor noise and JPEG.
+SCALE_RANGE = (0.75, 1.5)
 HUE_DELTA = 0.02
 SATURATION_RANGE = (0.7, 1.4)
 BRIGHTNESS_DELTA = 0.12
 CONTRAST_RANGE = (0.8, 1.25)
 CHANNEL_GAIN = 0.08
-BLUR_PROBABILITY = 0.3
-BLUR_SIGMA = (0.4, 1.3)
+BLUR_PROBABILITY = 0.4
+BLUR_SIGMA = (0.4, 2.0)
+BLUR_KERNEL = 7
+# Stain space: optical density split into haematoxylin-, eosin- and residual-like channels
+# (Ruifrok & Johnston's H&E-DAB vectors), each scaled by 1 +- STAIN_SCALE and shifted by
+# +- STAIN_SHIFT (in optical density), with probability STAIN_PROBABILITY.
+STAIN_PROBABILITY = 0.8
+STAIN_SCALE = 0.25
+STAIN_SHIFT = 0.05
+_RGB_FROM_HED = ((0.65, 0.70, 0.29), (0.07, 0.99, 0.11), (0.27, 0.57, 0.78))
+# Lamp / camera colour casts (per-channel transmission of the empty slide): yellow (Motic-like),
+# grey-blue (LED, cool white balance), pink (CellaVision-like), each at a random strength.
+CASTS = ((1.0, 1.0, 0.66), (0.80, 0.86, 1.0), (1.0, 0.86, 0.90))
+CAST_PROBABILITY = 0.5
+CAST_STRENGTH = (0.3, 1.0)
+GAMMA_RANGE = (0.8, 1.25)
+NOISE_PROBABILITY = 0.5
+NOISE_SIGMA = (1.0, 8.0)  # in 0..255 units
+JPEG_PROBABILITY = 0.3
+JPEG_QUALITY = (40, 90)
 
 
 def _sub(seed: tf.Tensor, k: int) -> tf.Tensor:
@@ -27,14 +49,15 @@ def _sub(seed: tf.Tensor, k: int) -> tf.Tensor:
     return tf.stack([seed[0], seed[1] * 32 + k])
 
 
-def _gaussian_blur(x: tf.Tensor, sigma: tf.Tensor) -> tf.Tensor:
-    """5x5 separable Gaussian blur of an HxWx3 float image."""
-    r = tf.range(-2.0, 3.0)
+def _gaussian_blur(x: tf.Tensor, sigma: tf.Tensor, kernel: int = BLUR_KERNEL) -> tf.Tensor:
+    """kernel x kernel separable Gaussian blur of an HxWx3 float image."""
+    h = kernel // 2
+    r = tf.range(-float(h), float(h) + 1.0)
     k = tf.exp(-(r**2) / (2.0 * sigma**2))
     k = k / tf.reduce_sum(k)
-    kx = tf.tile(tf.reshape(k, [1, 5, 1, 1]), [1, 1, 3, 1])
-    ky = tf.tile(tf.reshape(k, [5, 1, 1, 1]), [1, 1, 3, 1])
-    y = tf.pad(x[None], [[0, 0], [2, 2], [2, 2], [0, 0]], mode="REFLECT")
+    kx = tf.tile(tf.reshape(k, [1, kernel, 1, 1]), [1, 1, 3, 1])
+    ky = tf.tile(tf.reshape(k, [kernel, 1, 1, 1]), [1, 1, 3, 1])
+    y = tf.pad(x[None], [[0, 0], [h, h], [h, h], [0, 0]], mode="REFLECT")
     y = tf.nn.depthwise_conv2d(y, kx, [1, 1, 1, 1], "VALID")
     y = tf.nn.depthwise_conv2d(y, ky, [1, 1, 1, 1], "VALID")
     return y[0]
@@ -59,6 +82,31 @@ def _rescale(x: tf.Tensor, size: int, seed: tf.Tensor) -> tf.Tensor:
     return tf.ensure_shape(out, [size, size, 3])
 
 
+def stain_jitter(x: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+    """Scale and shift the stain amounts of an HxWx3 image in 0..1 (float) in H/E/residual space."""
+    scale = tf.random.stateless_uniform([3], _sub(seed, 20), 1 - STAIN_SCALE, 1 + STAIN_SCALE)
+    shift = tf.random.stateless_uniform([3], _sub(seed, 21), -STAIN_SHIFT, STAIN_SHIFT)
+    return stain_transform(x, scale, shift)
+
+
+def stain_transform(x: tf.Tensor, scale: tf.Tensor, shift: tf.Tensor) -> tf.Tensor:
+    """Stain amounts (H, E, residual; optical density) times `scale` plus `shift`, image in 0..1."""
+    m = tf.constant(_RGB_FROM_HED, tf.float32)
+    m = m / tf.norm(m, axis=1, keepdims=True)
+    od = -tf.math.log(tf.maximum(x, 1.0 / 255.0))
+    hed = tf.tensordot(od, tf.linalg.inv(m), 1)
+    od = tf.tensordot(hed * scale + shift, m, 1)
+    return tf.clip_by_value(tf.exp(-od), 0.0, 1.0)
+
+
+def colour_cast(x: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+    """Light an HxWx3 image in 0..1 through one of CASTS at a random strength."""
+    j = tf.random.stateless_uniform([], _sub(seed, 22), 0, len(CASTS), dtype=tf.int32)
+    t = tf.random.stateless_uniform([], _sub(seed, 23), *CAST_STRENGTH)
+    cast = tf.gather(tf.constant(CASTS, tf.float32), j)
+    return x * (1.0 + t * (cast - 1.0))
+
+
 def augment(image_u8: tf.Tensor, size: int, seed: tf.Tensor) -> tf.Tensor:
     """Augment one size x size x 3 uint8 image; returns float32 in 0..255 (not normalised)."""
     x = tf.cast(image_u8, tf.float32)
@@ -68,16 +116,32 @@ def augment(image_u8: tf.Tensor, size: int, seed: tf.Tensor) -> tf.Tensor:
     x = _rescale(x, size, seed)
 
     x = x / 255.0
+    p_stain = tf.random.stateless_uniform([], _sub(seed, 24))
+    x = tf.cond(p_stain < STAIN_PROBABILITY, lambda: stain_jitter(x, seed), lambda: x)
     x = tf.image.stateless_random_hue(x, HUE_DELTA, _sub(seed, 5))
     x = tf.image.stateless_random_saturation(x, *SATURATION_RANGE, _sub(seed, 6))
     x = tf.image.stateless_random_brightness(x, BRIGHTNESS_DELTA, _sub(seed, 7))
     x = tf.image.stateless_random_contrast(x, *CONTRAST_RANGE, _sub(seed, 8))
     gain = tf.random.stateless_uniform([3], _sub(seed, 9), 1 - CHANNEL_GAIN, 1 + CHANNEL_GAIN)
-    x = tf.clip_by_value(x * gain, 0.0, 1.0) * 255.0
+    x = tf.clip_by_value(x * gain, 0.0, 1.0)
+    p_cast = tf.random.stateless_uniform([], _sub(seed, 25))
+    x = tf.cond(p_cast < CAST_PROBABILITY, lambda: colour_cast(x, seed), lambda: x)
+    gamma = tf.exp(tf.random.stateless_uniform([], _sub(seed, 26), *[math.log(g) for g in GAMMA_RANGE]))
+    x = tf.pow(tf.clip_by_value(x, 1e-6, 1.0), gamma) * 255.0
 
     p = tf.random.stateless_uniform([], _sub(seed, 10))
     sigma = tf.random.stateless_uniform([], _sub(seed, 11), *BLUR_SIGMA)
     x = tf.cond(p < BLUR_PROBABILITY, lambda: _gaussian_blur(x, sigma), lambda: x)
+    p_noise = tf.random.stateless_uniform([], _sub(seed, 27))
+    noise_sigma = tf.random.stateless_uniform([], _sub(seed, 28), *NOISE_SIGMA)
+    noise = tf.random.stateless_normal(tf.shape(x), _sub(seed, 29)) * noise_sigma
+    x = tf.cond(p_noise < NOISE_PROBABILITY, lambda: x + noise, lambda: x)
+    x = tf.clip_by_value(x, 0.0, 255.0)
+    p_jpeg = tf.random.stateless_uniform([], _sub(seed, 30))
+    q = tf.random.stateless_uniform([], _sub(seed, 31), *JPEG_QUALITY, dtype=tf.int32)
+    x = tf.cond(p_jpeg < JPEG_PROBABILITY,
+                lambda: tf.ensure_shape(tf.image.adjust_jpeg_quality(x / 255.0, q) * 255.0, [size, size, 3]),
+                lambda: x)
     return tf.clip_by_value(x, 0.0, 255.0)
 
 
@@ -182,6 +246,13 @@ def describe() -> dict:
         "brightness_delta": BRIGHTNESS_DELTA,
         "contrast": list(CONTRAST_RANGE),
         "channel_gain": CHANNEL_GAIN,
-        "gaussian_blur": {"p": BLUR_PROBABILITY, "sigma": list(BLUR_SIGMA), "kernel": 5},
+        "gaussian_blur": {"p": BLUR_PROBABILITY, "sigma": list(BLUR_SIGMA), "kernel": BLUR_KERNEL},
+        "stain_jitter": {"p": STAIN_PROBABILITY, "space": "optical density in H/E/residual (Ruifrok) channels",
+                         "scale": STAIN_SCALE, "shift_od": STAIN_SHIFT},
+        "colour_cast": {"p": CAST_PROBABILITY, "casts_rgb_transmission": [list(c) for c in CASTS],
+                        "strength": list(CAST_STRENGTH)},
+        "gamma": list(GAMMA_RANGE),
+        "sensor_noise": {"p": NOISE_PROBABILITY, "sigma": list(NOISE_SIGMA)},
+        "jpeg": {"p": JPEG_PROBABILITY, "quality": list(JPEG_QUALITY)},
     }
 

@@ -15,8 +15,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-#: Model output order: alphabetical, upper case, same as the dataset folders.
-CLASSES = ["EOSINOPHIL", "LYMPHOCYTE", "MONOCYTE", "NEUTROPHIL"]
+#: Model output order, upper case, same as the dataset folders: the four classes of versions
+#: 1.x first (alphabetical), then the three PBC classes outside them (pbc-extra, since 2.0).
+FOUR = ["EOSINOPHIL", "LYMPHOCYTE", "MONOCYTE", "NEUTROPHIL"]
+EXTRA = ["BASOPHIL", "ERYTHROBLAST", "IG"]
+CLASSES = FOUR + EXTRA
 MEAN = 127.5
 STD = 127.5
 IMAGE_EXTS = {".jpg", ".jpeg", ".png"}
@@ -58,13 +61,18 @@ def list_labelled(root: Path) -> list[tuple[Path, int]]:
     return items
 
 
-def load_square_rgb(path: Path) -> np.ndarray:
-    """Decode to RGB uint8 and take the central square of side min(w, h).
+def load_square_rgb(path: Path, illumination: bool = False) -> np.ndarray:
+    """Decode to RGB uint8, normalise the background (illumination.normalise, on the whole
+    picture) if asked, and take the central square of side min(w, h).
 
     Offset = floor((larger - smaller) / 2), as the daemon does.
     """
     with Image.open(path) as im:
         arr = np.asarray(im.convert("RGB"), dtype=np.uint8)
+    if illumination:
+        import illumination as ill
+
+        arr = ill.normalise(arr)
     h, w = arr.shape[:2]
     s = min(h, w)
     top = (h - s) // 2
@@ -86,6 +94,7 @@ def normalize(x: np.ndarray) -> np.ndarray:
     return ((np.asarray(x, dtype=np.float32) - MEAN) / STD).astype(np.float32)
 
 
-def contract_preprocess(path: Path, size: int) -> np.ndarray:
-    """The full contract: decode, centre square, bilinear resize, normalise. HxWx3 float32."""
-    return normalize(resize_bilinear(load_square_rgb(path), size))
+def contract_preprocess(path: Path, size: int, illumination: bool = False) -> np.ndarray:
+    """The full contract: decode, [background normalisation,] centre square, bilinear resize,
+    normalise. HxWx3 float32."""
+    return normalize(resize_bilinear(load_square_rgb(path, illumination), size))

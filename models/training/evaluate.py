@@ -34,8 +34,34 @@ class TfliteClassifier:
         self.interp = Interpreter(model_path=str(path), num_threads=threads)
         self.interp.allocate_tensors()
         self.inp = self.interp.get_input_details()[0]
-        self.out = self.interp.get_output_details()[0]
+        outs = self.interp.get_output_details()
+        # Since 2.0 a second output holds the embedding: the class vector is the one with one
+        # value per label.
+        self.out = next((o for o in outs if int(np.prod(o["shape"])) == len(CLASSES)), outs[0])
         self.size = int(self.inp["shape"][1])
+        meta = path.parent / "metadata.json"
+        self.illumination = bool(meta.exists() and json.loads(meta.read_text()).get("illumination"))
+
+    def outputs(self, x: np.ndarray, layout: dict) -> tuple[np.ndarray, np.ndarray]:
+        """(probabilities, embedding), both dequantised, for the signature outputs `layout` names."""
+        runner = self.interp.get_signature_runner()
+        name = next(iter(runner.get_input_details()))
+        d = runner.get_input_details()[name]
+        if d["dtype"] in (np.int8, np.uint8):
+            scale, zero = d["quantization"]
+            info = np.iinfo(d["dtype"])
+            x = np.clip(np.round(x / scale + zero), info.min, info.max).astype(d["dtype"])
+        res = runner(**{name: x[None].astype(d["dtype"])})
+        out = []
+        for kind in ("probabilities", "embedding"):
+            key = layout[kind]["name"]
+            v = res[key][0]
+            od = runner.get_output_details()[key]
+            if od["dtype"] in (np.int8, np.uint8):
+                scale, zero = od["quantization"]
+                v = (v.astype(np.float32) - zero) * scale
+            out.append(np.asarray(v, np.float32).reshape(-1))
+        return out[0], out[1]
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         """x: HxWx3 normalised float32 -> class probabilities (float32)."""
@@ -101,13 +127,13 @@ def evaluate(models: list[Path], data: Path, subsets: list[str], threads: int = 
     results_dir.mkdir(parents=True, exist_ok=True)
     classifiers = [TfliteClassifier(m, threads) for m in models]
     out: dict = {}
-    cache: dict[tuple[str, int], tuple[list[np.ndarray], list[int]]] = {}
+    cache: dict[tuple[str, int, bool], tuple[list[np.ndarray], list[int]]] = {}
     for subset in subsets:
         items = list_labelled(data / subset)
         for clf in classifiers:
-            key = (subset, clf.size)
+            key = (subset, clf.size, clf.illumination)
             if key not in cache:
-                cache[key] = ([contract_preprocess(p, clf.size) for p, _ in items],
+                cache[key] = ([contract_preprocess(p, clf.size, clf.illumination) for p, _ in items],
                               [lbl for _, lbl in items])
             xs, ys = cache[key]
             preds = []

@@ -98,6 +98,43 @@ class OpticalDensityLookTest(unittest.TestCase):
             augment.to_look_space(tf.constant([1.0]), "lab")
 
 
+class MicroscopeAugmentationTest(unittest.TestCase):
+    def test_stain_transform_without_change_gives_the_image_back(self) -> None:
+        x = tf.constant(pbc_like() / 255.0)
+        y = augment.stain_transform(x, tf.ones(3), tf.zeros(3)).numpy()
+        np.testing.assert_allclose(y, x.numpy(), atol=1e-4)
+
+    def test_more_haematoxylin_darkens_the_nucleus_more_than_the_background(self) -> None:
+        x = tf.constant(pbc_like() / 255.0)
+        y = augment.stain_transform(x, tf.constant([1.5, 1.0, 1.0]), tf.zeros(3)).numpy()
+        c = SIZE // 2
+        self.assertLess(float(y[c, c].sum()), float(x.numpy()[c, c].sum()) - 0.05)
+        self.assertLess(float(np.abs(y[0, 0] - x.numpy()[0, 0]).max()), 0.05)
+
+    def test_a_yellow_cast_takes_blue_away(self) -> None:
+        x = tf.constant(np.full((4, 4, 3), 0.9, np.float32))
+        for i in range(20):
+            y = augment.colour_cast(x, tf.constant([9, i])).numpy()
+            self.assertLessEqual(float(y.max()), 0.9 + 1e-6)
+            self.assertLess(float(y.min()), 0.9 - 0.02)
+
+    def test_augment_is_seeded_and_in_range(self) -> None:
+        x = tf.constant(pbc_like().astype(np.uint8))
+        for i in range(6):
+            a = augment.augment(x, SIZE, tf.constant([11, i])).numpy()
+            b = augment.augment(x, SIZE, tf.constant([11, i])).numpy()
+            np.testing.assert_array_equal(a, b)
+            self.assertEqual(a.shape, (SIZE, SIZE, 3))
+            self.assertGreaterEqual(float(a.min()), 0.0)
+            self.assertLessEqual(float(a.max()), 255.0)
+
+    def test_settings_are_described_for_the_metadata(self) -> None:
+        d = augment.describe()
+        for key in ("stain_jitter", "colour_cast", "gamma", "sensor_noise", "jpeg", "gaussian_blur"):
+            self.assertIn(key, d)
+        self.assertEqual(d["scale"], list(augment.SCALE_RANGE))
+
+
 class LookStatsTest(unittest.TestCase):
     def test_black_corners_are_left_out(self) -> None:
         im = np.full((1, 10, 10, 3), 200, np.uint8)

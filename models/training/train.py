@@ -16,8 +16,12 @@ Stages (wall time of each is recorded in metadata.json):
  5. export float32 + full-integer int8 .tflite, labels.txt, metadata.json, and
     evaluate both with the LiteRT interpreter (evaluate.py).
 
-Training data: kaggle-wbc4/train (minus a hold-out grouped by original cell) + pbc-wbc4/train.
-Selection: pbc-wbc4/val only (never trained on).
+Training data: kaggle-wbc4/train (minus a hold-out grouped by original cell) + pbc-wbc4/train
++ pbc-extra/train (BASOPHIL, ERYTHROBLAST, IG; since 2.0).
+Selection: the mean accuracy over pbc-wbc4/val, pbc-extra/val and the Kaggle cell hold-out
+(selection_score; none of them is trained on). jtsc-wbc4 and cvblog-wbc4 are never read here.
+Since 2.0 every picture's background is normalised first (illumination.py, --illumination), and
+the exported model has a second output, the pooled embedding, with the head's weights in head.json.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
     CLASSES,
+    EXTRA,
+    FOUR,
     MEAN,
     STD,
     WEIGHTS_NAME,
@@ -53,16 +59,28 @@ import keras  # noqa: E402
 import augment  # noqa: E402
 from averaging import WeightAverager, keep_average  # noqa: E402
 import evaluate  # noqa: E402
+import illumination  # noqa: E402
 import twins  # noqa: E402
 
+# The file names stay those of 1.x (the configuration and the Debian package name them);
+# the model inside has seven classes since 2.0.
 MODEL_NAME = "hematovision-wbc4"
-MODEL_VERSION = "1.3.0"
+META_NAME = "hematovision-wbc7"
+MODEL_VERSION = "2.0.0"
+HEAD_FILE = "head.json"
 ARCHITECTURE = "MobileNetV2 alpha=0.35"
 # A cell on a slide has no "up" and training turns and mirrors every image, so the daemon
 # averages each cell over its 8 turns and mirrors (metadata "views"; the config can lower it).
 VIEWS = 8
 SOURCES = ("kaggle", "pbc")
 FEATURE_CACHE = {"hits": 0, "misses": 0}  # feature_s in the sweep is near zero on a hit
+ILLUM = {"on": True}  # set from --illumination: augmented pictures are re-normalised after augmentation
+
+
+def after_augment(x: tf.Tensor) -> tf.Tensor:
+    """An augmented picture (float 0..255) as the daemon would see it: background normalised again
+    (the cached pictures were normalised exactly; augmentation moves their background)."""
+    return illumination.normalise_tf(x) if ILLUM["on"] else x
 
 
 def log(msg: str) -> None:
@@ -87,9 +105,13 @@ def split_kaggle(items, holdout_fraction: float, seed: int, threads: int):
     return train, hold, originals, held_per_class
 
 
-def load_images(items, sizes: list[int], cache_dir: Path, name: str, threads: int) -> dict[int, np.ndarray]:
-    """Contract-preprocessed (not yet normalised) images, rounded to uint8, per size; cached on disk."""
-    key = hashlib.sha1("\n".join(str(p) for p, _ in items).encode()).hexdigest()[:10]
+def load_images(items, sizes: list[int], cache_dir: Path, name: str, threads: int,
+                illum: bool = False) -> dict[int, np.ndarray]:
+    """Contract-preprocessed (not yet normalised) images, rounded to uint8, per size; cached on disk.
+
+    With `illum` the background is normalised first (illumination.normalise, whole picture).
+    """
+    key = hashlib.sha1(("\n".join(str(p) for p, _ in items) + f"|illum={illum}").encode()).hexdigest()[:10]
     paths = {s: cache_dir / f"{name}-{s}-{key}.npy" for s in sizes}
     missing = [s for s in sizes if not paths[s].exists()]
     if missing:
@@ -97,7 +119,7 @@ def load_images(items, sizes: list[int], cache_dir: Path, name: str, threads: in
         out = {s: np.zeros((len(items), s, s, 3), np.uint8) for s in missing}
 
         def work(i: int) -> None:
-            sq = tf.convert_to_tensor(load_square_rgb(items[i][0]), tf.float32)
+            sq = tf.convert_to_tensor(load_square_rgb(items[i][0], illum), tf.float32)
             for s in missing:
                 y = tf.image.resize(sq, (s, s), method="bilinear", antialias=False)
                 out[s][i] = np.clip(np.round(y.numpy()), 0, 255).astype(np.uint8)
@@ -130,6 +152,16 @@ def normalise_u8(x: np.ndarray | tf.Tensor) -> tf.Tensor:
     return (tf.cast(x, tf.float32) - MEAN) / STD
 
 
+def selection_score(accuracies: dict[str, float | None]) -> float:
+    """The number that picks the head epoch and the fine-tune epoch: the mean accuracy over the
+    selection sets (pbc-wbc4/val, pbc-extra/val, the Kaggle cell hold-out); a set that is
+    missing (None) is left out. Higher is better; the first epoch wins a tie."""
+    vals = [v for v in accuracies.values() if v is not None]
+    if not vals:
+        raise ValueError("no selection set")
+    return float(np.mean(vals))
+
+
 def balanced_weights(labels: np.ndarray, sources: np.ndarray, kaggle_weight: float = 1.0) -> np.ndarray:
     """Sample weights giving every (source, class) cell the same total weight (mean 1).
 
@@ -160,11 +192,17 @@ def build_model(size: int, weights: Path, dropout: float) -> tuple[keras.Model, 
     return keras.Model(inp, out, name=MODEL_NAME), base
 
 
+def export_model(model: keras.Model) -> keras.Model:
+    """The trained network with two outputs: the probabilities, then the pooled embedding the
+    head reads (dropout is inactive at inference, so probabilities = softmax(embedding @ W + b))."""
+    return keras.Model(model.input, [model.output, model.get_layer("pool").output], name=model.name)
+
+
 def cached_features(base: keras.Model, images: np.ndarray, copy: int, seed: int, size: int, batch: int,
                     cache_dir: Path, name: str) -> np.ndarray:
     """extract_features, memoised on disk (keyed by images, copy, seed and augmentation settings)."""
     h = hashlib.sha1(images.tobytes())
-    h.update(repr((copy, seed, size, augment.describe(), WEIGHTS_NAME)).encode())
+    h.update(repr((copy, seed, size, augment.describe(), WEIGHTS_NAME, ILLUM["on"])).encode())
     path = cache_dir / f"feat-{name}-{size}-c{copy}-{h.hexdigest()[:10]}.npy"
     if path.exists():
         FEATURE_CACHE["hits"] += 1
@@ -191,7 +229,7 @@ def extract_features(base: keras.Model, images: np.ndarray, copy: int, seed: int
             ds = ds.map(lambda im, i: normalise_u8(im))
         else:
             ds = ds.map(
-                lambda im, i: (augment.augment(im, size, tf.stack([seed + 1000 * copy, i])) - MEAN) / STD,
+                lambda im, i: (after_augment(augment.augment(im, size, tf.stack([seed + 1000 * copy, i]))) - MEAN) / STD,
                 num_parallel_calls=2,
             )
         ds = ds.batch(batch).prefetch(2)
@@ -200,9 +238,10 @@ def extract_features(base: keras.Model, images: np.ndarray, copy: int, seed: int
 
 
 def train_head(head: keras.layers.Layer, dropout: float, feats: np.ndarray, labels: np.ndarray,
-               weights: np.ndarray, val_feats: np.ndarray, val_labels: np.ndarray, epochs: int,
-               lr: float, seed: int) -> tuple[list[float], int]:
-    """Train Dense softmax on cached features; keeps the epoch with the best pbc-wbc4/val accuracy."""
+               weights: np.ndarray, val_sets: dict[str, tuple[np.ndarray, np.ndarray]], epochs: int,
+               lr: float, seed: int) -> tuple[list[dict], int]:
+    """Train Dense softmax on cached features; keeps the epoch with the best selection_score over
+    `val_sets` (name -> (features, labels))."""
     keras.utils.set_random_seed(seed)
     inp = keras.Input((feats.shape[1],))
     m = keras.Model(inp, head(keras.layers.Dropout(dropout)(inp)))
@@ -210,8 +249,10 @@ def train_head(head: keras.layers.Layer, dropout: float, feats: np.ndarray, labe
     best, best_w, best_ep, hist = -1.0, None, 0, []
     for ep in range(epochs):
         m.fit(feats, labels, sample_weight=weights, batch_size=128, epochs=1, shuffle=True, verbose=0)
-        acc = float(np.mean(np.argmax(m.predict(val_feats, verbose=0, batch_size=512), 1) == val_labels))
-        hist.append(acc)
+        accs = {k: float(np.mean(np.argmax(m.predict(f, verbose=0, batch_size=512), 1) == lbl))
+                for k, (f, lbl) in val_sets.items()}
+        acc = selection_score(accs)
+        hist.append({**accs, "score": acc})
         if acc > best:
             best, best_w, best_ep = acc, [w.copy() for w in head.get_weights()], ep + 1
     head.set_weights(best_w)
@@ -271,7 +312,20 @@ def representative(items, size: int, n: int, seed: int) -> np.ndarray:
     """n training images through the exact preprocessing contract, for int8 calibration."""
     rng = np.random.default_rng(seed)
     pick = rng.choice(len(items), size=min(n, len(items)), replace=False)
-    return np.stack([contract_preprocess(items[i][0], size) for i in sorted(pick)])
+    return np.stack([contract_preprocess(items[i][0], size, ILLUM["on"]) for i in sorted(pick)])
+
+
+def limit_per_class(items, n: int | None):
+    """The first n items of each class (all when n is None): for smoke runs only."""
+    if not n:
+        return items
+    seen: dict[int, int] = {}
+    out = []
+    for it in items:
+        seen[it[1]] = seen.get(it[1], 0) + 1
+        if seen[it[1]] <= n:
+            out.append(it)
+    return out
 
 
 def write_bundle(out: Path, model: keras.Model, size: int, rep: np.ndarray, cell_fraction: float,
@@ -280,11 +334,20 @@ def write_bundle(out: Path, model: keras.Model, size: int, rep: np.ndarray, cell
     out.mkdir(parents=True, exist_ok=True)
     f32 = out / f"{MODEL_NAME}-float32.tflite"
     i8 = out / f"{MODEL_NAME}.tflite"
-    f32.write_bytes(convert(model, None))
-    i8.write_bytes(convert(model, rep))
+    two = export_model(model)
+    f32.write_bytes(convert(two, None))
+    i8.write_bytes(convert(two, rep))
     (out / "labels.txt").write_text("\n".join(CLASSES) + "\n")
+    head = model.get_layer("probabilities")
+    kernel, bias = (np.asarray(w, np.float32) for w in head.get_weights())
+    head_path = out / HEAD_FILE
+    head_path.write_text(head_json(kernel, bias))
+    outputs = output_layout(f32, len(CLASSES), kernel.shape[0])
+    if output_layout(i8, len(CLASSES), kernel.shape[0]) != outputs:
+        raise RuntimeError("the int8 and float32 models order their outputs differently")
+    check = {p.name: head_agreement(p, kernel, bias, rep[:20], outputs) for p in (i8, f32)}
     meta = {
-        "name": MODEL_NAME,
+        "name": META_NAME,
         "version": MODEL_VERSION,
         "architecture": ARCHITECTURE,
         "input_size": size,
@@ -293,19 +356,72 @@ def write_bundle(out: Path, model: keras.Model, size: int, rep: np.ndarray, cell
         "resize": "bilinear",
         "normalization": {"mean": MEAN, "std": STD},
         "labels": CLASSES,
+        "extra_classes": EXTRA,
         "output": "probabilities",
+        "outputs": outputs,
+        "head": {"file": HEAD_FILE, "embedding_size": int(kernel.shape[0]), "classes": len(CLASSES),
+                 "activation": "softmax", "dtype": "float32",
+                 "formula": "probabilities = softmax(embedding @ kernel + bias); kernel[embedding_size][classes]",
+                 "max_abs_difference_from_model_output": check},
+        "illumination": illumination.describe() if ILLUM["on"] else None,
         "cell_fraction": cell_fraction,
         "views": VIEWS,
-        "sha256": model_digests([i8, f32]),
+        "sha256": model_digests([i8, f32, head_path]),
         "training": training,
         # Pictures are trained as the datasets crop them; framing.py is the shared definition
         # the daemon re-frames crops with (reframe_crops: whether that helps this model).
         "framing": {"trained_on": "dataset_crop", "cell_fraction": cell_fraction,
                     "pad": "background", "reframe_crops": False},
     }
+    if meta["illumination"] is None:
+        del meta["illumination"]
     (out / "metadata.json").write_text(json.dumps(meta, indent=2) + "\n")
+    log(f"head agreement (max |softmax(embedding @ W + b) - probabilities|): {check}")
     log(f"wrote {i8} ({i8.stat().st_size} B), {f32} ({f32.stat().st_size} B), labels.txt, metadata.json")
     return {"int8": i8, "float32": f32}
+
+
+def head_json(kernel: np.ndarray, bias: np.ndarray) -> str:
+    """head.json: the dense head's float32 kernel (one row per embedding value) and bias, each
+    number written as the shortest decimal that reads back to the same float32."""
+    f = lambda v: np.format_float_positional(np.float32(v), unique=True, trim="-")  # noqa: E731
+    rows = ",\n  ".join("[" + ", ".join(f(v) for v in row) + "]" for row in kernel)
+    return ('{\n "format": "dense_softmax",\n "labels": ' + json.dumps(CLASSES) + ',\n'
+            f' "embedding_size": {kernel.shape[0]},\n "classes": {kernel.shape[1]},\n'
+            ' "bias": [' + ", ".join(f(v) for v in bias) + '],\n'
+            ' "kernel": [\n  ' + rows + '\n ]\n}\n')
+
+
+def output_layout(path: Path, classes: int, embedding: int) -> dict:
+    """Index and signature name of the probabilities and embedding outputs of a .tflite file, as
+    LiteRT's signature lists them (the daemon matches the name)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    it = Interpreter(model_path=str(path))
+    runner = it.get_signature_runner()
+    details = runner.get_output_details()
+    names = list(it.get_signature_list()[next(iter(it.get_signature_list()))]["outputs"])
+    found = {}
+    for i, name in enumerate(names):
+        size = int(np.prod(details[name]["shape"]))
+        kind = "probabilities" if size == classes else "embedding" if size == embedding else None
+        if kind is None or kind in found:
+            raise RuntimeError(f"{path}: cannot tell output {name!r} (size {size}) apart")
+        found[kind] = {"index": i, "name": name, "size": size}
+    return {"probabilities": found["probabilities"], "embedding": found["embedding"]}
+
+
+def head_agreement(path: Path, kernel: np.ndarray, bias: np.ndarray, images: np.ndarray, outputs: dict) -> float:
+    """Largest |softmax(embedding @ kernel + bias) - probabilities| over `images` (normalised
+    inputs), with both outputs read (and dequantised) from the model at `path`."""
+    cls = evaluate.TfliteClassifier(path, threads=1)
+    worst = 0.0
+    for x in images:
+        p, e = cls.outputs(x, outputs)
+        z = e.astype(np.float64) @ kernel.astype(np.float64) + bias
+        q = np.exp(z - z.max())
+        worst = max(worst, float(np.abs(q / q.sum() - p).max()))
+    return worst
 
 
 # ----------------------------------------------------------------------------- main
@@ -359,7 +475,11 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--cache", type=Path, default=here / ".cache")
     ap.add_argument("--skip-eval", action="store_true")
+    ap.add_argument("--illumination", action=argparse.BooleanOptionalAction, default=True,
+                    help="normalise every picture's background (illumination.py; recorded in metadata.json)")
+    ap.add_argument("--limit", type=int, help="at most this many images per class and set (smoke runs only)")
     args = ap.parse_args()
+    ILLUM["on"] = args.illumination
 
     t_start = time.time()
     walls: dict[str, float] = {}
@@ -373,20 +493,34 @@ def main() -> None:
     t0 = time.time()
     kag_all = list_labelled(args.data / "kaggle-wbc4" / "train")
     kag, kag_hold, originals, held = split_kaggle(kag_all, args.kaggle_holdout, args.seed, args.threads)
-    pbc = list_labelled(args.data / "pbc-wbc4" / "train")
-    val = list_labelled(args.data / "pbc-wbc4" / "val")
+    kag, kag_hold = limit_per_class(kag, args.limit), limit_per_class(kag_hold, args.limit)
+    pbc4 = limit_per_class(list_labelled(args.data / "pbc-wbc4" / "train"), args.limit)
+    extra = limit_per_class(list_labelled(args.data / "pbc-extra" / "train"), args.limit)
+    pbc = pbc4 + extra  # one source: the same scanner and stain
+    val = limit_per_class(list_labelled(args.data / "pbc-wbc4" / "val"), args.limit)
+    xval = limit_per_class(list_labelled(args.data / "pbc-extra" / "val"), args.limit)
     log(f"kaggle train {len(kag)} (held out {len(kag_hold)} images of {held} originals; "
-        f"originals per class {originals}), pbc train {len(pbc)}, pbc val {len(val)}")
+        f"originals per class {originals}), pbc train {len(pbc4)} + extra {len(extra)}, "
+        f"pbc val {len(val)}, extra val {len(xval)}; illumination {args.illumination}")
     train_items = kag + pbc
-    Xk = load_images(kag, sizes, args.cache, "kaggle-train", args.threads)
-    Xp = load_images(pbc, sizes, args.cache, "pbc-train", args.threads)
-    X = {s: np.concatenate([Xk.pop(s), Xp.pop(s)]) for s in sizes}
+    il = args.illumination
+    Xk = load_images(kag, sizes, args.cache, "kaggle-train", args.threads, il)
+    Xp = load_images(pbc4, sizes, args.cache, "pbc-train", args.threads, il)
+    Xe = load_images(extra, sizes, args.cache, "pbc-extra-train", args.threads, il)
+    X = {s: np.concatenate([Xk.pop(s), Xp.pop(s), Xe.pop(s)]) for s in sizes}
     y = np.array([lbl for _, lbl in train_items], np.int32)
     src = np.array([0] * len(kag) + [1] * len(pbc), np.int32)
-    Xval = load_images(val, sizes, args.cache, "pbc-val", args.threads)
+    Xval = load_images(val, sizes, args.cache, "pbc-val", args.threads, il)
     yval = np.array([lbl for _, lbl in val], np.int32)
-    Xhold = load_images(kag_hold, sizes, args.cache, "kaggle-holdout", args.threads) if kag_hold else None
+    Xxval = load_images(xval, sizes, args.cache, "pbc-extra-val", args.threads, il)
+    yxval = np.array([lbl for _, lbl in xval], np.int32)
+    Xhold = load_images(kag_hold, sizes, args.cache, "kaggle-holdout", args.threads, il) if kag_hold else None
     yhold = np.array([lbl for _, lbl in kag_hold], np.int32)
+
+    def selection_accuracies(model: keras.Model, s: int) -> dict[str, float | None]:
+        return {"pbc_val_acc": predict_accuracy(model, Xval[s], yval),
+                "pbc_extra_val_acc": predict_accuracy(model, Xxval[s], yxval),
+                "kaggle_holdout_acc": predict_accuracy(model, Xhold[s], yhold) if Xhold is not None else None}
     # kaggle-wbc4 is ~36 augmented twins per original cell: every k-th one is enough for the head
     kag_feat = np.arange(0, len(kag), args.kaggle_feature_stride)
     feat_idx = np.concatenate([kag_feat, np.arange(len(kag), len(kag) + len(pbc))])
@@ -400,20 +534,27 @@ def main() -> None:
         model, base = build_model(s, weights, args.dropout)
         feats = [cached_features(base, X[s][feat_idx], c, args.seed, s, 64, args.cache, "train")
                  for c in range(args.aug_copies + 1)]
-        fval = cached_features(base, Xval[s], 0, args.seed, s, 64, args.cache, "pbc-val")
+        val_sets = {"pbc_val_acc": (cached_features(base, Xval[s], 0, args.seed, s, 64, args.cache, "pbc-val"), yval),
+                    "pbc_extra_val_acc": (cached_features(base, Xxval[s], 0, args.seed, s, 64, args.cache,
+                                                          "pbc-extra-val"), yxval)}
+        if Xhold is not None:
+            val_sets["kaggle_holdout_acc"] = (cached_features(base, Xhold[s], 0, args.seed, s, 64, args.cache,
+                                                              "kaggle-holdout"), yhold)
         t_feat = time.time() - t0
         head = model.get_layer("probabilities")
         hist, best_ep = train_head(
             head, args.dropout, np.concatenate(feats), np.tile(y[feat_idx], len(feats)),
             np.tile(balanced_weights(y[feat_idx], src[feat_idx]), len(feats)),
-            fval, yval, args.head_epochs, args.head_lr, args.seed)
+            val_sets, args.head_epochs, args.head_lr, args.seed)
         heads[s] = head.get_weights()
-        acc = predict_accuracy(model, Xval[s], yval)
-        hold_acc = predict_accuracy(model, Xhold[s], yhold) if Xhold is not None else None
+        head_accs = selection_accuracies(model, s)
+        acc, hold_acc = head_accs["pbc_val_acc"], head_accs["kaggle_holdout_acc"]
         rep = representative(train_items, s, 100, args.seed)
-        lat = {"int8_latency": latency_ms(convert(model, rep), 50),
-               "float32_latency": latency_ms(convert(model, None), 50)}
-        sweep[s] = {"pbc_val_acc_head": acc, "kaggle_holdout_acc_head": hold_acc, "head_best_epoch": best_ep,
+        lat = {"int8_latency": latency_ms(convert(export_model(model), rep), 50),
+               "float32_latency": latency_ms(convert(export_model(model), None), 50)}
+        sweep[s] = {"pbc_val_acc_head": acc, "kaggle_holdout_acc_head": hold_acc,
+                    "pbc_extra_val_acc_head": head_accs["pbc_extra_val_acc"],
+                    "selection_score_head": selection_score(head_accs), "head_best_epoch": best_ep,
                     "head_val_history": hist, "feature_s": t_feat, "stage_s": time.time() - t0, **lat}
         log(f"size {s}: head pbc-val acc {acc:.4f}, kaggle-holdout acc {hold_acc}, "
             f"int8 {lat['int8_latency']['median_ms']:.2f} ms, float32 {lat['float32_latency']['median_ms']:.2f} ms, "
@@ -438,14 +579,21 @@ def main() -> None:
         return {
             "stage": stage,
             "datasets": {
-                "train": {"kaggle-wbc4/train": len(kag), "pbc-wbc4/train": len(pbc)},
+                "train": {"kaggle-wbc4/train": len(kag), "pbc-wbc4/train": len(pbc4),
+                          "pbc-extra/train": len(extra)},
                 "kaggle_holdout_grouped_by_original": {"images": len(kag_hold), "originals": held},
                 "kaggle_originals_per_class": originals,
-                "selection": {"pbc-wbc4/val": len(val)},
+                "selection": {"pbc-wbc4/val": len(val), "pbc-extra/val": len(xval),
+                              "kaggle_cell_holdout": len(kag_hold),
+                              "rule": "highest mean accuracy over the three (first on a tie), head epochs and "
+                                      "fine-tune epochs alike; jtsc-wbc4 and cvblog-wbc4 are never read"},
+                "limit_per_class": args.limit,
             },
             "weights": WEIGHTS_NAME,
-            "sample_weighting": "every (source, class) pair has equal total weight",
+            "sample_weighting": "every (source, class) pair has equal total weight (kaggle: 4 classes, "
+                                "pbc incl. pbc-extra: 7)",
             "augmentation": augment.describe(),
+            "background_renormalised_after_augmentation": args.illumination,
             "head": {"epochs": args.head_epochs, "lr": args.head_lr, "aug_copies": args.aug_copies,
                      "cached_feature_images": int(len(feat_idx)), "kaggle_feature_stride": args.kaggle_feature_stride,
                      "dropout": args.dropout, "optimizer": "Adam"},
@@ -464,9 +612,10 @@ def main() -> None:
 
     # 3. export the head-only model right away (a usable model even if fine-tuning is cut short)
     t0 = time.time()
-    head_acc = predict_accuracy(model, Xval[size], yval)
+    head_accs = selection_accuracies(model, size)
+    head_acc = selection_score(head_accs)
     write_bundle(args.out, model, size, rep, args.cell_fraction,
-                 training_info("head-only", {"keras_pbc_val_acc": head_acc}))
+                 training_info("head-only", {"keras_selection": head_accs}))
     walls["export_head_s"] = time.time() - t0
 
     # 4. fine-tune upper blocks -----------------------------------------------------------
@@ -484,7 +633,7 @@ def main() -> None:
     X_tf = tf.constant(X[size])
     look_stats = tf.constant(kaggle_look_stats(X[size][src == 0], args.look_colour))
     best = {"epoch": 0, "acc": head_acc, "weights": model.get_weights()}
-    history = [{"epoch": 0, "pbc_val_acc": head_acc}]
+    history = [{"epoch": 0, **head_accs, "selection_score": head_acc}]
     rng = np.random.default_rng(args.seed + 7)
     kag_idx = np.where(src == 0)[0]
     pbc_idx = np.where(src == 1)[0]
@@ -492,19 +641,19 @@ def main() -> None:
     for ep in range(1, args.finetune_epochs + 1):
         te = time.time()
         # every PBC image + as many kaggle images (kaggle is ~350 cells augmented many times)
-        idx = np.concatenate([pbc_idx, rng.choice(kag_idx, size=len(pbc_idx), replace=False)])
+        idx = np.concatenate([pbc_idx, rng.choice(kag_idx, size=min(len(pbc_idx), len(kag_idx)), replace=False)])
         idx = idx[rng.permutation(len(idx))].astype(np.int32)
         ew = balanced_weights(y[idx], src[idx], args.kaggle_weight)
         ds = tf.data.Dataset.from_tensor_slices((idx, y[idx], ew, src[idx] == 1))
         ds = ds.map(lambda i, lbl, w, is_pbc: (
-            (augment.augment_look(tf.gather(X_tf, i), size, tf.stack([args.seed + 100 + ep, i]), look_stats,
-                                  is_pbc, args.camera_look, args.look_colour) - MEAN) / STD,
+            (after_augment(augment.augment_look(tf.gather(X_tf, i), size, tf.stack([args.seed + 100 + ep, i]),
+                                                look_stats, is_pbc, args.camera_look, args.look_colour)) - MEAN) / STD,
             lbl, w), num_parallel_calls=2).batch(args.batch).prefetch(2)
         hist = model.fit(ds, epochs=1, verbose=0)
-        acc = predict_accuracy(model, Xval[size], yval)
-        hold_acc = predict_accuracy(model, Xhold[size], yhold) if Xhold is not None else None
+        accs = selection_accuracies(model, size)
+        acc = selection_score(accs)
         rec = {"epoch": ep, "loss": float(hist.history["loss"][-1]), "train_acc": float(hist.history.get("accuracy", [float("nan")])[-1]),
-               "pbc_val_acc": acc, "kaggle_holdout_acc": hold_acc, "epoch_s": time.time() - te}
+               **accs, "selection_score": acc, "epoch_s": time.time() - te}
         history.append(rec)
         log(f"fine-tune epoch {ep}: {rec}")
         weights = model.get_weights()
@@ -514,17 +663,17 @@ def main() -> None:
     if averager.count:
         mean_weights = averager.mean()
         model.set_weights(mean_weights)
-        avg_acc = predict_accuracy(model, Xval[size], yval)
-        avg_hold = predict_accuracy(model, Xhold[size], yhold) if Xhold is not None else None
+        avg_accs = selection_accuracies(model, size)
+        avg_acc = selection_score(avg_accs)
         label = averager.label()
-        history.append({"epoch": label, "pbc_val_acc": avg_acc, "kaggle_holdout_acc": avg_hold})
-        log(f"weight average {label}: pbc-val acc {avg_acc:.4f}, kaggle-holdout acc {avg_hold}")
+        history.append({"epoch": label, **avg_accs, "selection_score": avg_acc})
+        log(f"weight average {label}: {avg_accs}")
         if keep_average(avg_acc, best["acc"], len(yval), args.average_tolerance):
             best = {"epoch": label, "acc": avg_acc, "weights": mean_weights}
     model.set_weights(best["weights"])
     walls["finetune_s"] = time.time() - t0
     model.save(args.cache / f"selected-{size}.keras")  # lets the export be redone without retraining
-    log(f"selected fine-tune weights: epoch {best['epoch']}, pbc-val acc {best['acc']:.4f}")
+    log(f"selected fine-tune weights: epoch {best['epoch']}, selection score {best['acc']:.4f}")
 
     # 5. export + LiteRT validation --------------------------------------------------------------
     t0 = time.time()
@@ -539,14 +688,14 @@ def main() -> None:
                       "trainable_params": n_trainable, "batch": args.batch,
                       "per_epoch": "all pbc-wbc4/train + an equal random draw of kaggle-wbc4/train",
                       "selected_epoch": best["epoch"], "history": history},
-        "keras_pbc_val_acc": best["acc"],
+        "keras_selection_score": best["acc"],
     })
     paths = write_bundle(args.out, model, size, rep, args.cell_fraction, info)
     walls["export_s"] = time.time() - t0
     if not args.skip_eval:
         t0 = time.time()
         evaluate.evaluate([paths["int8"], paths["float32"]], args.data,
-                          ["pbc-wbc4/val", "kaggle-wbc4/test", "kaggle-wbc4/test_simple"], args.threads)
+                          ["pbc-wbc4/val", "pbc-extra/val", "kaggle-wbc4/test"], args.threads)
         walls["litert_eval_s"] = time.time() - t0
     walls["total_s"] = time.time() - t_start
     meta_path = args.out / "metadata.json"

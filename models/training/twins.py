@@ -129,6 +129,6 @@ def held_out_cells(
     held: set[str] = set()
     for c in CLASSES:
         keys = sorted(k for k in groups if k.startswith(c + ":"))
-        n = max(1, int(round(fraction * len(keys)))) if fraction > 0 else 0
+        n = max(1, int(round(fraction * len(keys)))) if fraction > 0 and keys else 0
         held.update(rng.choice(keys, size=n, replace=False).tolist() if n else [])
     return groups, held

@@ -18,6 +18,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+use super::illumination::Illumination;
 use super::preprocess::{ColorOrder, Crop};
 
 /// File name of the metadata, beside the model.
@@ -92,6 +93,38 @@ pub struct ModelMetadata {
     /// How the model's training pictures were framed, if recorded.
     #[serde(default)]
     pub framing: Option<Framing>,
+    /// Background normalisation applied to the whole picture before the crop (absent: none,
+    /// as for every model before 2.0); see [`crate::model::illumination`].
+    #[serde(default)]
+    pub illumination: Option<Illumination>,
+    /// Which output tensor holds what, for a model with more than one output (absent: the
+    /// only output holds the probabilities).
+    #[serde(default)]
+    pub outputs: Option<Outputs>,
+}
+
+/// The `outputs` object of `metadata.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outputs {
+    /// The class vector the classifier reads.
+    pub probabilities: OutputTensor,
+    /// The pooled embedding before the classification head, if the model exports it (the
+    /// head's weights are in the file `head` names, so the answer can be recomputed).
+    #[serde(default)]
+    pub embedding: Option<OutputTensor>,
+}
+
+/// One output tensor of the model, by its signature name (preferred) or its index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputTensor {
+    /// Index among the model's outputs.
+    pub index: usize,
+    /// Name in the model's signature; when given it must match and wins over `index`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Number of values.
+    #[serde(default)]
+    pub size: Option<usize>,
 }
 
 /// The `framing` object of `metadata.json`: how the training pictures were framed, so the
@@ -153,6 +186,9 @@ impl ModelMetadata {
             && !(f > 0.0 && f <= 1.0)
         {
             return Err(format!("cell_fraction must be in (0, 1], got {f}"));
+        }
+        if let Some(ill) = &self.illumination {
+            ill.validate()?;
         }
         if let Some(n) = self.views {
             let side = self.input_size as usize;
@@ -216,6 +252,25 @@ mod tests {
         assert_eq!(m.views, Some(8));
         let upright = ModelMetadata::parse(&GOOD.replace(" \"views\": 8,", "")).unwrap();
         assert_eq!(upright.views, None);
+        assert_eq!(m.illumination, None);
+        let lit = ModelMetadata::parse(&GOOD.replace(
+            "\"views\": 8,",
+            "\"views\": 8, \"illumination\": {\"method\": \"background_gain\", \"top_permille\": 100, \
+             \"reference\": [240, 240, 240], \"min_background\": 32, \"applied_to\": \"picture\"},",
+        ))
+        .unwrap();
+        assert_eq!(lit.illumination.map(|i| i.reference), Some([240; 3]));
+        assert_eq!(m.outputs, None);
+        let two = ModelMetadata::parse(&GOOD.replace(
+            "\"views\": 8,",
+            "\"views\": 8, \"outputs\": {\"probabilities\": {\"index\": 1, \"name\": \"output_1\", \
+             \"size\": 4}, \"embedding\": {\"index\": 0, \"name\": \"output_0\", \"size\": 1280}},",
+        ))
+        .unwrap();
+        let outputs = two.outputs.unwrap();
+        assert_eq!(outputs.probabilities.index, 1);
+        assert_eq!(outputs.probabilities.name.as_deref(), Some("output_1"));
+        assert_eq!(outputs.embedding.and_then(|e| e.size), Some(1280));
     }
 
     #[test]

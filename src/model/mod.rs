@@ -4,6 +4,7 @@
 pub mod bundle;
 mod classifier;
 mod error;
+pub mod illumination;
 pub mod integrity;
 pub mod litert;
 pub mod metadata;

@@ -1,5 +1,6 @@
 //! [`Classifier`] backed by a `.tflite` model on the LiteRT runtime.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
@@ -11,8 +12,9 @@ use serde::Serialize;
 use super::bundle::ModelBundle;
 use super::classifier::{Classifier, ClassifyError};
 use super::error::ModelError;
+use super::illumination::{self, Illumination};
 use super::litert::{CompiledModel, DType, Model, Quantization, Runtime};
-use super::metadata::OutputKind;
+use super::metadata::{self, OutputKind};
 use super::preprocess::{self, Preprocessing, Preprocessor};
 use super::views;
 
@@ -101,9 +103,13 @@ pub struct TfliteClassifier {
     compiled: CompiledModel,
     bundle: Arc<ModelBundle>,
     info: ModelInfo,
+    /// Background normalisation from the metadata, applied before preprocessing.
+    illumination: Option<Illumination>,
     preprocessor: Preprocessor,
     input_dtype: DType,
     input_quant: Option<Quantization>,
+    /// Index of the output tensor holding the class vector.
+    output_index: usize,
     output_dtype: DType,
     output_quant: Option<Quantization>,
     output_mode: OutputMode,
@@ -178,14 +184,13 @@ impl TfliteClassifier {
                 compiled.input_count()
             )));
         }
-        if compiled.output_count() != 1 {
-            return Err(unsupported(format!(
-                "the model has {} outputs; a classifier needs exactly one class vector",
-                compiled.output_count()
-            )));
-        }
+        let output_index = probabilities_output(
+            &compiled,
+            bundle.metadata().and_then(|m| m.outputs.as_ref()),
+        )
+        .map_err(unsupported)?;
         let input = compiled.input_info(0).map_err(invalid)?.clone();
-        let output = compiled.output_info(0).map_err(invalid)?.clone();
+        let output = compiled.output_info(output_index).map_err(invalid)?.clone();
 
         if input.shape.len() != 4 || input.shape[3] != 3 {
             return Err(ModelError::NotImageInput {
@@ -293,13 +298,16 @@ impl TfliteClassifier {
             DType::U8 => Upright::U8(vec![0; len]),
             _ => Upright::F32(vec![0.0; len]),
         };
+        let illumination = bundle.metadata().and_then(|m| m.illumination.clone());
         Ok(Self {
             compiled,
             bundle,
             info,
+            illumination,
             preprocessor: Preprocessor::new(spec),
             input_dtype: input.dtype,
             input_quant,
+            output_index,
             output_dtype: output.dtype,
             output_quant,
             output_mode,
@@ -331,12 +339,15 @@ impl TfliteClassifier {
     /// The input tensor exactly as the model receives it for `image` (float values; for
     /// quantised models, before quantisation). For checking preprocessing end to end.
     pub fn preprocess(&mut self, image: &RgbImage) -> Result<Vec<f32>, ClassifyError> {
+        let image = lit(self.illumination.as_ref(), image);
         let mut out = vec![0.0; self.preprocessor.spec().tensor_len()];
-        self.preprocessor.run(image, &mut out)?;
+        self.preprocessor.run(&image, &mut out)?;
         Ok(out)
     }
 
     fn fill_input(&mut self, image: &RgbImage) -> Result<(), ClassifyError> {
+        let lit_image = lit(self.illumination.as_ref(), image);
+        let image: &RgbImage = &lit_image;
         match (self.input_dtype, self.input_quant) {
             (DType::I8, Some(q)) => {
                 self.preprocessor.run(image, &mut self.scratch)?;
@@ -402,17 +413,17 @@ impl TfliteClassifier {
         match (self.output_dtype, self.output_quant) {
             (DType::I8, Some(q)) => out.extend(
                 self.compiled
-                    .output::<i8>(0)?
+                    .output::<i8>(self.output_index)?
                     .iter()
                     .map(|&v| dequantise(i64::from(v), q)),
             ),
             (DType::U8, Some(q)) => out.extend(
                 self.compiled
-                    .output::<u8>(0)?
+                    .output::<u8>(self.output_index)?
                     .iter()
                     .map(|&v| dequantise(i64::from(v), q)),
             ),
-            _ => out.extend_from_slice(self.compiled.output::<f32>(0)?),
+            _ => out.extend_from_slice(self.compiled.output::<f32>(self.output_index)?),
         }
         Ok(out)
     }
@@ -513,6 +524,52 @@ impl Classifier for TfliteClassifier {
     fn classify(&mut self, image: &RgbImage) -> Result<Vec<f32>, ClassifyError> {
         self.prepare(image)?;
         self.infer_views()
+    }
+}
+
+/// The index of the output holding the class vector: the one `outputs` in `metadata.json`
+/// names (by signature name, else index), or the only output.
+fn probabilities_output(
+    compiled: &CompiledModel,
+    outputs: Option<&metadata::Outputs>,
+) -> Result<usize, String> {
+    let count = compiled.output_count();
+    let Some(outputs) = outputs else {
+        return if count == 1 {
+            Ok(0)
+        } else {
+            Err(format!(
+                "the model has {count} outputs and its metadata.json names none of them \
+                 (\"outputs\": {{\"probabilities\": {{\"index\": N}}}}); a classifier needs to know \
+                 which is the class vector"
+            ))
+        };
+    };
+    let wanted = &outputs.probabilities;
+    match &wanted.name {
+        Some(name) => compiled
+            .output_infos()
+            .position(|t| &t.name == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = compiled.output_infos().map(|t| t.name.as_str()).collect();
+                format!(
+                    "metadata.json names the output {name:?}, but the model's outputs are {names:?}"
+                )
+            }),
+        None if wanted.index < count => Ok(wanted.index),
+        None => Err(format!(
+            "metadata.json names output {} but the model has {count} outputs",
+            wanted.index
+        )),
+    }
+}
+
+/// `image` with the model's background normalisation applied, or `image` itself when the
+/// model asks for none.
+fn lit<'a>(spec: Option<&Illumination>, image: &'a RgbImage) -> Cow<'a, RgbImage> {
+    match spec {
+        Some(spec) => Cow::Owned(illumination::normalise(image, spec)),
+        None => Cow::Borrowed(image),
     }
 }
 
