@@ -575,7 +575,7 @@ def main() -> None:
     model.get_layer("probabilities").set_weights(heads[size])
     rep = representative(train_items, size, args.rep_images, args.seed + 1)
 
-    def training_info(stage: str, extra: dict) -> dict:
+    def training_info(stage: str, stage_fields: dict) -> dict:
         return {
             "stage": stage,
             "datasets": {
@@ -607,7 +607,7 @@ def main() -> None:
             "keras": keras.__version__,
             "python": platform.python_version(),
             "wall_time_s": {k: round(v, 1) for k, v in {**walls, "total_so_far_s": time.time() - t_start}.items()},
-            **extra,
+            **stage_fields,
         }
 
     # 3. export the head-only model right away (a usable model even if fine-tuning is cut short)
