@@ -81,6 +81,7 @@ fn check_package(deb: &Path) {
         "/usr/share/hematovision/models/hematovision-wbc4.tflite",
         "/usr/share/hematovision/models/labels.txt",
         "/usr/share/hematovision/models/metadata.json",
+        "/usr/share/hematovision/models/head.json",
         "/usr/lib/hematovision/libLiteRt.so",
         "/etc/hematovision/hematovision.toml",
         "/lib/udev/rules.d/60-hematovision.rules",

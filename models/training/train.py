@@ -381,12 +381,12 @@ def write_bundle(out: Path, model: keras.Model, size: int, rep: np.ndarray, cell
     return {"int8": i8, "float32": f32}
 
 
-def head_json(kernel: np.ndarray, bias: np.ndarray) -> str:
+def head_json(kernel: np.ndarray, bias: np.ndarray, labels: list[str] = CLASSES) -> str:
     """head.json: the dense head's float32 kernel (one row per embedding value) and bias, each
     number written as the shortest decimal that reads back to the same float32."""
     f = lambda v: np.format_float_positional(np.float32(v), unique=True, trim="-")  # noqa: E731
     rows = ",\n  ".join("[" + ", ".join(f(v) for v in row) + "]" for row in kernel)
-    return ('{\n "format": "dense_softmax",\n "labels": ' + json.dumps(CLASSES) + ',\n'
+    return ('{\n "format": "dense_softmax",\n "labels": ' + json.dumps(labels) + ',\n'
             f' "embedding_size": {kernel.shape[0]},\n "classes": {kernel.shape[1]},\n'
             ' "bias": [' + ", ".join(f(v) for v in bias) + '],\n'
             ' "kernel": [\n  ' + rows + '\n ]\n}\n')
