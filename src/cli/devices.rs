@@ -32,6 +32,14 @@ pub fn classifier(
     Ok(classifier)
 }
 
+/// Loads the calibration at `path` into `classifier`; a refused one is an error naming why
+/// and the fix.
+pub fn load_calibration(classifier: &mut TfliteClassifier, path: &Path) -> anyhow::Result<()> {
+    let active = classifier.load_calibration(path)?;
+    log::info!("calibration: {active}");
+    Ok(())
+}
+
 /// The cell finder, framing crops as the model's training images are framed.
 pub fn finder(config: &Config, bundle: &ModelBundle) -> LocatorFinder {
     LocatorFinder::new(

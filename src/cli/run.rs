@@ -7,6 +7,7 @@ use anyhow::Context;
 use hematovision::app::{App, AppSettings, Devices, StopSignals};
 use hematovision::config::Config;
 use hematovision::hw::display::Screen;
+use hematovision::model::{ModelInfo, TfliteClassifier};
 use hematovision::report::SlideReport;
 
 use super::devices;
@@ -22,6 +23,64 @@ pub struct RunOptions {
     pub exit_when_done: bool,
     /// Start in live mode (counting every new cell while the slide is scanned).
     pub live: bool,
+    /// Calibration file, overriding the configuration's `model.calibration`.
+    pub calibration: Option<PathBuf>,
+}
+
+/// How long the boot screen stays when a calibration was refused.
+const REFUSED_NOTICE: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Which head the daemon counts with, as the boot screen says it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum BootHead {
+    /// No calibration configured: the shipped head.
+    Shipped,
+    /// The calibration with this identity (`sha256:<12 hex>`).
+    Calibrated(String),
+    /// A calibration was configured but refused: the shipped head counts instead.
+    Refused,
+}
+
+/// Loads the configured calibration. One that is refused (another model, other labels, a
+/// damaged or missing file) must not stop the daemon counting: the shipped head counts
+/// instead, and the error log and the boot screen say so.
+fn calibrate_or_fall_back(classifier: &mut TfliteClassifier, path: Option<&Path>) -> BootHead {
+    let Some(path) = path else {
+        log::info!("calibration: none, the model's shipped head counts");
+        return BootHead::Shipped;
+    };
+    match devices::load_calibration(classifier, path) {
+        Ok(()) => classifier
+            .calibration()
+            .map_or(BootHead::Shipped, |c| BootHead::Calibrated(c.identity())),
+        Err(e) => {
+            log::error!(
+                "CALIBRATION REFUSED, counting with the model's shipped head instead: {e:#}"
+            );
+            BootHead::Refused
+        }
+    }
+}
+
+/// The boot screen's model line: the model's short name and version, and the head
+/// (`CAL` and the calibration's first digits, or `CAL ERR` when it was refused), in the
+/// 15 characters the panel has after `MODEL `.
+fn boot_model_line(info: &ModelInfo, head: &BootHead) -> String {
+    let name = info
+        .name
+        .strip_prefix("hematovision-")
+        .unwrap_or(&info.name);
+    match head {
+        BootHead::Shipped => match &info.version {
+            Some(v) => format!("{name} {v}"),
+            None => name.to_string(),
+        },
+        BootHead::Calibrated(id) => {
+            let digits = id.strip_prefix("sha256:").unwrap_or(id);
+            format!("{name} CAL {}", &digits[..digits.len().min(6)])
+        }
+        BootHead::Refused => format!("{name} CAL ERR"),
+    }
 }
 
 /// Starts the daemon and runs it until it is told to quit.
@@ -32,6 +91,9 @@ pub fn run(config_path: &Path, options: RunOptions) -> anyhow::Result<ExitCode> 
     }
     if options.live {
         config.live.enabled = true;
+    }
+    if let Some(calibration) = options.calibration {
+        config.model.calibration = Some(calibration);
     }
     log::info!(
         "hematovision {} starting with {}",
@@ -54,16 +116,17 @@ pub fn run(config_path: &Path, options: RunOptions) -> anyhow::Result<ExitCode> 
         })
         .ok();
     let mut display = devices::display(&config)?;
-    let classifier = devices::classifier(
+    let mut classifier = devices::classifier(
         &config.model.path,
         config.model.runtime_library.as_deref(),
         config.model.threads,
         config.model.views,
     )?;
+    let head = calibrate_or_fall_back(&mut classifier, config.model.calibration.as_deref());
     let camera = devices::camera(&config)?;
     let boot = Screen::Boot {
         version: env!("CARGO_PKG_VERSION").to_string(),
-        model: classifier.info().name.clone(),
+        model: boot_model_line(classifier.info(), &head),
         camera: match config.camera.source {
             hematovision::config::CameraSourceKind::Replay => "REPLAY".into(),
             hematovision::config::CameraSourceKind::V4l2 => "USB".into(),
@@ -71,6 +134,10 @@ pub fn run(config_path: &Path, options: RunOptions) -> anyhow::Result<ExitCode> 
     };
     if let Err(e) = display.show(&boot) {
         log::warn!("display: {e}; counting goes on without it");
+    }
+    if head == BootHead::Refused {
+        // Long enough for the technician to read CAL ERR before the tally replaces it.
+        std::thread::sleep(REFUSED_NOTICE);
     }
     let cell_fraction = classifier.bundle().cell_fraction();
     let devices = Devices {
