@@ -114,10 +114,15 @@ fn open(model: &Path) -> TfliteClassifier {
 
 /// A calibration made with the int8 model from 8 cells of each of three classes.
 fn made_calibration(work: &Path) -> PathBuf {
+    made_for(work, &int8_model(), "calibration.json")
+}
+
+/// A calibration made with `model` from 8 cells of each of three classes, in `work/name`.
+fn made_for(work: &Path, model: &Path, name: &str) -> PathBuf {
     let cells = work.join("cells");
     reviewed_cells(&cells, 8);
-    let out = work.join("calibration.json");
-    let (ok, report) = calibrate(&cells, &int8_model(), &out, &[]);
+    let out = work.join(name);
+    let (ok, report) = calibrate(&cells, model, &out, &[]);
     assert!(ok, "{report}");
     out
 }
@@ -453,11 +458,7 @@ fn the_daemon_counts_with_the_configured_calibration_and_journals_which_head() {
 fn a_refused_calibration_falls_back_to_the_shipped_head_loudly() {
     let work = tempfile::tempdir().unwrap();
     // Made for the float32 model, configured with the int8 one.
-    let cells = work.path().join("cells");
-    reviewed_cells(&cells, 8);
-    let other = work.path().join("for-float32.json");
-    let (ok, report) = calibrate(&cells, &float_model(), &other, &[]);
-    assert!(ok, "{report}");
+    let other = made_for(work.path(), &float_model(), "for-float32.json");
     let config = daemon_config(work.path(), Some("for-float32.json"));
 
     let check = run(&["check-config"], &[&config]);

@@ -5,7 +5,7 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use hematovision::calib::{
@@ -14,6 +14,7 @@ use hematovision::calib::{
 };
 use hematovision::config::Config;
 use hematovision::eval::model::{LabelledImage, list_labelled};
+use hematovision::eval::thread_cpu;
 use hematovision::model::TfliteClassifier;
 use hematovision::model::integrity::sha256_hex;
 use hematovision::store::write_file_durably;
@@ -56,6 +57,7 @@ struct Skipped {
 /// Reads the cells, fits, guards and writes. Exit code 1 when the head is refused.
 pub fn run(dir: &Path, model: &ModelArgs, options: &Options) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
+    let cpu_started = thread_cpu();
     let mut classifier = model.open()?;
     let bundle = classifier.bundle().clone();
     let shipped = bundle.shipped_head().cloned().with_context(|| {
@@ -80,6 +82,7 @@ pub fn run(dir: &Path, model: &ModelArgs, options: &Options) -> anyhow::Result<E
     let (cells, skipped) = embed_all(&mut classifier, &images, options.locate, &progress)?;
     let embedded = started.elapsed();
     let fit_started = Instant::now();
+    let cpu_embedded = thread_cpu();
     let calibration = calibrate(
         &shipped,
         &cells,
@@ -89,6 +92,12 @@ pub fn run(dir: &Path, model: &ModelArgs, options: &Options) -> anyhow::Result<E
         },
     )?;
     let fit_seconds = fit_started.elapsed().as_secs_f64();
+    let cpu_fitted = thread_cpu();
+    // This thread's CPU time: the fit runs on it alone, and so does inference with
+    // --threads 1; on a shared machine wall time also counts the waiting.
+    let cpu = |from: Option<Duration>, to: Option<Duration>| {
+        from.zip(to).map(|(a, b)| b.saturating_sub(a).as_secs_f64())
+    };
     let refused = decide(&calibration.before, &calibration.after, options.force).err();
     let written = match &refused {
         Some(_) => None,
@@ -113,6 +122,10 @@ pub fn run(dir: &Path, model: &ModelArgs, options: &Options) -> anyhow::Result<E
             embedded.as_secs_f64(),
             fit_seconds,
             started.elapsed().as_secs_f64(),
+        ],
+        cpu_seconds: [
+            cpu(cpu_started, cpu_embedded),
+            cpu(cpu_embedded, cpu_fitted),
         ],
     };
     if options.json {
@@ -202,6 +215,8 @@ struct Summary<'a> {
     refused: Option<String>,
     /// Embedding, fitting (cross-validation and the final fit), total.
     seconds: [f64; 3],
+    /// This thread's CPU time embedding and fitting, where it can be read.
+    cpu_seconds: [Option<f64>; 2],
 }
 
 impl Summary<'_> {
@@ -260,6 +275,10 @@ impl Summary<'_> {
                 "embedding": self.seconds[0],
                 "fit": self.seconds[1],
                 "total": self.seconds[2],
+            },
+            "cpu_seconds": {
+                "embedding": self.cpu_seconds[0],
+                "fit": self.cpu_seconds[1],
             },
         })
     }

@@ -7,10 +7,9 @@ use anyhow::Context;
 use hematovision::app::{App, AppSettings, Devices, StopSignals};
 use hematovision::config::Config;
 use hematovision::hw::display::Screen;
-use hematovision::model::{ModelInfo, TfliteClassifier};
 use hematovision::report::SlideReport;
 
-use super::devices;
+use super::devices::{self, HeadState};
 
 /// Options of `run` beyond the configuration file.
 #[derive(Debug, Default)]
@@ -30,56 +29,21 @@ pub struct RunOptions {
 /// How long the boot screen stays when a calibration was refused.
 const REFUSED_NOTICE: std::time::Duration = std::time::Duration::from_secs(3);
 
-/// Which head the daemon counts with, as the boot screen says it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum BootHead {
-    /// No calibration configured: the shipped head.
-    Shipped,
-    /// The calibration with this identity (`sha256:<12 hex>`).
-    Calibrated(String),
-    /// A calibration was configured but refused: the shipped head counts instead.
-    Refused,
-}
-
-/// Loads the configured calibration. One that is refused (another model, other labels, a
-/// damaged or missing file) must not stop the daemon counting: the shipped head counts
-/// instead, and the error log and the boot screen say so.
-fn calibrate_or_fall_back(classifier: &mut TfliteClassifier, path: Option<&Path>) -> BootHead {
-    let Some(path) = path else {
-        log::info!("calibration: none, the model's shipped head counts");
-        return BootHead::Shipped;
-    };
-    match devices::load_calibration(classifier, path) {
-        Ok(()) => classifier
-            .calibration()
-            .map_or(BootHead::Shipped, |c| BootHead::Calibrated(c.identity())),
-        Err(e) => {
-            log::error!(
-                "CALIBRATION REFUSED, counting with the model's shipped head instead: {e:#}"
-            );
-            BootHead::Refused
-        }
-    }
-}
-
 /// The boot screen's model line: the model's short name and version, and the head
 /// (`CAL` and the calibration's first digits, or `CAL ERR` when it was refused), in the
 /// 15 characters the panel has after `MODEL `.
-fn boot_model_line(info: &ModelInfo, head: &BootHead) -> String {
-    let name = info
-        .name
-        .strip_prefix("hematovision-")
-        .unwrap_or(&info.name);
+fn boot_model_line(name: &str, version: Option<&str>, head: &HeadState) -> String {
+    let name = name.strip_prefix("hematovision-").unwrap_or(name);
     match head {
-        BootHead::Shipped => match &info.version {
+        HeadState::Shipped => match version {
             Some(v) => format!("{name} {v}"),
             None => name.to_string(),
         },
-        BootHead::Calibrated(id) => {
+        HeadState::Calibrated(id) => {
             let digits = id.strip_prefix("sha256:").unwrap_or(id);
-            format!("{name} CAL {}", &digits[..digits.len().min(6)])
+            format!("{name} CAL {}", digits.get(..6).unwrap_or(digits))
         }
-        BootHead::Refused => format!("{name} CAL ERR"),
+        HeadState::Refused => format!("{name} CAL ERR"),
     }
 }
 
@@ -122,11 +86,16 @@ pub fn run(config_path: &Path, options: RunOptions) -> anyhow::Result<ExitCode> 
         config.model.threads,
         config.model.views,
     )?;
-    let head = calibrate_or_fall_back(&mut classifier, config.model.calibration.as_deref());
+    let head =
+        devices::calibrate_or_fall_back(&mut classifier, config.model.calibration.as_deref());
     let camera = devices::camera(&config)?;
     let boot = Screen::Boot {
         version: env!("CARGO_PKG_VERSION").to_string(),
-        model: boot_model_line(classifier.info(), &head),
+        model: boot_model_line(
+            &classifier.info().name,
+            classifier.info().version.as_deref(),
+            &head,
+        ),
         camera: match config.camera.source {
             hematovision::config::CameraSourceKind::Replay => "REPLAY".into(),
             hematovision::config::CameraSourceKind::V4l2 => "USB".into(),
@@ -135,7 +104,7 @@ pub fn run(config_path: &Path, options: RunOptions) -> anyhow::Result<ExitCode> 
     if let Err(e) = display.show(&boot) {
         log::warn!("display: {e}; counting goes on without it");
     }
-    if head == BootHead::Refused {
+    if head == HeadState::Refused {
         // Long enough for the technician to read CAL ERR before the tally replaces it.
         std::thread::sleep(REFUSED_NOTICE);
     }
@@ -172,4 +141,25 @@ pub fn run(config_path: &Path, options: RunOptions) -> anyhow::Result<ExitCode> 
     drop(app);
     log::info!("stopped; journal closed");
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_boot_screen_says_which_head_counts_in_its_15_characters() {
+        let line = |head| boot_model_line("hematovision-wbc7", Some("2.0.0"), &head);
+        assert_eq!(line(HeadState::Shipped), "wbc7 2.0.0");
+        let calibrated = line(HeadState::Calibrated("sha256:1a2b3c4d5e6f".into()));
+        assert_eq!(calibrated, "wbc7 CAL 1a2b3c");
+        assert_eq!(line(HeadState::Refused), "wbc7 CAL ERR");
+        for text in [calibrated, line(HeadState::Refused)] {
+            assert!(text.len() <= 15, "{text}");
+        }
+        assert_eq!(
+            boot_model_line("mobilenet", None, &HeadState::Shipped),
+            "mobilenet"
+        );
+    }
 }
