@@ -28,7 +28,7 @@
 //! | devices | [`store`] | *ground*, [`count`] | the journal of count events and its recovery |
 //! | devices | [`camera`] | *ground* | frame sources (V4L2, replay) and pixel formats to RGB |
 //! | devices | [`hw`] | *ground* | the OLED (over the `ssd1306` crate) and the buttons (GPIO) |
-//! | devices | [`model`] | *ground*, [`vision`] | [`model::ModelBundle`] and the classifier on LiteRT |
+//! | devices | [`model`] | *ground*, [`vision`], [`calib`] | [`model::ModelBundle`] and the classifier on LiteRT, answering through a recalibrated head when one is loaded |
 //! | devices | [`live`] | *ground*, [`vision`] | live mode: motion, tracking, counting each cell once |
 //! | devices | [`calib`] | *ground* | recalibration: a softmax head fitted to reviewed cells, its guard and file |
 //! | upper | [`config`] | *ground*, *devices* | the TOML file, checked strictly, and its sections |

@@ -27,14 +27,15 @@ fn real_model_loads_and_classifies_the_test_image() {
             runtime_library: None,
             threads: 1,
             views: 8,
+            calibration: None,
         };
         let checks = inference::check_model(&section);
         let names: Vec<&str> = checks.iter().map(|c| c.name).collect();
-        assert_eq!(names, ["runtime", "model", "inference"]);
+        assert_eq!(names, ["runtime", "model", "calibration", "inference"]);
         for c in &checks {
             assert_eq!(c.status, Status::Ok, "{model}: {c}");
         }
-        assert!(checks[2].detail.contains("ms"), "{}", checks[2]);
+        assert!(checks[3].detail.contains("ms"), "{}", checks[3]);
         assert!(checks[1].detail.contains("8 views"), "{}", checks[1]);
     }
 }
@@ -46,12 +47,14 @@ fn non_image_model_fails_the_model_line() {
         runtime_library: None,
         threads: 1,
         views: 0,
+        calibration: None,
     };
     let checks = inference::check_model(&section);
     assert_eq!(checks[0].status, Status::Ok, "{}", checks[0]);
     assert_eq!(checks[1].status, Status::Fail, "{}", checks[1]);
     assert!(checks[1].detail.contains("not an image"), "{}", checks[1]);
     assert_eq!(checks[2].status, Status::Fail);
+    assert_eq!(checks[3].status, Status::Fail);
 }
 
 fn doctor(config: &Path) -> (i32, Vec<String>) {
@@ -218,6 +221,7 @@ fn shipped_models_with_simulated_devices_pass_every_check() {
             runtime_library: None,
             threads: 1,
             views: 0,
+            calibration: None,
         };
         let checks = inference::check_model(&section);
         for c in &checks {

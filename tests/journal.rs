@@ -332,3 +332,88 @@ fn wrong_values_in_the_journal_are_refused_with_file_and_line() {
         assert!(problem.contains("not counted"), "{problem}");
     }
 }
+
+// Issue 22: which model and head counted. Journals written before recalibration have none
+// of these fields; they must load as "the shipped head", and new lines must say which.
+
+/// A journal line exactly as the daemon wrote it before issue 22 (no `model`,
+/// `calibration` or `head`).
+const OLD_JOURNAL: &str = concat!(
+    r#"{"event":"session_started","session":"20261122-064733","labels":["EOSINOPHIL","LYMPHOCYTE","MONOCYTE","NEUTROPHIL"],"target":100,"threshold":0.6,"at":{"wall_ms":1795330053000,"mono_ms":12}}"#,
+    "\n",
+    r#"{"event":"cell_counted","session":"20261122-064733","cell":{"seq":1,"class":3,"label":"NEUTROPHIL","confidence":0.85,"probabilities":[0.05,0.05,0.05,0.85],"identified":true,"frame":"BloodImage_00000.jpg","crop":"crops/20261122-064733/000001.jpg","at":{"wall_ms":1795330054000,"mono_ms":1012}}}"#,
+    "\n"
+);
+
+#[test]
+fn an_old_journal_loads_as_counted_by_the_shipped_head() {
+    let path = std::path::Path::new("journal/20261122-064733.jsonl");
+    let replay = hematovision::store::replay_bytes(OLD_JOURNAL.as_bytes(), path);
+    assert!(replay.problems.is_empty(), "{:?}", replay.problems);
+    assert_eq!(replay.events, 2);
+    let slide = replay.counter.session().unwrap();
+    assert_eq!(slide.cells().len(), 1);
+    assert_eq!(slide.cells()[0].head, None);
+    // Read and written again, an old line is the same bytes: nothing is added to it.
+    for line in OLD_JOURNAL.lines() {
+        let event: Event = serde_json::from_str(line).unwrap();
+        if let Event::SessionStarted {
+            model, calibration, ..
+        } = &event
+        {
+            assert_eq!((model, calibration), (&None, &None));
+        }
+        assert_eq!(serde_json::to_string(&event).unwrap(), line);
+    }
+}
+
+#[test]
+fn new_lines_record_the_model_and_the_head_and_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut journal, replay) = Journal::open(dir.path()).unwrap();
+    let mut counter = replay.counter;
+    let id = journal.new_session_id(at(0).wall_ms);
+    let start = counter
+        .start_event(id.clone(), labels(), 100, 0.5, at(0))
+        .unwrap()
+        .with_model(
+            Some("hematovision-wbc7 2.0.0".into()),
+            Some("sha256:0123456789ab".into()),
+        );
+    commit(&mut journal, &mut counter, start);
+    let head = Some("calibration sha256:0123456789ab".to_string());
+    let cell = counter
+        .count_event_by(
+            vec![0.1, 0.7, 0.1, 0.1],
+            "f.jpg".into(),
+            None,
+            head.clone(),
+            at(1),
+        )
+        .unwrap();
+    commit(&mut journal, &mut counter, cell);
+    let shipped = counter
+        .count_event(vec![0.1, 0.1, 0.7, 0.1], "g.jpg".into(), None, at(2))
+        .unwrap();
+    commit(&mut journal, &mut counter, shipped);
+    drop(journal);
+
+    let text = fs::read_to_string(journal_file(dir.path(), &id)).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["model"], "hematovision-wbc7 2.0.0");
+    assert_eq!(lines[0]["calibration"], "sha256:0123456789ab");
+    assert_eq!(lines[1]["cell"]["head"], "calibration sha256:0123456789ab");
+    assert!(lines[2]["cell"].get("head").is_none(), "{}", lines[2]);
+
+    let (_journal, replay) = Journal::open(dir.path()).unwrap();
+    assert!(replay.problems.is_empty(), "{:?}", replay.problems);
+    let cells = replay.counter.session().unwrap().cells();
+    assert_eq!(cells[0].head, head);
+    assert_eq!(cells[1].head, None);
+    let read = read_session(dir.path(), Some(&id)).unwrap();
+    assert!(read.problems.is_empty(), "{:?}", read.problems);
+    assert_eq!(read.counter.session().unwrap().cells().len(), 2);
+}

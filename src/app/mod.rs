@@ -318,6 +318,7 @@ impl App {
         let id = self.journal.new_session_id(at.wall_ms);
         let labels = self.devices.classifier.labels().to_vec();
         let outside = self.outside_classes();
+        let provenance = self.devices.classifier.provenance();
         match self.counter.start_event_with_outside(
             id,
             labels,
@@ -327,6 +328,8 @@ impl App {
             at,
         ) {
             Ok(event) => {
+                // Which model and head count this slide, for whoever reads the journal.
+                let event = event.with_model(provenance.model, provenance.calibration);
                 log::info!("new slide {}", event.session());
                 self.commit(event)
             }
@@ -392,10 +395,14 @@ impl App {
         };
         let at = self.now();
         let crop_path = self.save_crop(crop);
-        let event = match self
-            .counter
-            .count_event(probabilities, origin.to_string(), crop_path, at)
-        {
+        let head = self.devices.classifier.provenance().head;
+        let event = match self.counter.count_event_by(
+            probabilities,
+            origin.to_string(),
+            crop_path,
+            head,
+            at,
+        ) {
             Ok(event) => event,
             Err(e) => {
                 log::error!("cannot count: {e}");

@@ -3,7 +3,7 @@
 use crate::camera::CameraError;
 use crate::hw::button::ButtonError;
 use crate::hw::display::DisplayError;
-use crate::model::{ClassifyError, ModelError};
+use crate::model::{CalibrationError, ClassifyError, ModelError};
 use crate::store::StoreError;
 
 /// Errors of the benchmark.
@@ -12,6 +12,9 @@ pub enum BenchError {
     /// The model or its runtime could not be loaded.
     #[error("model: {0}")]
     Model(#[source] ModelError),
+    /// The calibration was refused for this model.
+    #[error("{0}")]
+    Calibration(#[source] CalibrationError),
     /// The loaded model failed to prepare an input or to run.
     #[error("model: {0}")]
     Classify(#[source] ClassifyError),

@@ -40,6 +40,9 @@ pub struct BenchOptions {
     pub iterations: usize,
     /// Folder of camera fields (the replay camera of the press-to-display path).
     pub fields: PathBuf,
+    /// A calibration whose head answers (`None`: the shipped head), to time the
+    /// recalibrated path.
+    pub calibration: Option<PathBuf>,
 }
 
 /// The measured figures (milliseconds unless named otherwise).
@@ -47,6 +50,8 @@ pub struct BenchOptions {
 pub struct BenchReport {
     /// The model measured.
     pub model: String,
+    /// The calibration answering (`sha256:<12 hex>`), `None` for the shipped head.
+    pub calibration: Option<String>,
     /// Inference threads.
     pub threads: usize,
     /// Orientation views averaged per classification (one inference each).
@@ -96,6 +101,12 @@ pub fn run(options: &BenchOptions) -> Result<BenchReport, BenchError> {
         },
     )
     .map_err(BenchError::Model)?;
+    if let Some(path) = &options.calibration {
+        classifier
+            .load_calibration(path)
+            .map_err(BenchError::Calibration)?;
+    }
+    let calibration = classifier.provenance().calibration;
     let info = classifier.info().clone();
     let cell_fraction = classifier.bundle().cell_fraction();
 
@@ -164,6 +175,7 @@ pub fn run(options: &BenchOptions) -> Result<BenchReport, BenchError> {
     };
     Ok(BenchReport {
         model: info.to_string(),
+        calibration,
         threads: info.threads,
         views: info.views,
         preprocess_ms_median: prep.median_ms,

@@ -105,7 +105,9 @@ pub enum CalibrationFileError {
     },
     /// Made for another model.
     #[error(
-        "this calibration was made for another model (sha256 {file}, the model in use is {model}); calibrate again with this model, or delete model.calibration to use the shipped head"
+        "made for another model (sha256 {}…, the model in use is {}…): calibrate again with this model, or delete model.calibration",
+        short(file),
+        short(model)
     )]
     ModelMismatch {
         /// The file's model sha256.
@@ -133,6 +135,12 @@ pub enum CalibrationFileError {
         "calibration file holds an invalid number in {0}; the file is damaged: make it again with `hematovision calibrate`"
     )]
     Number(String),
+}
+
+/// The first 12 hexadecimal digits of a sha256, enough to tell two models apart in a
+/// message that must stay short (a configuration error echoes about 200 characters).
+fn short(sha256: &str) -> &str {
+    sha256.get(..12).unwrap_or(sha256)
 }
 
 impl CalibrationFile {

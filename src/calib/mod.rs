@@ -9,7 +9,8 @@
 //! - [`head`]: the head and how an answer is computed from embeddings,
 //! - [`fit`]: the deterministic fit (L-BFGS on the regularised softmax loss),
 //! - [`cv`]: folds, the choice of the pull, accuracy before and after, the guard,
-//! - [`file`]: the calibration file (versioned JSON) and its validation on load.
+//! - [`file`]: the calibration file (versioned JSON) and its validation on load,
+//! - [`subset`]: a stratified, seeded subset of the cells (for a learning curve).
 //!
 //! Everything here except [`CalibrationFile::read`] is pure computation. This room imports only the
 //! crate's ground floor ([`crate::time`]); the model (which supplies embeddings and the
@@ -20,6 +21,8 @@ pub mod cv;
 pub mod file;
 pub mod fit;
 pub mod head;
+mod rng;
+pub mod subset;
 #[cfg(test)]
 mod synthetic;
 
@@ -30,3 +33,4 @@ pub use cv::{
 pub use file::{CalibrationFile, CalibrationFileError, Expected};
 pub use fit::{FitError, LabelledCell, fit_head, lambda_scale};
 pub use head::{Head, HeadError};
+pub use subset::stratified_subset;

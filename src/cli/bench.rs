@@ -11,6 +11,7 @@ use super::ModelArgs;
 /// Runs the benchmark and prints the figures (or one JSON object).
 pub fn run(
     model: &ModelArgs,
+    calibration: Option<PathBuf>,
     iterations: usize,
     fields: PathBuf,
     json: bool,
@@ -22,6 +23,7 @@ pub fn run(
         views: NonZeroUsize::new(model.views as usize),
         iterations,
         fields,
+        calibration,
     };
     let report = run_bench(&options)?;
     if json {
@@ -34,6 +36,12 @@ pub fn run(
 
 fn print_report(r: &BenchReport) {
     println!("model             {}", r.model);
+    println!(
+        "head              {}",
+        r.calibration
+            .as_deref()
+            .map_or_else(|| "shipped".to_string(), |c| format!("calibration {c}"))
+    );
     println!("machine           {}", r.machine);
     println!(
         "preprocessing     {:.2} ms median, {:.2} ms p95",

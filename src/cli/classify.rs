@@ -8,6 +8,7 @@ use hematovision::model::Classifier;
 use hematovision::model::preprocess::read_rgb;
 use hematovision::vision::framing::find_in_picture;
 use hematovision::vision::{LocatorParams, PictureCell, find_cell, frame_cell, framing_box};
+use image::RgbImage;
 use serde_json::json;
 
 use super::ModelArgs;
@@ -15,16 +16,32 @@ use super::ModelArgs;
 /// Models with more classes than this list only their most probable ones in text output.
 const MAX_LISTED: usize = 5;
 
+/// How `classify` frames and prints.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Whole camera fields: find the white cell first.
+    pub locate: bool,
+    /// Crops: re-frame them by their white cell.
+    pub reframe: bool,
+    /// One JSON object per line.
+    pub json: bool,
+}
+
 /// Classifies every file; unreadable files are reported and skipped, and make the exit
 /// code non-zero.
 pub fn run(
     files: &[PathBuf],
     model: &ModelArgs,
-    locate: bool,
-    reframe: bool,
-    json: bool,
+    calibration: Option<&Path>,
+    options: Options,
 ) -> anyhow::Result<ExitCode> {
-    let mut classifier = model.open()?;
+    let Options {
+        locate,
+        reframe,
+        json,
+    } = options;
+    let mut classifier = model.open_calibrated(calibration)?;
+    let head = classifier.provenance().head;
     let config = Config::default();
     let cell_fraction = classifier.bundle().cell_fraction();
     let reticle = config.camera.reticle.map(|[x, y]| (x, y));
@@ -57,6 +74,9 @@ pub fn run(
                         "confidence": confidence,
                         "probabilities": all,
                     });
+                    if let (Some(head), Some(map)) = (&head, line.as_object_mut()) {
+                        map.insert("head".into(), json!(head));
+                    }
                     if (locate || reframe)
                         && let Some(map) = line.as_object_mut()
                     {
@@ -125,12 +145,17 @@ pub fn run(
 }
 
 /// How each file is turned into the classifier's picture.
-struct How<'a> {
-    locate: bool,
-    reframe: bool,
-    params: &'a LocatorParams,
-    cell_fraction: f32,
-    reticle: Option<(u32, u32)>,
+pub struct How<'a> {
+    /// The file is a whole camera field: find the white cell first.
+    pub locate: bool,
+    /// The file is a crop: re-frame it by its white cell.
+    pub reframe: bool,
+    /// The locator's settings.
+    pub params: &'a LocatorParams,
+    /// The model's cell fraction (the framing of its training pictures).
+    pub cell_fraction: f32,
+    /// The camera's reticle, where the technician centres the cell.
+    pub reticle: Option<(u32, u32)>,
 }
 
 /// The probabilities, and the cell found when locating or re-framing (`None` when the
@@ -140,6 +165,14 @@ fn classify_one(
     file: &Path,
     how: &How<'_>,
 ) -> Result<(Vec<f32>, Option<PictureCell>), String> {
+    let (picture, seen) = picture_of(file, how)?;
+    let probabilities = classifier.classify(&picture).map_err(|e| e.to_string())?;
+    Ok((probabilities, seen))
+}
+
+/// The picture the classifier sees for `file`, framed as `how` says (as the daemon frames
+/// a camera field with `locate`), and the cell found when locating or re-framing.
+pub fn picture_of(file: &Path, how: &How<'_>) -> Result<(RgbImage, Option<PictureCell>), String> {
     let image = read_rgb(file).map_err(|e| format!("cannot read the image: {e}"))?;
     let seen = if how.locate {
         let cell =
@@ -161,6 +194,5 @@ fn classify_one(
         Some(cell) => frame_cell(&image, cell, how.cell_fraction),
         None => image,
     };
-    let probabilities = classifier.classify(&picture).map_err(|e| e.to_string())?;
-    Ok((probabilities, seen))
+    Ok((picture, seen))
 }

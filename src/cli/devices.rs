@@ -32,6 +32,46 @@ pub fn classifier(
     Ok(classifier)
 }
 
+/// Loads the calibration at `path` into `classifier`; a refused one is an error naming why
+/// and the fix.
+pub fn load_calibration(classifier: &mut TfliteClassifier, path: &Path) -> anyhow::Result<()> {
+    let active = classifier.load_calibration(path)?;
+    log::info!("calibration: {active}");
+    Ok(())
+}
+
+/// Which head answers after [`calibrate_or_fall_back`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeadState {
+    /// No calibration configured: the shipped head.
+    Shipped,
+    /// The calibration with this identity (`sha256:<12 hex>`).
+    Calibrated(String),
+    /// A calibration was configured but refused: the shipped head counts instead.
+    Refused,
+}
+
+/// Loads the configured calibration. One that is refused (another model, other labels, a
+/// damaged or missing file) must not stop the daemon counting: the shipped head counts
+/// instead, and the error log and the boot screen say so.
+pub fn calibrate_or_fall_back(classifier: &mut TfliteClassifier, path: Option<&Path>) -> HeadState {
+    let Some(path) = path else {
+        log::info!("calibration: none, the model's shipped head counts");
+        return HeadState::Shipped;
+    };
+    match load_calibration(classifier, path) {
+        Ok(()) => classifier
+            .calibration()
+            .map_or(HeadState::Shipped, |c| HeadState::Calibrated(c.identity())),
+        Err(e) => {
+            log::error!(
+                "CALIBRATION REFUSED, counting with the model's shipped head instead: {e:#}"
+            );
+            HeadState::Refused
+        }
+    }
+}
+
 /// The cell finder, framing crops as the model's training images are framed.
 pub fn finder(config: &Config, bundle: &ModelBundle) -> LocatorFinder {
     LocatorFinder::new(

@@ -1,12 +1,13 @@
 //! `hematovision eval`: accuracy of a model on a labelled folder, through the daemon's path.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
 
 use hematovision::eval::evaluate_fields;
 use hematovision::eval::model::evaluate;
 use hematovision::eval::write_confusion_png;
+use hematovision::model::Classifier;
 use hematovision::model::reframe::Reframing;
 use hematovision::vision::LocatorParams;
 
@@ -16,12 +17,13 @@ use super::ModelArgs;
 pub fn run(
     dir: &Path,
     model: &ModelArgs,
+    calibration: Option<&Path>,
     json: bool,
     png: Option<&Path>,
     fields: Option<&Path>,
     reframe: bool,
 ) -> anyhow::Result<ExitCode> {
-    let mut classifier = model.open()?;
+    let mut classifier = model.open_calibrated(calibration)?;
     if let Some(labels_csv) = fields {
         let cell_fraction = classifier.bundle().cell_fraction();
         let report = evaluate_fields(
@@ -41,18 +43,7 @@ pub fn run(
     let show_progress = std::io::stderr().is_terminal();
     let mut progress = |done: usize, total: usize| {
         if show_progress && (done.is_multiple_of(16) || done == total) {
-            let width = 40;
-            let filled = (done * width).checked_div(total).unwrap_or(width);
-            let mut err = std::io::stderr();
-            let _ = write!(
-                err,
-                "\r[{}{}] {done}/{total}",
-                "#".repeat(filled),
-                " ".repeat(width - filled)
-            );
-            if done == total {
-                let _ = writeln!(err);
-            }
+            super::progress::draw("", done, total);
         }
     };
     let cell_fraction = classifier.bundle().cell_fraction();
@@ -76,10 +67,18 @@ pub fn run(
     if let Some(png) = png {
         write_confusion_png(&report, png)?;
     }
+    let head = classifier.provenance().head;
     if json {
-        println!("{}", serde_json::to_string(&report)?);
+        let mut value = serde_json::to_value(&report)?;
+        if let (Some(head), Some(map)) = (&head, value.as_object_mut()) {
+            map.insert("head".into(), serde_json::json!(head));
+        }
+        println!("{value}");
     } else {
         println!("{report}");
+        if let Some(head) = &head {
+            println!("head: {head}");
+        }
         if let Some(png) = png {
             println!("confusion matrix written to {}", png.display());
         }

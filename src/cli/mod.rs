@@ -1,6 +1,7 @@
 //! Command-line interface: argument definitions and dispatch.
 
 mod bench;
+mod calibrate;
 mod check;
 mod classify;
 mod devices;
@@ -11,6 +12,7 @@ mod live_eval;
 mod locate_eval;
 pub mod logging;
 mod paths;
+mod progress;
 mod report;
 mod run;
 mod station;
@@ -18,7 +20,7 @@ pub mod version;
 
 pub use error_text::describe;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -57,6 +59,10 @@ pub enum Command {
         /// (the live button or `l` switches it off and on).
         #[arg(long)]
         live: bool,
+        /// Calibration file, overriding model.calibration (one refused for this model is
+        /// reported loudly and the shipped head counts instead).
+        #[arg(long)]
+        calibration: Option<PathBuf>,
     },
     /// Run live mode over simulated slide scans (seeded scenarios with ground truth) and
     /// print cells missed and double-counted, class accuracy and speed.
@@ -83,6 +89,9 @@ pub enum Command {
         /// The model and its runtime.
         #[command(flatten)]
         model: ModelArgs,
+        /// The head answering.
+        #[command(flatten)]
+        head: HeadArgs,
         /// The images are whole camera fields: find the white cell first.
         #[arg(long)]
         locate: bool,
@@ -129,6 +138,9 @@ pub enum Command {
         /// The model and its runtime.
         #[command(flatten)]
         model: ModelArgs,
+        /// The head answering.
+        #[command(flatten)]
+        head: HeadArgs,
         /// One JSON object (accuracy, n, per_class, confusion, ...).
         #[arg(long)]
         json: bool,
@@ -150,6 +162,9 @@ pub enum Command {
         /// The model and its runtime.
         #[command(flatten)]
         model: ModelArgs,
+        /// The head answering.
+        #[command(flatten)]
+        head: HeadArgs,
         /// Timed repetitions of each measurement.
         #[arg(long, default_value_t = 200)]
         iterations: usize,
@@ -160,6 +175,23 @@ pub enum Command {
         /// press_to_display_ms_median, rss_mb, ...).
         #[arg(long)]
         json: bool,
+    },
+    /// Teach the model a microscope: fit a new classification head to reviewed cells
+    /// DIR/CLASS/* (embeddings of every orientation view; the pull toward the shipped head
+    /// chosen by cross-validation) and write it to --out, unless its cross-validated
+    /// accuracy is below the shipped head's. Load it with model.calibration = FILE or
+    /// --calibration FILE.
+    Calibrate {
+        /// Reviewed cells in class folders named like the model's labels (compared
+        /// case-insensitively; a class may be missing): crops, or whole camera fields with
+        /// --locate.
+        dir: PathBuf,
+        /// The model and its runtime (the model must export its embedding: 2.0 on).
+        #[command(flatten)]
+        model: ModelArgs,
+        /// Framing, output, guard and subset.
+        #[command(flatten)]
+        options: calibrate::Options,
     },
     /// Check a configuration file: keys, types, ranges, and that the model, runtime
     /// library, replay folder and data directory it names are there; exits non-zero with
@@ -248,6 +280,27 @@ impl ModelArgs {
             self.views,
         )
     }
+
+    /// Loads the model answering through `calibration` (an error when it is refused).
+    pub fn open_calibrated(
+        &self,
+        calibration: Option<&Path>,
+    ) -> anyhow::Result<hematovision::model::TfliteClassifier> {
+        let mut classifier = self.open()?;
+        if let Some(path) = calibration {
+            devices::load_calibration(&mut classifier, path)?;
+        }
+        Ok(classifier)
+    }
+}
+
+/// Which head answers, for the commands that classify.
+#[derive(Debug, Clone, clap::Args)]
+pub struct HeadArgs {
+    /// A calibration file (`hematovision calibrate`) whose head answers instead of the
+    /// model's shipped head; refused with the reason when it was made for another model.
+    #[arg(long)]
+    pub calibration: Option<PathBuf>,
 }
 
 /// Runs the chosen subcommand.
@@ -259,6 +312,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             presses,
             exit_when_done,
             live,
+            calibration,
         } => run::run(
             &config,
             run::RunOptions {
@@ -266,6 +320,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 presses,
                 exit_when_done,
                 live,
+                calibration,
             },
         ),
         Command::LiveEval {
@@ -277,20 +332,37 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Classify {
             images,
             model,
+            head,
             locate,
             json,
             reframe,
-        } => classify::run(&images, &model, locate, reframe, json),
+        } => classify::run(
+            &images,
+            &model,
+            head.calibration.as_deref(),
+            classify::Options {
+                locate,
+                reframe,
+                json,
+            },
+        ),
         Command::CheckConfig { file, skip_paths } => check::run(&file, !skip_paths),
         Command::Bench {
             model,
+            head,
             iterations,
             fields,
             json,
-        } => bench::run(&model, iterations, fields, json),
+        } => bench::run(&model, head.calibration, iterations, fields, json),
+        Command::Calibrate {
+            dir,
+            model,
+            options,
+        } => calibrate::run(&dir, &model, &options),
         Command::Eval {
             dir,
             model,
+            head,
             json,
             png,
             fields,
@@ -298,6 +370,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         } => eval::run(
             &dir,
             &model,
+            head.calibration.as_deref(),
             json,
             png.as_deref(),
             fields.as_deref(),

@@ -9,7 +9,7 @@ use hematovision::config::Config;
 use hematovision::hw::display::Screen;
 use hematovision::report::SlideReport;
 
-use super::devices;
+use super::devices::{self, HeadState};
 
 /// Options of `run` beyond the configuration file.
 #[derive(Debug, Default)]
@@ -22,6 +22,29 @@ pub struct RunOptions {
     pub exit_when_done: bool,
     /// Start in live mode (counting every new cell while the slide is scanned).
     pub live: bool,
+    /// Calibration file, overriding the configuration's `model.calibration`.
+    pub calibration: Option<PathBuf>,
+}
+
+/// How long the boot screen stays when a calibration was refused.
+const REFUSED_NOTICE: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// The boot screen's model line: the model's short name and version, and the head
+/// (`CAL` and the calibration's first digits, or `CAL ERR` when it was refused), in the
+/// 15 characters the panel has after `MODEL `.
+fn boot_model_line(name: &str, version: Option<&str>, head: &HeadState) -> String {
+    let name = name.strip_prefix("hematovision-").unwrap_or(name);
+    match head {
+        HeadState::Shipped => match version {
+            Some(v) => format!("{name} {v}"),
+            None => name.to_string(),
+        },
+        HeadState::Calibrated(id) => {
+            let digits = id.strip_prefix("sha256:").unwrap_or(id);
+            format!("{name} CAL {}", digits.get(..6).unwrap_or(digits))
+        }
+        HeadState::Refused => format!("{name} CAL ERR"),
+    }
 }
 
 /// Starts the daemon and runs it until it is told to quit.
@@ -32,6 +55,9 @@ pub fn run(config_path: &Path, options: RunOptions) -> anyhow::Result<ExitCode> 
     }
     if options.live {
         config.live.enabled = true;
+    }
+    if let Some(calibration) = options.calibration {
+        config.model.calibration = Some(calibration);
     }
     log::info!(
         "hematovision {} starting with {}",
@@ -54,16 +80,22 @@ pub fn run(config_path: &Path, options: RunOptions) -> anyhow::Result<ExitCode> 
         })
         .ok();
     let mut display = devices::display(&config)?;
-    let classifier = devices::classifier(
+    let mut classifier = devices::classifier(
         &config.model.path,
         config.model.runtime_library.as_deref(),
         config.model.threads,
         config.model.views,
     )?;
+    let head =
+        devices::calibrate_or_fall_back(&mut classifier, config.model.calibration.as_deref());
     let camera = devices::camera(&config)?;
     let boot = Screen::Boot {
         version: env!("CARGO_PKG_VERSION").to_string(),
-        model: classifier.info().name.clone(),
+        model: boot_model_line(
+            &classifier.info().name,
+            classifier.info().version.as_deref(),
+            &head,
+        ),
         camera: match config.camera.source {
             hematovision::config::CameraSourceKind::Replay => "REPLAY".into(),
             hematovision::config::CameraSourceKind::V4l2 => "USB".into(),
@@ -71,6 +103,10 @@ pub fn run(config_path: &Path, options: RunOptions) -> anyhow::Result<ExitCode> 
     };
     if let Err(e) = display.show(&boot) {
         log::warn!("display: {e}; counting goes on without it");
+    }
+    if head == HeadState::Refused {
+        // Long enough for the technician to read CAL ERR before the tally replaces it.
+        std::thread::sleep(REFUSED_NOTICE);
     }
     let cell_fraction = classifier.bundle().cell_fraction();
     let devices = Devices {
@@ -105,4 +141,25 @@ pub fn run(config_path: &Path, options: RunOptions) -> anyhow::Result<ExitCode> 
     drop(app);
     log::info!("stopped; journal closed");
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_boot_screen_says_which_head_counts_in_its_15_characters() {
+        let line = |head| boot_model_line("hematovision-wbc7", Some("2.0.0"), &head);
+        assert_eq!(line(HeadState::Shipped), "wbc7 2.0.0");
+        let calibrated = line(HeadState::Calibrated("sha256:1a2b3c4d5e6f".into()));
+        assert_eq!(calibrated, "wbc7 CAL 1a2b3c");
+        assert_eq!(line(HeadState::Refused), "wbc7 CAL ERR");
+        for text in [calibrated, line(HeadState::Refused)] {
+            assert!(text.len() <= 15, "{text}");
+        }
+        assert_eq!(
+            boot_model_line("mobilenet", None, &HeadState::Shipped),
+            "mobilenet"
+        );
+    }
 }

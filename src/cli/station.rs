@@ -31,8 +31,18 @@ pub fn run(
         config.model.threads,
         config.model.views,
     ) {
-        Ok(classifier) => {
-            let model = classifier.info().to_string();
+        Ok(mut classifier) => {
+            // The station answers with the head the daemon counts with.
+            let head = super::devices::calibrate_or_fall_back(
+                &mut classifier,
+                config.model.calibration.as_deref(),
+            );
+            let model = match head {
+                super::devices::HeadState::Calibrated(id) => {
+                    format!("{}, calibration {id}", classifier.info())
+                }
+                _ => classifier.info().to_string(),
+            };
             let service = ClassifyService::new(
                 Box::new(classifier),
                 config.counting.confidence_threshold,

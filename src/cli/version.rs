@@ -1,8 +1,11 @@
-//! What `hematovision --version` prints: version, git commit, model and runtime.
+//! What `hematovision --version` prints: version, git commit, model, calibration and
+//! runtime.
 
 use std::path::Path;
 
+use hematovision::config::Config;
 use hematovision::model::metadata::METADATA_FILE;
+use hematovision::model::{ActiveCalibration, ModelBundle};
 
 use super::paths;
 
@@ -16,14 +19,16 @@ pub fn short() -> String {
     format!("{} ({GIT_COMMIT})", env!("CARGO_PKG_VERSION"))
 }
 
-/// `--version`: version, commit, the default model's name and version, and the runtime.
+/// `--version`: version, commit, the default model's name and version, the calibration
+/// the installed configuration names, and the runtime.
 pub fn long() -> String {
     let model = paths::default_model();
     format!(
-        "{}\ncommit:  {GIT_COMMIT}\nmodel:   {}\nruntime: LiteRT {LITERT_VERSION} (libLiteRt.so from \
-         the ai-edge-litert {LITERT_VERSION} wheel)\ncamera:  {}",
+        "{}\ncommit:  {GIT_COMMIT}\nmodel:   {}\ncalibration: {}\nruntime: LiteRT {LITERT_VERSION} \
+         (libLiteRt.so from the ai-edge-litert {LITERT_VERSION} wheel)\ncamera:  {}",
         env!("CARGO_PKG_VERSION"),
         describe_model(&model),
+        describe_calibration(Path::new(paths::DEFAULT_CONFIG)),
         if cfg!(feature = "v4l2") {
             "V4L2 and replay"
         } else {
@@ -57,6 +62,29 @@ pub fn describe_model(model: &Path) -> String {
     format!("{name} {version} ({})", model.display())
 }
 
+/// The calibration the configuration at `config` makes the daemon answer with: `none`, its
+/// identity and figures, or why the daemon would refuse it (and count with the shipped
+/// head).
+pub fn describe_calibration(config: &Path) -> String {
+    let config = match Config::load(config) {
+        Ok(config) => config,
+        Err(_) if !config.exists() => {
+            return format!("none ({} not found)", config.display());
+        }
+        Err(e) => return format!("unknown ({e})"),
+    };
+    let Some(path) = &config.model.calibration else {
+        return "none (the model's shipped head)".into();
+    };
+    let loaded = ModelBundle::load(&config.model.path)
+        .map_err(|e| e.to_string())
+        .and_then(|bundle| ActiveCalibration::load(path, &bundle).map_err(|e| e.to_string()));
+    match loaded {
+        Ok(active) => active.to_string(),
+        Err(e) => format!("REFUSED, the daemon counts with the shipped head: {e}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,7 +110,7 @@ mod tests {
     fn long_version_has_every_part() {
         let v = long();
         assert!(v.starts_with(env!("CARGO_PKG_VERSION")), "{v}");
-        for part in ["commit: ", "model: ", "runtime: LiteRT "] {
+        for part in ["commit: ", "model: ", "calibration: ", "runtime: LiteRT "] {
             assert!(v.contains(part), "{v}");
         }
         assert!(!GIT_COMMIT.is_empty());

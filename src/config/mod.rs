@@ -201,6 +201,9 @@ impl Config {
         if let Some(lib) = self.model.runtime_library.as_mut() {
             fix(lib);
         }
+        if let Some(calibration) = self.model.calibration.as_mut() {
+            fix(calibration);
+        }
         fix(&mut self.storage.data_dir);
         if let Some(dir) = self.display.png_dir.as_mut() {
             fix(dir);

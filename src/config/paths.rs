@@ -1,9 +1,11 @@
 //! Checks of the files and folders a configuration names (`check-config` without
-//! `--skip-paths`): the model, the runtime library, the replay folder, the data directory.
+//! `--skip-paths`): the model, the runtime library, the calibration (checked against the
+//! model), the replay folder, the data directory.
 
 use std::path::Path;
 
 use super::{CameraSourceKind, Config};
+use crate::model::{ActiveCalibration, CalibrationError, ModelBundle};
 
 /// A file or folder the configuration names that is missing or of the wrong kind. Not an
 /// [`Invalid`](crate::invalid::Invalid) value: the value may be right for another machine.
@@ -43,6 +45,15 @@ impl Config {
                 "point it at libLiteRt.so, or remove the key to search the usual places",
             ));
         }
+        if let Some(calibration) = &self.model.calibration {
+            checks.push((
+                "model.calibration",
+                calibration,
+                Want::File,
+                "point it at a file `hematovision calibrate` wrote, or delete the line to use \
+                 the model's shipped head",
+            ));
+        }
         if self.camera.source == CameraSourceKind::Replay {
             checks.push((
                 "camera.replay_dir",
@@ -73,7 +84,29 @@ impl Config {
                 });
             }
         }
-        Ok(())
+        self.check_calibration()
+    }
+
+    /// A calibration must be one for this model (its sha256) with its labels: the daemon
+    /// would refuse it at start and count with the shipped head.
+    fn check_calibration(&self) -> Result<(), PathProblem> {
+        let Some(calibration) = &self.model.calibration else {
+            return Ok(());
+        };
+        let problem = |message: String| PathProblem {
+            key: "model.calibration",
+            message,
+        };
+        let bundle = ModelBundle::load(&self.model.path)
+            .map_err(|e| problem(format!("cannot be checked, the model does not load: {e}")))?;
+        // The key names the file already: only what is wrong with it, so that the message
+        // fits what a configuration error echoes.
+        ActiveCalibration::load(calibration, &bundle)
+            .map(|_| ())
+            .map_err(|e| match e {
+                CalibrationError::File { source, .. } => problem(source.to_string()),
+                other => problem(other.to_string()),
+            })
     }
 }
 

@@ -93,6 +93,10 @@ pub struct ModelSection {
     /// Orientation views averaged per cell (1, 2, 4 or 8: one model run each); 0 = as the
     /// model's `metadata.json` says, else 1.
     pub views: u32,
+    /// A calibration file (`hematovision calibrate`) whose head answers instead of the
+    /// model's shipped head; absent: the shipped head. One made for another model, or with
+    /// other labels, is refused and the shipped head used (loudly).
+    pub calibration: Option<PathBuf>,
 }
 
 impl Default for ModelSection {
@@ -102,6 +106,7 @@ impl Default for ModelSection {
             runtime_library: None,
             threads: 0,
             views: 0,
+            calibration: None,
         }
     }
 }
@@ -116,6 +121,17 @@ impl ModelSection {
     fn check(&self) -> Result<(), Invalid> {
         if self.path.as_os_str().is_empty() {
             return Err(Invalid::new("path", "\"\"", "the path of a .tflite file"));
+        }
+        if self
+            .calibration
+            .as_ref()
+            .is_some_and(|c| c.as_os_str().is_empty())
+        {
+            return Err(Invalid::new(
+                "calibration",
+                "\"\"",
+                "the path of a calibration file (or no calibration key, for the shipped head)",
+            ));
         }
         check_range("threads", self.threads, 0, 64)?;
         if self.views != 0 && !crate::model::views::ALLOWED_VIEWS.contains(&(self.views as usize)) {

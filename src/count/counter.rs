@@ -101,6 +101,8 @@ impl Counter {
             outside_differential,
             target,
             threshold,
+            model: None,
+            calibration: None,
             at,
         };
         Self::check_start(&event)?;
@@ -108,12 +110,26 @@ impl Counter {
     }
 
     /// The event that counts one classified cell: the most probable class, recorded as
-    /// unidentified when its probability is under the slide's threshold.
+    /// unidentified when its probability is under the slide's threshold. The cell is
+    /// recorded as answered by the model's shipped head.
     pub fn count_event(
         &self,
         probabilities: Vec<f32>,
         frame: String,
         crop: Option<String>,
+        at: Stamp,
+    ) -> Result<Event, CountError> {
+        self.count_event_by(probabilities, frame, crop, None, at)
+    }
+
+    /// [`Counter::count_event`] for a cell answered by `head` (`None`: the model's shipped
+    /// head; `calibration sha256:<12 hex>` for a recalibrated one).
+    pub fn count_event_by(
+        &self,
+        probabilities: Vec<f32>,
+        frame: String,
+        crop: Option<String>,
+        head: Option<String>,
         at: Stamp,
     ) -> Result<Event, CountError> {
         let session = self.open_session().ok_or(CountError::NoOpenSession)?;
@@ -150,6 +166,7 @@ impl Counter {
             probabilities,
             frame,
             crop,
+            head,
             at,
         };
         Ok(Event::CellCounted {
@@ -301,6 +318,7 @@ impl Counter {
                 target,
                 threshold,
                 at,
+                ..
             } => {
                 self.current = Some(Session::new(
                     session.clone(),

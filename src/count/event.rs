@@ -35,6 +35,11 @@ pub struct CellRecord {
     /// Path of the saved crop that was classified, if crops are kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crop: Option<String>,
+    /// The head that answered: `None` (and every journal written before recalibration
+    /// existed) for the model's shipped head, `calibration sha256:<12 hex>` for a
+    /// recalibrated one (`hematovision calibrate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head: Option<String>,
     /// When the cell was counted.
     pub at: Stamp,
 }
@@ -59,6 +64,14 @@ pub enum Event {
         target: u32,
         /// Confidence under which a cell is recorded as unidentified.
         threshold: f32,
+        /// The model counting the slide, `<metadata name> <version>` (e.g.
+        /// `hematovision-wbc7 2.0.0`); absent in journals written before it was recorded.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        model: Option<String>,
+        /// The active calibration's identity (`sha256:<first 12 hex digits of the
+        /// calibration file's sha256>`); `None` for the model's shipped head.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        calibration: Option<String>,
         /// When.
         at: Stamp,
     },
@@ -111,6 +124,21 @@ pub enum Event {
 }
 
 impl Event {
+    /// This event with the model and the calibration that count the slide recorded, if it
+    /// starts one (other events are returned as they are).
+    pub fn with_model(mut self, model: Option<String>, calibration: Option<String>) -> Self {
+        if let Event::SessionStarted {
+            model: m,
+            calibration: c,
+            ..
+        } = &mut self
+        {
+            *m = model;
+            *c = calibration;
+        }
+        self
+    }
+
     /// The session this event belongs to.
     pub fn session(&self) -> &str {
         match self {

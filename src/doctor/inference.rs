@@ -13,6 +13,7 @@ use crate::model::litert::Runtime;
 use crate::model::{Classifier, ClassifierOptions, ModelBundle, TfliteClassifier};
 
 use super::Check;
+use super::calibration::check_calibration;
 
 /// A synthetic smear crop: pale pink background, red cells, one purple lobed nucleus in the
 /// middle. Deterministic, so the check needs no image file on the device.
@@ -66,8 +67,10 @@ pub fn validate_output(probabilities: &[f32], labels: usize, tolerance: f32) -> 
     Ok(())
 }
 
-/// Loads the runtime and the model of `[model]` and classifies [`test_image`]: three lines,
-/// `runtime`, `model` and `inference` (later ones fail when an earlier one did).
+/// Loads the runtime and the model of `[model]` and its calibration, and classifies
+/// [`test_image`]: four lines, `runtime`, `model`, `calibration` and `inference` (later ones
+/// fail when an earlier one did; the test image goes through the calibrated head when one
+/// loads).
 pub fn check_model(model: &ModelSection) -> Vec<Check> {
     let runtime_fix = "install the package's runtime (/usr/lib/hematovision/libLiteRt.so), set \
                        model.runtime_library, or from a source checkout run cross/fetch-litert.sh";
@@ -77,6 +80,7 @@ pub fn check_model(model: &ModelSection) -> Vec<Check> {
             return vec![
                 Check::fail("runtime", e.to_string(), runtime_fix),
                 skipped("model", "runtime"),
+                skipped("calibration", "runtime"),
                 skipped("inference", "runtime"),
             ];
         }
@@ -99,6 +103,7 @@ pub fn check_model(model: &ModelSection) -> Vec<Check> {
         Ok(c) => c,
         Err(e) => {
             checks.push(Check::fail("model", e.to_string(), model_fix(&model.path)));
+            checks.push(skipped("calibration", "model"));
             checks.push(skipped("inference", "model"));
             return checks;
         }
@@ -107,6 +112,10 @@ pub fn check_model(model: &ModelSection) -> Vec<Check> {
     checks.push(Check::ok(
         "model",
         format!("{} {}", model.path.display(), info),
+    ));
+    checks.push(check_calibration(
+        &mut classifier,
+        model.calibration.as_deref(),
     ));
     let image = test_image(info.input_width.max(info.input_height));
     let started = Instant::now();
@@ -217,9 +226,10 @@ mod tests {
             ..ModelSection::default()
         };
         let checks = check_model(&section);
-        assert_eq!(checks.len(), 3);
-        assert_eq!(checks[1].status, crate::doctor::Status::Fail);
-        assert_eq!(checks[2].status, crate::doctor::Status::Fail);
+        assert_eq!(checks.len(), 4);
+        for c in &checks[1..] {
+            assert_eq!(c.status, crate::doctor::Status::Fail, "{c}");
+        }
     }
 
     #[test]
@@ -230,6 +240,7 @@ mod tests {
             runtime_library: Some(tmp.path().join("libLiteRt.so")),
             threads: 1,
             views: 0,
+            calibration: None,
         };
         let checks = check_model(&section);
         assert_eq!(checks[0].name, "runtime");

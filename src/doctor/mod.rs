@@ -6,6 +6,7 @@
 //! the tests run them against temporary folders and fake device paths; the command line
 //! only gathers the real inputs and prints the lines.
 
+mod calibration;
 pub mod camera;
 pub mod devices;
 pub mod inference;

@@ -95,8 +95,10 @@ pub struct LiveEvalReport {
     pub classify_ms_mean: Option<f64>,
 }
 
-/// CPU time of the calling thread from `/proc/thread-self/schedstat`, if readable.
-fn thread_cpu() -> Option<Duration> {
+/// CPU time of the calling thread from `/proc/thread-self/schedstat`, if readable: what a
+/// measurement costs on a machine shared with other work, where wall time also counts the
+/// waiting.
+pub fn thread_cpu() -> Option<Duration> {
     let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
     let ns: u64 = text.split_whitespace().next()?.parse().ok()?;
     Some(Duration::from_nanos(ns))

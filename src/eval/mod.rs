@@ -28,6 +28,7 @@ pub use confusion_png::{render_confusion, write_confusion_png};
 pub use fields::{FieldsReport, evaluate_fields};
 pub use live::{
     LiveEvalError, LiveEvalOptions, LiveEvalReport, evaluate_scenario, live_eval, print_reports,
+    thread_cpu,
 };
 pub use locate::{LocateReport, evaluate_dir};
 

@@ -10,9 +10,11 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::error::ModelError;
+use super::head_file::parse_head;
 use super::integrity::{self, Mismatch};
 use super::metadata::{self, LABELS_FILE, METADATA_FILE, ModelMetadata, OutputKind};
 use super::preprocess::Preprocessing;
+use crate::calib::Head;
 
 /// Fraction of a crop's side the cell fills when the model's metadata does not say.
 pub const DEFAULT_CELL_FRACTION: f32 = 0.5;
@@ -30,9 +32,9 @@ const DEFAULT_VIEWS: usize = 1;
 /// [`DEFAULT_CELL_FRACTION`]; a file named `hematovision*` is refused instead, since its own
 /// preprocessing would be lost.
 ///
-/// A recalibrated classification head (weights applied to the model's pooled embedding) will
-/// be one more optional field of this struct, read and checked in [`ModelBundle::load`]
-/// beside the metadata.
+/// A model that exports its pooled embedding (metadata `outputs.embedding` and `head`) also
+/// has its shipped classification head here ([`ModelBundle::shipped_head`]), read from the
+/// head file and checked against its sha256 and the labels: recalibration starts from it.
 pub struct ModelBundle {
     model_path: PathBuf,
     labels_path: PathBuf,
@@ -42,6 +44,7 @@ pub struct ModelBundle {
     labels: Vec<String>,
     metadata: Option<ModelMetadata>,
     name: String,
+    head: Option<Head>,
 }
 
 impl fmt::Debug for ModelBundle {
@@ -52,6 +55,7 @@ impl fmt::Debug for ModelBundle {
             .field("sha256", &self.sha256)
             .field("labels", &self.labels)
             .field("has_metadata", &self.metadata.is_some())
+            .field("has_head", &self.head.is_some())
             .finish()
     }
 }
@@ -88,6 +92,10 @@ impl ModelBundle {
                     .map(|s| s.to_string_lossy().into_owned())
             })
             .unwrap_or_else(|| "model".into());
+        let head = match &metadata {
+            Some(meta) => read_head(dir, &metadata_path, meta, &labels)?,
+            None => None,
+        };
         Ok(Self {
             model_path: model_path.to_path_buf(),
             labels_path,
@@ -97,7 +105,14 @@ impl ModelBundle {
             labels,
             metadata,
             name,
+            head,
         })
+    }
+
+    /// The shipped classification head, for a model that exports its embedding; `None`
+    /// for every model before 2.0.
+    pub fn shipped_head(&self) -> Option<&Head> {
+        self.head.as_ref()
     }
 
     /// The `.tflite` file.
@@ -195,6 +210,46 @@ fn read_metadata(path: &Path) -> Result<Option<ModelMetadata>, ModelError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(bad(e.to_string())),
     }
+}
+
+/// Reads the head file the metadata names (if any), after checking its sha256 against the
+/// metadata's record, as the model file's is.
+fn read_head(
+    dir: &Path,
+    metadata_path: &Path,
+    meta: &ModelMetadata,
+    labels: &[String],
+) -> Result<Option<Head>, ModelError> {
+    let Some(spec) = &meta.head else {
+        return Ok(None);
+    };
+    let path = dir.join(&spec.file);
+    let bytes = std::fs::read(&path).map_err(|source| ModelError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    match integrity::verify(&meta.sha256, &spec.file, &integrity::sha256_hex(&bytes)) {
+        Ok(()) => {}
+        Err(Mismatch::Differs { expected, found }) => {
+            return Err(ModelError::Damaged {
+                path,
+                file: spec.file.clone(),
+                expected,
+                found,
+            });
+        }
+        Err(Mismatch::NotRecorded { found }) => {
+            return Err(ModelError::DigestNotRecorded {
+                meta_path: metadata_path.to_path_buf(),
+                file: spec.file.clone(),
+                found,
+            });
+        }
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    parse_head(&text, labels, spec.embedding_size)
+        .map(Some)
+        .map_err(|reason| ModelError::Metadata { path, reason })
 }
 
 /// Verifies the model's sha256 against its metadata; without metadata, refuses a

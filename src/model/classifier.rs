@@ -1,5 +1,7 @@
 //! The [`Classifier`] trait every model backend implements, and its error.
 
+use crate::calib::HeadError;
+
 use super::litert::LiteRtError;
 use super::preprocess::PreprocessError;
 
@@ -26,6 +28,29 @@ pub enum ClassifyError {
         #[from]
         source: LiteRtError,
     },
+    /// Embeddings were asked of a model that does not export them.
+    #[error(
+        "the model exports no embedding (metadata.json `outputs.embedding` and `head`); \
+         recalibration needs a model from HematoVision 2.0 on"
+    )]
+    NoEmbedding,
+    /// The calibrated head could not be applied (cannot happen with a calibration checked
+    /// against the model, as [`super::ActiveCalibration::load`] does).
+    #[error("the calibrated head cannot be applied: {0}; calibrate again with this model")]
+    Head(#[from] HeadError),
+}
+
+/// Which model and which head give a classifier's answers, for the journal and the
+/// screens. Every field is `None` for a classifier that does not say.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Provenance {
+    /// `<metadata name> <version>`, e.g. `hematovision-wbc7 2.0.0`.
+    pub model: Option<String>,
+    /// The active calibration's identity (`sha256:<12 hex>`), `None` for the shipped head.
+    pub calibration: Option<String>,
+    /// The head as a counted cell records it (`calibration sha256:<12 hex>`), `None` for
+    /// the shipped head.
+    pub head: Option<String>,
 }
 
 /// Anything that turns an RGB picture of one cell into class probabilities.
@@ -34,4 +59,8 @@ pub trait Classifier {
     fn labels(&self) -> &[String];
     /// Classifies one image; the result has one probability per label and sums to 1.
     fn classify(&mut self, image: &image::RgbImage) -> Result<Vec<f32>, ClassifyError>;
+    /// Which model and head answer (nothing said, by default).
+    fn provenance(&self) -> Provenance {
+        Provenance::default()
+    }
 }

@@ -101,6 +101,22 @@ pub struct ModelMetadata {
     /// only output holds the probabilities).
     #[serde(default)]
     pub outputs: Option<Outputs>,
+    /// The classification head's weights, in a file beside the model, for a model that
+    /// exports its embedding (absent: none, as for every model before 2.0).
+    #[serde(default)]
+    pub head: Option<HeadSpec>,
+}
+
+/// The `head` object of `metadata.json`: where the shipped head's weights are, and their
+/// shape. Other keys (activation, formula, measured agreement) document it and are ignored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeadSpec {
+    /// The head file's name, beside the model (`head.json`); its sha256 is in `sha256`.
+    pub file: String,
+    /// Values of the embedding the head reads.
+    pub embedding_size: usize,
+    /// Classes it answers (the labels).
+    pub classes: usize,
 }
 
 /// The `outputs` object of `metadata.json`.
@@ -189,6 +205,29 @@ impl ModelMetadata {
         }
         if let Some(ill) = &self.illumination {
             ill.validate()?;
+        }
+        if let Some(head) = &self.head {
+            if head.classes != self.labels.len() {
+                return Err(format!(
+                    "head.classes is {} but there are {} labels",
+                    head.classes,
+                    self.labels.len()
+                ));
+            }
+            if head.embedding_size == 0 {
+                return Err("head.embedding_size must be at least 1".into());
+            }
+            if self
+                .outputs
+                .as_ref()
+                .and_then(|o| o.embedding.as_ref())
+                .is_none()
+            {
+                return Err(
+                    "head is given but outputs.embedding is not: the head reads the embedding"
+                        .into(),
+                );
+            }
         }
         if let Some(n) = self.views {
             let side = self.input_size as usize;

@@ -1,9 +1,12 @@
 //! Cell classification: a model's files ([`ModelBundle`]), the classifier trait and its
-//! LiteRT implementation.
+//! LiteRT implementation, which answers through a recalibrated head
+//! ([`ActiveCalibration`]) when one is loaded.
 
 pub mod bundle;
+mod calibration;
 mod classifier;
 mod error;
+pub mod head_file;
 pub mod illumination;
 pub mod integrity;
 pub mod litert;
@@ -14,6 +17,9 @@ mod tflite;
 pub mod views;
 
 pub use bundle::{DEFAULT_CELL_FRACTION, ModelBundle};
-pub use classifier::{Classifier, ClassifyError};
+pub use calibration::{ActiveCalibration, CalibrationError};
+pub use classifier::{Classifier, ClassifyError, Provenance};
 pub use error::ModelError;
-pub use tflite::{ClassifierOptions, ModelInfo, TfliteClassifier, default_threads, softmax};
+pub use tflite::{
+    CellOutputs, ClassifierOptions, ModelInfo, TfliteClassifier, default_threads, softmax,
+};

@@ -6,7 +6,7 @@
 
 use image::RgbImage;
 
-use super::{Classifier, ClassifyError};
+use super::{Classifier, ClassifyError, Provenance};
 use crate::vision::{LocatorParams, frame_cell, framing::find_in_picture};
 
 /// A classifier that re-frames every picture first.
@@ -50,5 +50,9 @@ impl Classifier for Reframing<'_> {
                 self.inner.classify(image)
             }
         }
+    }
+
+    fn provenance(&self) -> Provenance {
+        self.inner.provenance()
     }
 }
