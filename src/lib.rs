@@ -35,7 +35,7 @@
 //! | upper | [`report`] | *ground*, *devices* | the differential of a slide, for people and programs |
 //! | upper | [`service`] | *ground* | systemd readiness and watchdog |
 //! | upper | [`app`] | *ground*, *devices*, [`service`] | the daemon's event loop, owner of all state |
-//! | upper | [`station`] | *ground*, *devices*, [`config`], [`report`] | the review station: web pages and API to classify, review, sign off and print |
+//! | upper | [`station`] | *ground*, *devices*, [`config`], [`report`], [`app`] | the review station: web pages and API to classify, review, sign off and print (inside the daemon it talks to the loop through [`app::LoopHandle`]) |
 //! | tools | [`eval`] | *ground*, *devices* | measurement: model accuracy, locator, live-mode simulator |
 //! | tools | [`bench`](mod@bench) | *ground*, *devices*, [`app`] | speed: preprocessing, inference, press to display |
 //! | tools | [`doctor`] | *ground*, *devices*, [`config`] | an installation's health, one line per check |

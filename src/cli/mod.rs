@@ -7,6 +7,7 @@ mod devices;
 mod doctor;
 mod error_text;
 mod eval;
+mod export_cells;
 mod live_eval;
 mod locate_eval;
 pub mod logging;
@@ -57,6 +58,10 @@ pub enum Command {
         /// (the live button or `l` switches it off and on).
         #[arg(long)]
         live: bool,
+        /// The review station's address and port, overriding station.listen (with
+        /// `[station] enabled = true`).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
     },
     /// Run live mode over simulated slide scans (seeded scenarios with ground truth) and
     /// print cells missed and double-counted, class accuracy and speed.
@@ -218,6 +223,19 @@ pub enum Command {
         #[arg(long)]
         listen: Option<std::net::SocketAddr>,
     },
+    /// Copy the crops of reviewed cells (confirmed or corrected in the station) to
+    /// OUT/CLASS/<slide>-<seq>.jpg under the reviewer's class, for recalibration; cells
+    /// nobody reviewed and cells moved to unidentified are skipped and counted.
+    ExportCells {
+        /// Data directory (journal/ and crops/).
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Output folder (created).
+        #[arg(long, default_value_os_t = export_cells::default_out())]
+        out: PathBuf,
+        /// Slides to export (default: every slide).
+        slides: Vec<String>,
+    },
 }
 
 /// The model to load and how, for the commands that classify.
@@ -259,6 +277,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             presses,
             exit_when_done,
             live,
+            listen,
         } => run::run(
             &config,
             run::RunOptions {
@@ -266,6 +285,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 presses,
                 exit_when_done,
                 live,
+                listen,
             },
         ),
         Command::LiveEval {
@@ -342,5 +362,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             data_dir,
             listen,
         } => station::run(config.as_deref(), data_dir, listen),
+        Command::ExportCells {
+            data_dir,
+            out,
+            slides,
+        } => export_cells::run(&data_dir, &out, &slides),
     }
 }

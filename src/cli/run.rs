@@ -22,6 +22,8 @@ pub struct RunOptions {
     pub exit_when_done: bool,
     /// Start in live mode (counting every new cell while the slide is scanned).
     pub live: bool,
+    /// The station's address, overriding station.listen.
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 /// Starts the daemon and runs it until it is told to quit.
@@ -38,14 +40,6 @@ pub fn run(config_path: &Path, options: RunOptions) -> anyhow::Result<ExitCode> 
         env!("CARGO_PKG_VERSION"),
         config_path.display()
     );
-    if config.station.enabled {
-        // Said loudly so nobody waits for pages the daemon does not serve yet.
-        log::warn!(
-            "station.enabled: the daemon does not serve the review station yet; run \
-             `hematovision station --config {}` to review finished slides",
-            config_path.display()
-        );
-    }
     // Installed first, so a stop during start-up (model loading) is also seen by the loop.
     let signals = StopSignals::install()
         .inspect_err(|e| {
@@ -97,7 +91,27 @@ pub fn run(config_path: &Path, options: RunOptions) -> anyhow::Result<ExitCode> 
     if let Some(signals) = signals {
         app.stop_on(signals);
     }
-    app.run()?;
+    let station = if config.station.enabled {
+        let (link, handle) = hematovision::app::link();
+        match super::station::InDaemon::start(&config, options.listen, handle) {
+            Ok(station) => {
+                app.attach_station(link);
+                Some(station)
+            }
+            Err(e) => {
+                // The counter matters more than its pages: it counts without them.
+                log::error!("the review station is not served: {e:#}; counting goes on");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let ran = app.run();
+    if let Some(station) = station {
+        station.stop();
+    }
+    ran?;
     if let Some(session) = app.counter().session() {
         println!("{}", SlideReport::of(session));
     }

@@ -1,12 +1,18 @@
-//! `hematovision station`: the review station over a data directory, without hardware.
+//! `hematovision station`: the review station over a data directory, without hardware;
+//! and the same station served by the daemon beside its loop (`[station] enabled`).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
+use hematovision::app::LoopHandle;
 use hematovision::config::Config;
 use hematovision::station::{ClassifyService, Station, StationOptions};
+
+/// How long the daemon waits for the station's threads to finish once the loop stopped.
+const STOP_WAIT: Duration = Duration::from_secs(5);
 
 /// Serves the station until Ctrl-C or SIGTERM.
 pub fn run(
@@ -16,6 +22,30 @@ pub fn run(
 ) -> anyhow::Result<ExitCode> {
     let config = load_config(config, data_dir.is_some())?;
     let data_dir = data_dir.unwrap_or_else(|| config.storage.data_dir.clone());
+    let station = build(&config, &data_dir, listen, None)?;
+    let runtime = runtime(2)?;
+    runtime.block_on(async move {
+        let listener = station.bind().await?;
+        let addr = listener.local_addr()?;
+        println!(
+            "Review station for {} at http://{addr}/ (Ctrl-C stops it)",
+            data_dir.display()
+        );
+        station.serve(listener, stopped()).await?;
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The station of `config` over `data_dir`, with its own classifier for uploads (never
+/// the loop's: classifying an upload must not hold up a button press). `daemon` is the
+/// running loop when the daemon serves it.
+fn build(
+    config: &Config,
+    data_dir: &Path,
+    listen: Option<SocketAddr>,
+    daemon: Option<LoopHandle>,
+) -> anyhow::Result<Station> {
     let listen = match listen {
         Some(addr) => addr,
         None => config.station.listen.parse().with_context(|| {
@@ -25,19 +55,28 @@ pub fn run(
             )
         })?,
     };
+    // Inside the daemon the station's model gets one thread, so an upload leaves the
+    // other cores to the loop.
+    let threads = if daemon.is_some() {
+        1
+    } else {
+        config.model.threads
+    };
     let (classify, model) = match super::devices::classifier(
         &config.model.path,
         config.model.runtime_library.as_deref(),
-        config.model.threads,
+        threads,
         config.model.views,
     ) {
         Ok(classifier) => {
             let model = classifier.info().to_string();
+            let cell_fraction = classifier.bundle().cell_fraction();
             let service = ClassifyService::new(
                 Box::new(classifier),
                 config.counting.confidence_threshold,
                 config.limits.max_image_pixels,
-            );
+            )
+            .with_reframing(config.locator.clone(), cell_fraction);
             (service, Some(model))
         }
         Err(e) => {
@@ -50,32 +89,79 @@ pub fn run(
             )
         }
     };
-    let station = Station::new(
+    Ok(Station::new(
         StationOptions {
-            data_dir: data_dir.clone(),
+            data_dir: data_dir.to_path_buf(),
             listen,
             token: config.station.token.clone(),
             max_upload_bytes: usize::try_from(config.station.max_upload_bytes)
                 .unwrap_or(usize::MAX),
             model,
+            daemon,
         },
         classify,
-    )?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    )?)
+}
+
+fn runtime(workers: usize) -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .thread_name("station")
         .enable_all()
         .build()
-        .context("cannot start the station's threads")?;
-    runtime.block_on(async move {
-        let listener = station.bind().await?;
-        let addr = listener.local_addr().unwrap_or(listen);
-        println!(
-            "Review station for {} at http://{addr}/ (Ctrl-C stops it)",
-            data_dir.display()
-        );
-        station.serve(listener, stopped()).await
-    })?;
-    Ok(ExitCode::SUCCESS)
+        .context("cannot start the station's threads")
+}
+
+/// The station served by the daemon on threads of its own, stopped on [`InDaemon::stop`].
+pub struct InDaemon {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl InDaemon {
+    /// Builds the station, binds its address (so a taken port is reported now, before
+    /// the loop starts) and serves it beside the loop.
+    pub fn start(
+        config: &Config,
+        listen: Option<SocketAddr>,
+        daemon: LoopHandle,
+    ) -> anyhow::Result<InDaemon> {
+        let station = build(config, &config.storage.data_dir, listen, Some(daemon))?;
+        let runtime = runtime(1)?;
+        let listener = runtime.block_on(station.bind())?;
+        let addr = listener.local_addr()?;
+        log::info!("review station at http://{addr}/");
+        println!("Review station at http://{addr}/");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("station".into())
+            .spawn(move || {
+                let served = runtime.block_on(station.serve(listener, async move {
+                    let _ = stopped.await;
+                }));
+                if let Err(e) = served {
+                    log::error!("review station: {e}");
+                }
+                runtime.shutdown_timeout(STOP_WAIT);
+            })
+            .context("cannot start the station's thread")?;
+        Ok(InDaemon {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+
+    /// Stops serving (open pages and live streams are closed) and waits for the thread.
+    pub fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _already_stopped = stop.send(());
+        }
+        if let Some(thread) = self.thread.take()
+            && thread.join().is_err()
+        {
+            log::error!("the review station's thread panicked");
+        }
+    }
 }
 
 /// The configuration: the file given, else the production file if there is one, else the
