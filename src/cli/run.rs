@@ -100,7 +100,11 @@ pub fn run(config_path: &Path, options: RunOptions) -> anyhow::Result<ExitCode> 
             }
             Err(e) => {
                 // The counter matters more than its pages: it counts without them.
-                log::error!("the review station is not served: {e:#}; counting goes on");
+                log::error!(
+                    "the review station is not served: {e:#}; counting goes on. Under systemd \
+                     the unit allows no network until the station's drop-in is installed \
+                     (/usr/share/hematovision/systemd/station.conf, docs/INSTALL.md)"
+                );
                 None
             }
         }
