@@ -37,7 +37,7 @@
 //! | upper | [`app`] | *ground*, *devices*, [`service`] | the daemon's event loop, owner of all state |
 //! | upper | [`station`] | *ground*, *devices*, [`config`], [`report`], [`app`] | the review station: web pages and API to classify, review, sign off and print (inside the daemon it talks to the loop through [`app::LoopHandle`]) |
 //! | tools | [`eval`] | *ground*, *devices* | measurement: model accuracy, locator, live-mode simulator |
-//! | tools | [`bench`](mod@bench) | *ground*, *devices*, [`app`] | speed: preprocessing, inference, press to display |
+//! | tools | [`bench`](mod@bench) | *ground*, *devices*, [`app`], [`station`] | speed: preprocessing, inference, press to display (also with the station served: it times the station's HTTP path) |
 //! | tools | [`doctor`] | *ground*, *devices*, [`config`] | an installation's health, one line per check |
 //! | binary | `cli` | every room | `src/main.rs` and `src/cli/`: the commands (a crate of its own) |
 //!

@@ -165,6 +165,10 @@ pub enum Command {
         /// press_to_display_ms_median, rss_mb, ...).
         #[arg(long)]
         json: bool,
+        /// Also time the review station: upload → result through its HTTP API, and press
+        /// → display with the station served and a live page connected, against without.
+        #[arg(long)]
+        station: bool,
     },
     /// Check a configuration file: keys, types, ranges, and that the model, runtime
     /// library, replay folder and data directory it names are there; exits non-zero with
@@ -307,7 +311,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             iterations,
             fields,
             json,
-        } => bench::run(&model, iterations, fields, json),
+            station,
+        } => bench::run(&model, iterations, fields, json, station),
         Command::Eval {
             dir,
             model,

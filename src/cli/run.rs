@@ -93,7 +93,7 @@ pub fn run(config_path: &Path, options: RunOptions) -> anyhow::Result<ExitCode> 
     }
     let station = if config.station.enabled {
         let (link, handle) = hematovision::app::link();
-        match super::station::InDaemon::start(&config, options.listen, handle) {
+        match super::station::start_in_daemon(&config, options.listen, handle) {
             Ok(station) => {
                 app.attach_station(link);
                 Some(station)

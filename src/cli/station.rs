@@ -4,15 +4,11 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::Context;
 use hematovision::app::LoopHandle;
 use hematovision::config::Config;
-use hematovision::station::{ClassifyService, Station, StationOptions};
-
-/// How long the daemon waits for the station's threads to finish once the loop stopped.
-const STOP_WAIT: Duration = Duration::from_secs(5);
+use hematovision::station::{ClassifyService, Served, Station, StationOptions};
 
 /// Serves the station until Ctrl-C or SIGTERM.
 pub fn run(
@@ -23,7 +19,11 @@ pub fn run(
     let config = load_config(config, data_dir.is_some())?;
     let data_dir = data_dir.unwrap_or_else(|| config.storage.data_dir.clone());
     let station = build(&config, &data_dir, listen, None)?;
-    let runtime = runtime(2)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the station's threads")?;
     runtime.block_on(async move {
         let listener = station.bind().await?;
         let addr = listener.local_addr()?;
@@ -103,65 +103,19 @@ fn build(
     )?)
 }
 
-fn runtime(workers: usize) -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .thread_name("station")
-        .enable_all()
-        .build()
-        .context("cannot start the station's threads")
-}
-
-/// The station served by the daemon on threads of its own, stopped on [`InDaemon::stop`].
-pub struct InDaemon {
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl InDaemon {
-    /// Builds the station, binds its address (so a taken port is reported now, before
-    /// the loop starts) and serves it beside the loop.
-    pub fn start(
-        config: &Config,
-        listen: Option<SocketAddr>,
-        daemon: LoopHandle,
-    ) -> anyhow::Result<InDaemon> {
-        let station = build(config, &config.storage.data_dir, listen, Some(daemon))?;
-        let runtime = runtime(1)?;
-        let listener = runtime.block_on(station.bind())?;
-        let addr = listener.local_addr()?;
-        log::info!("review station at http://{addr}/");
-        println!("Review station at http://{addr}/");
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name("station".into())
-            .spawn(move || {
-                let served = runtime.block_on(station.serve(listener, async move {
-                    let _ = stopped.await;
-                }));
-                if let Err(e) = served {
-                    log::error!("review station: {e}");
-                }
-                runtime.shutdown_timeout(STOP_WAIT);
-            })
-            .context("cannot start the station's thread")?;
-        Ok(InDaemon {
-            stop: Some(stop),
-            thread: Some(thread),
-        })
-    }
-
-    /// Stops serving (open pages and live streams are closed) and waits for the thread.
-    pub fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _already_stopped = stop.send(());
-        }
-        if let Some(thread) = self.thread.take()
-            && thread.join().is_err()
-        {
-            log::error!("the review station's thread panicked");
-        }
-    }
+/// Builds the daemon's station over the configuration's data directory and serves it on
+/// a thread of its own; the address is bound now, so a taken port is reported before the
+/// loop starts.
+pub fn start_in_daemon(
+    config: &Config,
+    listen: Option<SocketAddr>,
+    daemon: LoopHandle,
+) -> anyhow::Result<Served> {
+    let station = build(config, &config.storage.data_dir, listen, Some(daemon))?;
+    let served = Served::start(station, 1)?;
+    log::info!("review station at http://{}/", served.addr());
+    println!("Review station at http://{}/", served.addr());
+    Ok(served)
 }
 
 /// The configuration: the file given, else the production file if there is one, else the

@@ -33,6 +33,7 @@ pub mod report;
 mod server;
 mod shared;
 mod slides;
+mod thread;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -41,6 +42,7 @@ use std::path::PathBuf;
 pub use classify::{Classified, ClassifyService, MAX_IMAGES};
 pub use error::{ApiError, StationError};
 pub use slides::{SlideItem, SlideStore};
+pub use thread::Served;
 
 use crate::config::{check_exposure, check_token};
 
