@@ -207,3 +207,66 @@ fn a_failing_command_states_each_cause_once() {
     let last = err.lines().last().unwrap_or_default();
     assert_eq!(last.matches("empty (0 bytes)").count(), 1, "{err}");
 }
+
+#[test]
+fn the_demo_serves_the_station_and_counts_on_when_its_port_is_taken() {
+    // Port taken by someone else: the daemon says why and counts anyway.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let data = tempfile::tempdir().unwrap();
+    let out = Command::new(bin())
+        .args(["run", "--config"])
+        .arg(demo_config())
+        .arg("--data-dir")
+        .arg(data.path())
+        .args([
+            "--listen",
+            &addr,
+            "--presses",
+            "0ms,0ms",
+            "--exit-when-done",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("the review station is not served") && stderr.contains(&addr),
+        "{stderr}"
+    );
+    assert_eq!(report(data.path())["total"], 2, "{stderr}");
+
+    // A free port: the station answers while the daemon runs.
+    drop(taken);
+    let mut child = Command::new(bin())
+        .args(["run", "--config"])
+        .arg(demo_config())
+        .arg("--data-dir")
+        .arg(data.path())
+        .args(["--listen", &addr, "--presses", "60s"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let answer = loop {
+        if let Ok(mut s) = std::net::TcpStream::connect(&addr) {
+            use std::io::{Read, Write};
+            s.write_all(
+                b"GET /api/slides HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+            )
+            .unwrap();
+            let mut text = String::new();
+            s.read_to_string(&mut text).unwrap();
+            break text;
+        }
+        assert!(Instant::now() < deadline, "the station never answered");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("\"state\":\"open\""), "{answer}");
+}
