@@ -9,6 +9,7 @@ use std::path::Path;
 use hematovision::station::{ClassifyService, Station, StationOptions};
 use station_support::{
     Setup, jpeg, make_slide, multipart, post_json, post_pictures, request, serve,
+    with_crops_unwritable,
 };
 use support::Always;
 
@@ -531,18 +532,15 @@ fn an_upload_saved_to_the_open_slide_is_counted_and_reviewed_cells_are_exported(
     let crops = std::fs::read_dir(dir.path().join(format!("crops/{id}"))).unwrap();
     assert_eq!(crops.count(), 4, "refused uploads leave no file");
     // A picture that cannot be saved (its folder replaced by a file) is not counted.
-    let crops = dir.path().join(format!("crops/{id}"));
-    std::fs::rename(&crops, dir.path().join("kept")).unwrap();
-    std::fs::write(&crops, b"not a folder").unwrap();
-    let a = post_pictures(station.addr, &format!("/api/slides/{id}/cells"), &parts);
-    assert!((400..600).contains(&a.status), "{}", a.text());
-    assert!(
-        a.json()["error"].as_str().unwrap().contains("not saved"),
-        "{}",
-        a.text()
-    );
-    std::fs::remove_file(&crops).unwrap();
-    std::fs::rename(dir.path().join("kept"), &crops).unwrap();
+    with_crops_unwritable(dir.path(), id, || {
+        let a = post_pictures(station.addr, &format!("/api/slides/{id}/cells"), &parts);
+        assert!((400..600).contains(&a.status), "{}", a.text());
+        assert!(
+            a.json()["error"].as_str().unwrap().contains("not saved"),
+            "{}",
+            a.text()
+        );
+    });
     let v = request(station.addr, "GET", &format!("/api/slides/{id}"), &[], b"").json();
     assert_eq!(
         v["cells"].as_array().unwrap().len(),

@@ -14,7 +14,9 @@ use hematovision::hw::button::{ButtonError, ButtonEvent, Buttons};
 use hematovision::hw::display::SimDisplay;
 use image::RgbImage;
 use serde_json::Value;
-use station_support::{Events, Setup, jpeg, post_json, post_pictures, request, serve};
+use station_support::{
+    Events, Setup, jpeg, post_json, post_pictures, request, serve, with_crops_unwritable,
+};
 use support::Always;
 
 const LABELS: [&str; 2] = ["lymphocyte", "neutrophil"];
@@ -171,6 +173,21 @@ fn inside_the_daemon_every_change_goes_through_the_loop_and_pages_follow_it() {
     assert!(dir.path().join(format!("crops/{id}/00002.jpg")).is_file());
     let lines = journal_lines(dir.path(), &id);
     assert_eq!(lines.last().unwrap()["cell"]["frame"], "upload:upload.jpg");
+    // An upload whose picture cannot be saved is not counted (its folder replaced by a file).
+    with_crops_unwritable(dir.path(), &id, || {
+        let a = post_pictures(station.addr, &format!("/api/slides/{id}/cells"), &parts);
+        assert_eq!(a.status, 500, "{}", a.text());
+        assert!(
+            a.json()["error"].as_str().unwrap().contains("not saved"),
+            "{}",
+            a.text()
+        );
+    });
+    assert_eq!(
+        journal_lines(dir.path(), &id).len(),
+        lines.len(),
+        "nothing journaled"
+    );
 
     // An upload cannot join a slide that is not being counted.
     let a = post_pictures(station.addr, "/api/slides/20200101-000000/cells", &parts);

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 pub use finder::{CellFinder, FoundCell, LocatorFinder};
 pub use link::{
-    INBOX_CAPACITY, LinkError, LoopHandle, REPLY_TIMEOUT, Reply, Request, StationLink, Update, link,
+    INBOX_CAPACITY, LinkError, LoopHandle, REPLY_TIMEOUT, Reply, Request, StationLink,
+    UPDATES_CAPACITY, Update, link,
 };
 pub use outcome::CountOutcome;
 pub use stop::StopSignals;
@@ -110,13 +111,18 @@ impl App {
         let (lock, journal, replay) = match opened {
             Ok(opened) => opened,
             Err(e) => {
-                log::error!(
-                    "the journal in {} cannot be written, so nothing can be counted: {e}. \
-                     Fix: make the data directory writable by the daemon's user, remount its \
-                     file system read-write, or set storage.data_dir (hematovision doctor \
-                     checks it)",
-                    settings.data_dir.display()
-                );
+                if matches!(e, StoreError::Busy { .. }) {
+                    // Not a file-system fault: the error says who holds it and what to do.
+                    log::error!("nothing can be counted: {e}");
+                } else {
+                    log::error!(
+                        "the journal in {} cannot be written, so nothing can be counted: {e}. \
+                         Fix: make the data directory writable by the daemon's user, remount \
+                         its file system read-write, or set storage.data_dir (hematovision \
+                         doctor checks it)",
+                        settings.data_dir.display()
+                    );
+                }
                 let screen = Screen::Status {
                     status: ErrorCode::JournalUnwritable.into(),
                     tally: None,
@@ -197,6 +203,12 @@ impl App {
     pub fn attach_station(&mut self, link: StationLink) {
         link.publish_open(self.counter.open_session());
         self.station = Some(link);
+    }
+
+    /// Lets the station go: requests still queued, and any sent later, are answered at
+    /// once that the daemon is stopping (rather than waiting for a loop that has ended).
+    pub fn detach_station(&mut self) {
+        self.station = None;
     }
 
     /// Makes [`App::run`] stop cleanly when one of these signals arrives.
@@ -431,6 +443,10 @@ impl App {
     ) -> CountOutcome {
         let at = self.now();
         let crop_path = self.save_crop(crop, keep_crop);
+        if keep_crop && crop_path.is_none() {
+            // An upload is its picture: counted without it, it could never be reviewed.
+            return CountOutcome::NotSaved("the picture could not be saved".into());
+        }
         let event = match self
             .counter
             .count_event(probabilities, origin.to_string(), crop_path, at)

@@ -112,6 +112,7 @@ pub fn run(config_path: &Path, options: RunOptions) -> anyhow::Result<ExitCode> 
         None
     };
     let ran = app.run();
+    app.detach_station();
     if let Some(station) = station {
         station.stop();
     }

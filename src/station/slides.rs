@@ -73,7 +73,7 @@ impl SlideStore {
             writing: Mutex::new(()),
             started: Instant::now(),
             daemon,
-            own_updates: broadcast::channel(crate::app::INBOX_CAPACITY * 16).0,
+            own_updates: broadcast::channel(crate::app::UPDATES_CAPACITY).0,
         }
     }
 

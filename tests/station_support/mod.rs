@@ -359,3 +359,15 @@ impl Events {
         }
     }
 }
+
+/// Runs `f` while slide `id`'s crop folder is replaced by a file (so no picture can be
+/// saved there), then puts the folder back.
+pub fn with_crops_unwritable(data_dir: &Path, id: &str, f: impl FnOnce()) {
+    let crops = data_dir.join("crops").join(id);
+    let kept = data_dir.join("crops-kept-aside");
+    std::fs::rename(&crops, &kept).unwrap();
+    std::fs::write(&crops, b"not a folder").unwrap();
+    f();
+    std::fs::remove_file(&crops).unwrap();
+    std::fs::rename(&kept, &crops).unwrap();
+}
