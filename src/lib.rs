@@ -20,7 +20,7 @@
 //! | floor | room | may import | holds |
 //! |---|---|---|---|
 //! | ground | [`time`] | nothing | wall-clock formatting |
-//! | ground | [`sys`] | nothing | the plain system calls: monotonic clock, free disk space, user id |
+//! | ground | [`sys`] | nothing | the plain system calls: monotonic clock, free disk space, user id, thread priority |
 //! | ground | [`invalid`] | nothing | [`invalid::Invalid`], the one error of a setting out of range |
 //! | ground | [`imagefile`] | nothing | reading picture files, refusing damaged and oversized ones |
 //! | devices | [`count`] | *ground* | the counting core: slides, classes, undo, as pure events |

@@ -49,6 +49,12 @@ fn the_base_unit_allows_no_network_and_the_drop_in_exactly_the_station() {
     assert_eq!(values(&base, "RestrictAddressFamilies"), ["AF_UNIX"]);
     assert_eq!(values(&base, "IPAddressDeny"), ["any"]);
     assert_eq!(values(&base, "SocketBindDeny"), ["any"]);
+    // setpriority is in @resources, which the base unit denies.
+    assert!(
+        values(&base, "SystemCallFilter")
+            .iter()
+            .any(|f| f.starts_with('~') && f.contains("@resources"))
+    );
     assert!(values(&base, "IPAddressAllow").is_empty());
     assert!(values(&base, "SocketBindAllow").is_empty());
 
@@ -74,6 +80,7 @@ fn the_base_unit_allows_no_network_and_the_drop_in_exactly_the_station() {
         ("RestrictAddressFamilies", "AF_INET AF_INET6".to_string()),
         ("IPAddressAllow", "localhost".to_string()),
         ("SocketBindAllow", format!("tcp:{port}")),
+        ("SystemCallFilter", "setpriority".to_string()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), vec![v]))

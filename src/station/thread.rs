@@ -8,6 +8,9 @@ use super::{Station, StationError};
 
 /// How long stopping waits for open requests to finish.
 const STOP_WAIT: Duration = Duration::from_secs(5);
+/// How much nicer than the loop the station's threads are: when the CPU is short, a page
+/// waits, a button press does not.
+const STATION_NICE: i32 = 5;
 
 /// A station being served by its own thread; [`Served::stop`] ends it.
 #[derive(Debug)]
@@ -19,11 +22,17 @@ pub struct Served {
 
 impl Served {
     /// Binds the station's address now (so a taken port is reported to the caller) and
-    /// serves it on a thread with a runtime of `workers` threads.
+    /// serves it on a thread with a runtime of `workers` threads; every thread of that
+    /// runtime (blocking ones included) runs at a lower priority than the loop.
     pub fn start(station: Station, workers: usize) -> Result<Served, StationError> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(workers.max(1))
             .thread_name("station")
+            .on_thread_start(|| {
+                if let Err(e) = crate::sys::lower_thread_priority(STATION_NICE) {
+                    log::debug!("a station thread keeps the loop's priority: {e}");
+                }
+            })
             .enable_all()
             .build()
             .map_err(StationError::Serve)?;
@@ -33,6 +42,10 @@ impl Served {
         let thread = std::thread::Builder::new()
             .name("station".into())
             .spawn(move || {
+                // This thread accepts the connections: it yields to the loop too.
+                if let Err(e) = crate::sys::lower_thread_priority(STATION_NICE) {
+                    log::debug!("the station's thread keeps the loop's priority: {e}");
+                }
                 let served = runtime.block_on(station.serve(listener, async move {
                     let _ = stopped.await;
                 }));
