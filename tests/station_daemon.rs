@@ -302,3 +302,36 @@ fn a_full_inbox_is_refused_at_once_and_the_loop_never_waits_for_the_web() {
     assert_eq!(refused, Err(hematovision::app::LinkError::Busy));
     assert!(started.elapsed() < Duration::from_secs(2));
 }
+
+#[test]
+fn the_standalone_station_says_up_front_that_a_daemon_holds_the_data_directory() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("journal")).unwrap();
+    // This test process holds the lock, as a running daemon does.
+    let held = hematovision::store::DataDirLock::try_acquire(dir.path())
+        .unwrap()
+        .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hematovision"))
+        .args(["station", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let lines: Vec<String> = std::io::BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .take(2)
+        .collect();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    drop(held);
+    assert!(lines[0].contains("Review station for"), "{lines:?}");
+    assert!(
+        lines[1].starts_with("Read-only: a running daemon"),
+        "{lines:?}"
+    );
+}

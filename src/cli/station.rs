@@ -31,6 +31,13 @@ pub fn run(
             "Review station for {} at http://{addr}/ (Ctrl-C stops it)",
             data_dir.display()
         );
+        // Said up front: the pages say it too, but a reviewer should not find out by a refusal.
+        if let Ok(None) = hematovision::store::DataDirLock::try_acquire(&data_dir) {
+            println!(
+                "Read-only: a running daemon counts in {} and owns its journal; review in its own station (station.enabled) or stop it first",
+                data_dir.display()
+            );
+        }
         station.serve(listener, stopped()).await?;
         anyhow::Ok(())
     })?;
