@@ -20,7 +20,7 @@
 //! | floor | room | may import | holds |
 //! |---|---|---|---|
 //! | ground | [`time`] | nothing | wall-clock formatting |
-//! | ground | [`sys`] | nothing | the plain system calls: monotonic clock, free disk space, user id |
+//! | ground | [`sys`] | nothing | the plain system calls: monotonic clock, free disk space, user id, thread priority |
 //! | ground | [`invalid`] | nothing | [`invalid::Invalid`], the one error of a setting out of range |
 //! | ground | [`imagefile`] | nothing | reading picture files, refusing damaged and oversized ones |
 //! | devices | [`count`] | *ground* | the counting core: slides, classes, undo, as pure events |
@@ -35,9 +35,9 @@
 //! | upper | [`report`] | *ground*, *devices* | the differential of a slide, for people and programs |
 //! | upper | [`service`] | *ground* | systemd readiness and watchdog |
 //! | upper | [`app`] | *ground*, *devices*, [`service`] | the daemon's event loop, owner of all state |
-//! | upper | [`station`] | *ground*, *devices*, [`config`], [`report`] | the review station: web pages and API to classify, review, sign off and print |
+//! | upper | [`station`] | *ground*, *devices*, [`config`], [`report`], [`app`] | the review station: web pages and API to classify, review, sign off and print (inside the daemon it talks to the loop through [`app::LoopHandle`]) |
 //! | tools | [`eval`] | *ground*, *devices* | measurement: model accuracy, locator, live-mode simulator |
-//! | tools | [`bench`](mod@bench) | *ground*, *devices*, [`app`] | speed: preprocessing, inference, press to display |
+//! | tools | [`bench`](mod@bench) | *ground*, *devices*, [`app`], [`station`] | speed: preprocessing, inference, press to display (also with the station served: it times the station's HTTP path) |
 //! | tools | [`doctor`] | *ground*, *devices*, [`config`] | an installation's health, one line per check |
 //! | binary | `cli` | every room | `src/main.rs` and `src/cli/`: the commands (a crate of its own) |
 //!

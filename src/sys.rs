@@ -1,5 +1,5 @@
 //! The plain system calls the crate makes outside its device drivers: the monotonic clock,
-//! free disk space and the effective user. Each sits behind a safe function here, so the
+//! free disk space, the effective user and a thread's scheduling priority. Each sits behind a safe function here, so the
 //! modules above them hold no raw calls.
 //!
 //! Device-specific calls live beside their device: the V4L2 queries in `camera/ioctl.rs`,
@@ -63,6 +63,31 @@ pub fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
+/// Lowers the calling thread's priority: its nice value goes up by `increment` (at most to
+/// 19), so the other threads of the process get the CPU first when it is short. On Linux
+/// each thread has its own nice value (`PRIO_PROCESS` with id 0 is the calling thread), and
+/// raising one's own needs no privilege.
+pub fn lower_thread_priority(increment: i32) -> io::Result<()> {
+    // SAFETY: __errno_location returns this thread's errno slot, valid for the thread's
+    // life; it is cleared because getpriority may legitimately return -1.
+    unsafe { *libc::__errno_location() = 0 };
+    // SAFETY: getpriority has no pointer arguments; PRIO_PROCESS with id 0 is this thread.
+    let current = unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) };
+    if current == -1 {
+        let e = io::Error::last_os_error();
+        if e.raw_os_error().unwrap_or(0) != 0 {
+            return Err(e);
+        }
+    }
+    let wanted = current.saturating_add(increment.max(0)).min(19);
+    // SAFETY: setpriority has no pointer arguments; it changes only this thread's nice value.
+    let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, wanted) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,5 +105,21 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let (free, total) = disk_space(&tmp.path().join("not/yet/created")).unwrap();
         assert!(total > 0 && free <= total, "{free} / {total}");
+    }
+
+    #[test]
+    fn a_thread_lowers_its_own_priority_only() {
+        // SAFETY: as in lower_thread_priority.
+        let before = unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) };
+        let lowered = std::thread::spawn(|| {
+            lower_thread_priority(3).unwrap();
+            // SAFETY: as in lower_thread_priority.
+            unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) }
+        })
+        .join()
+        .unwrap();
+        assert_eq!(lowered, (before + 3).min(19));
+        // SAFETY: as in lower_thread_priority.
+        assert_eq!(unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) }, before);
     }
 }

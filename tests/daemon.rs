@@ -12,6 +12,25 @@ fn demo_config() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("config/demo.toml")
 }
 
+/// `hematovision run` with the demo configuration over `data`.
+fn demo(data: &Path) -> Command {
+    let mut command = Command::new(bin());
+    command
+        .args(["run", "--config"])
+        .arg(demo_config())
+        .arg("--data-dir")
+        .arg(data);
+    command
+}
+
+/// Runs the demo over `data` with `args` to its end; it must succeed: (stdout, stderr).
+fn demo_ok(data: &Path, args: &[&str]) -> (String, String) {
+    let out = demo(data).args(args).stdin(Stdio::null()).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    (String::from_utf8_lossy(&out.stdout).into_owned(), stderr)
+}
+
 fn counted_lines(data: &Path) -> usize {
     let Ok(dir) = std::fs::read_dir(data.join("journal")) else {
         return 0;
@@ -100,22 +119,14 @@ fn killed_mid_slide_the_daemon_resumes_with_the_same_counts() {
 #[test]
 fn the_demo_counts_every_bundled_field_and_shows_the_screen() {
     let data = tempfile::tempdir().unwrap();
-    let out = Command::new(bin())
-        .args(["run", "--config"])
-        .arg(demo_config())
-        .arg("--data-dir")
-        .arg(data.path())
-        .args([
+    let (stdout, stderr) = demo_ok(
+        data.path(),
+        &[
             "--presses",
             "0ms,0ms,0ms,0ms,0ms,0ms,0ms,0ms,0ms,0ms,0ms,0ms,undo:0ms",
             "--exit-when-done",
-        ])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    let stdout = String::from_utf8_lossy(&out.stdout);
+        ],
+    );
     assert!(
         stdout.contains('▀') || stdout.contains('▄'),
         "no screen printed"
@@ -206,4 +217,56 @@ fn a_failing_command_states_each_cause_once() {
     let err = String::from_utf8_lossy(&out.stderr);
     let last = err.lines().last().unwrap_or_default();
     assert_eq!(last.matches("empty (0 bytes)").count(), 1, "{err}");
+}
+
+#[test]
+fn the_demo_serves_the_station_and_counts_on_when_its_port_is_taken() {
+    // Port taken by someone else: the daemon says why and counts anyway.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let data = tempfile::tempdir().unwrap();
+    let (_, stderr) = demo_ok(
+        data.path(),
+        &[
+            "--listen",
+            &addr,
+            "--presses",
+            "0ms,0ms",
+            "--exit-when-done",
+        ],
+    );
+    assert!(
+        stderr.contains("the review station is not served") && stderr.contains(&addr),
+        "{stderr}"
+    );
+    assert_eq!(report(data.path())["total"], 2, "{stderr}");
+
+    // A free port: the station answers while the daemon runs.
+    drop(taken);
+    let mut child = demo(data.path())
+        .args(["--listen", &addr, "--presses", "60s"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let answer = loop {
+        if let Ok(mut s) = std::net::TcpStream::connect(&addr) {
+            use std::io::{Read, Write};
+            s.write_all(
+                b"GET /api/slides HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+            )
+            .unwrap();
+            let mut text = String::new();
+            s.read_to_string(&mut text).unwrap();
+            break text;
+        }
+        assert!(Instant::now() < deadline, "the station never answered");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("\"state\":\"open\""), "{answer}");
 }

@@ -85,6 +85,7 @@ fn check_package(deb: &Path) {
         "/usr/lib/hematovision/libLiteRt.so",
         "/etc/hematovision/hematovision.toml",
         "/lib/udev/rules.d/60-hematovision.rules",
+        "/usr/share/hematovision/systemd/station.conf",
     ] {
         assert!(entry(file).starts_with("-rw-r--r--"), "{}", entry(file));
     }

@@ -7,23 +7,16 @@ mod support;
 use std::path::Path;
 
 use hematovision::station::{ClassifyService, Station, StationOptions};
-use station_support::{Setup, jpeg, make_slide, multipart, request, serve};
+use station_support::{
+    Setup, jpeg, make_slide, multipart, post_json, post_pictures, request, serve,
+    with_crops_unwritable,
+};
 use support::Always;
 
 const LABELS: [&str; 2] = ["lymphocyte", "neutrophil"];
 
 fn model() -> Box<Always> {
     Box::new(Always::new(&LABELS, vec![0.3, 0.7]))
-}
-
-fn post_json(addr: std::net::SocketAddr, path: &str, body: &str) -> station_support::Answer {
-    request(
-        addr,
-        "POST",
-        path,
-        &[("Content-Type", "application/json")],
-        body.as_bytes(),
-    )
 }
 
 #[test]
@@ -35,6 +28,7 @@ fn a_non_loopback_address_needs_a_token() {
         token: token.map(String::from),
         max_upload_bytes: 1 << 20,
         model: None,
+        daemon: None,
     };
     let classify = || ClassifyService::unavailable("none");
     let err = Station::new(options("0.0.0.0:8080", None), classify()).unwrap_err();
@@ -474,4 +468,148 @@ fn changes_need_same_origin_and_the_token_when_one_is_set() {
         br#"{"label": "neutrophil"}"#,
     );
     assert_eq!(a.status, 200, "{}", a.text());
+}
+
+#[test]
+fn an_upload_saved_to_the_open_slide_is_counted_and_reviewed_cells_are_exported() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = "20250106T000000Z";
+    make_slide(dir.path(), id, &[[0.1, 0.9], [0.8, 0.2], [0.2, 0.8]], false);
+    let finished = "20250105T000000Z";
+    make_slide(dir.path(), finished, &[[0.1, 0.9]], true);
+    let station = serve(dir.path(), model(), Setup::default());
+
+    // The result shows what the model saw; the page offers the open slide.
+    let picture = jpeg(48, 40, [190, 90, 170]);
+    let parts = [("image", "mine.jpg", picture.as_slice())];
+    let v = post_pictures(station.addr, "/api/classify", &parts).json();
+    let framing = v["images"][0]["framing"].as_str().unwrap();
+    assert!(framing.starts_with("data:image/jpeg;base64,"), "{v}");
+    assert_eq!(
+        v["images"][0]["framed"], false,
+        "no locator in this station"
+    );
+    let page = request(station.addr, "GET", "/", &[], b"").text();
+    assert!(
+        page.contains(&format!("data-open-slide=\"{id}\"")),
+        "{page}"
+    );
+
+    // Saved: counted as the slide's next cell, its crop kept; nothing else is kept.
+    let a = post_pictures(station.addr, &format!("/api/slides/{id}/cells"), &parts);
+    assert_eq!(a.status, 200, "{}", a.text());
+    assert_eq!(a.json()["seq"], 4);
+    assert!(dir.path().join(format!("crops/{id}/00004.jpg")).is_file());
+    let journal = std::fs::read_to_string(dir.path().join(format!("journal/{id}.jsonl"))).unwrap();
+    assert!(journal.contains("upload:mine.jpg"), "{journal}");
+    // Refused: a finished slide, a picture that is none, another site, two pictures.
+    let a = post_pictures(
+        station.addr,
+        &format!("/api/slides/{finished}/cells"),
+        &parts,
+    );
+    assert_eq!(a.status, 409, "{}", a.text());
+    let bad = [("image", "bad.jpg", b"not a picture".as_slice())];
+    let a = post_pictures(station.addr, &format!("/api/slides/{id}/cells"), &bad);
+    assert_eq!(a.status, 422, "{}", a.text());
+    assert!(a.json()["error"].as_str().unwrap().contains("bad.jpg"));
+    let two = [parts[0], parts[0]];
+    let a = post_pictures(station.addr, &format!("/api/slides/{id}/cells"), &two);
+    assert_eq!(a.status, 413, "{}", a.text());
+    for path in [
+        format!("/api/slides/{id}/cells"),
+        format!("/api/slides/{id}/export"),
+    ] {
+        let a = request(
+            station.addr,
+            "POST",
+            &path,
+            &[("Origin", "http://evil.example")],
+            b"",
+        );
+        assert_eq!(a.status, 403, "{path}");
+    }
+    let crops = std::fs::read_dir(dir.path().join(format!("crops/{id}"))).unwrap();
+    assert_eq!(crops.count(), 4, "refused uploads leave no file");
+    // A picture that cannot be saved (its folder replaced by a file) is not counted.
+    with_crops_unwritable(dir.path(), id, || {
+        let a = post_pictures(station.addr, &format!("/api/slides/{id}/cells"), &parts);
+        assert!((400..600).contains(&a.status), "{}", a.text());
+        assert!(
+            a.json()["error"].as_str().unwrap().contains("not saved"),
+            "{}",
+            a.text()
+        );
+    });
+    let v = request(station.addr, "GET", &format!("/api/slides/{id}"), &[], b"").json();
+    assert_eq!(
+        v["cells"].as_array().unwrap().len(),
+        4,
+        "nothing journaled: {v}"
+    );
+
+    // Reviews: cell 1 corrected, cell 2 moved to unidentified, stamped on the station's
+    // own monotonic clock.
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    for (seq, label) in [(1, "lymphocyte"), (2, "unidentified")] {
+        let body = format!(r#"{{"label": "{label}", "reviewer": "Ana"}}"#);
+        let a = post_json(
+            station.addr,
+            &format!("/api/slides/{id}/cells/{seq}"),
+            &body,
+        );
+        assert_eq!(a.status, 200, "{}", a.text());
+    }
+    let journal = std::fs::read_to_string(dir.path().join(format!("journal/{id}.jsonl"))).unwrap();
+    for line in journal.lines().filter(|l| l.contains("cell_reviewed")) {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(v["at"]["mono_ms"].as_u64().unwrap() > 0, "{line}");
+    }
+
+    // Export: only the reviewed, identified cell, under the reviewer's class.
+    let a = post_json(station.addr, &format!("/api/slides/{id}/export"), "");
+    assert_eq!(a.status, 200, "{}", a.text());
+    let v = a.json();
+    assert_eq!(v["summary"]["written"]["lymphocyte"], 1, "{v}");
+    assert_eq!(v["summary"]["unidentified"], 1);
+    assert_eq!(v["summary"]["unreviewed"], 2);
+    let exported = dir
+        .path()
+        .join(format!("exports/{id}/lymphocyte/{id}-00001.jpg"));
+    assert!(exported.is_file(), "{v}");
+    let a = post_json(station.addr, "/api/slides/..%2Fx/export", "");
+    assert_eq!(a.status, 400, "{}", a.text());
+
+    // The same from the command line, into a folder of one's choice.
+    let out = tempfile::tempdir().unwrap();
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_hematovision"))
+        .args(["export-cells", "--data-dir"])
+        .arg(dir.path())
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(
+        stdout.contains("1 reviewed cell(s) from 2 slide(s)")
+            && stdout.contains("3 unreviewed, 1 moved to unidentified"),
+        "{stdout}"
+    );
+    assert!(
+        out.path()
+            .join(format!("lymphocyte/{id}-00001.jpg"))
+            .is_file()
+    );
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_hematovision"))
+        .args(["export-cells", "--data-dir"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(!run.status.success());
+    assert!(String::from_utf8_lossy(&run.stderr).contains("no journal/ folder"));
 }

@@ -1,7 +1,10 @@
 //! The review station in a real browser: headless Chromium driven over WebDriver
 //! (chromedriver), with plain HTTP calls. Upload → result; a bad file → the message;
 //! reclassify → the differential changes and survives a restart; the printed report holds
-//! every cell. Screenshots of each page are written to docs/station/.
+//! every cell. Then the real daemon (the demo configuration, its simulated button): the
+//! gallery fills while the button counts, without a reload; a reclassification survives
+//! a daemon restart; an upload saved to the slide joins it. Screenshots of each page are
+//! written to docs/station/.
 //!
 //! Skipped, with the reason printed, only when chromedriver is not installed; `.ci/run`
 //! installs it (Debian: chromium, chromium-driver).
@@ -158,6 +161,25 @@ impl Browser {
         );
     }
 
+    /// Runs `script` in the page and returns its value.
+    fn run(&self, script: &str) -> Value {
+        self.call(
+            "POST",
+            "/execute/sync",
+            json!({"script": script, "args": []}),
+        )["value"]
+            .clone()
+    }
+
+    /// Waits (at most `secs`) until `script` returns true.
+    fn wait_until(&self, script: &str, secs: u64) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while self.run(script) != Value::Bool(true) {
+            assert!(Instant::now() < deadline, "never true: {script}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     fn source(&self) -> String {
         self.call("GET", "/source", Value::Null)["value"]
             .as_str()
@@ -166,11 +188,12 @@ impl Browser {
     }
 
     fn screenshot(&self, name: &str) {
-        self.call(
-            "POST",
-            "/execute/sync",
-            json!({"script": "window.scrollTo(0, 0)", "args": []}),
-        );
+        self.screenshot_after(name, "window.scrollTo(0, 0)");
+    }
+
+    /// A screenshot once `scroll` (a script) has scrolled the page.
+    fn screenshot_after(&self, name: &str, scroll: &str) {
+        self.run(scroll);
         let v = self.call("GET", "/screenshot", Value::Null);
         let png = base64(v["value"].as_str().unwrap());
         assert!(png.starts_with(b"\x89PNG"));
@@ -314,4 +337,166 @@ fn the_station_works_in_a_real_browser() {
     assert!(page.contains("<svg"));
     browser.screenshot("report.png");
     drop(base);
+}
+
+/// The real daemon (demo configuration: replayed fields, real model, simulated button)
+/// with its station on a free port; killed on drop.
+struct Daemon {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Daemon {
+    fn start(data: &Path, presses: &str) -> Daemon {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_hematovision"))
+            .arg("run")
+            .arg("--config")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/demo.toml"))
+            .arg("--data-dir")
+            .arg(data)
+            .args(["--listen", &addr.to_string(), "--presses", presses])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut daemon = Daemon { child, addr };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect(addr).is_err() {
+            if let Some(status) = daemon.child.try_wait().unwrap() {
+                panic!("the daemon stopped: {status}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the daemon's station never answered"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        daemon
+    }
+
+    fn slide(&self) -> Value {
+        let list = request(self.addr, "GET", "/api/slides", &[], b"").json();
+        let id = list[0]["id"].as_str().unwrap().to_string();
+        request(self.addr, "GET", &format!("/api/slides/{id}"), &[], b"").json()
+    }
+}
+
+#[test]
+fn the_daemons_station_follows_the_button_live() {
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    // Three presses once the page is open, then nothing for long enough.
+    let daemon = Daemon::start(data.path(), "8s,1s,1s,600s");
+    let slide = daemon.slide();
+    let id = slide["session"].as_str().unwrap().to_string();
+    let base = format!("http://{}", daemon.addr);
+    browser.go(&format!("{base}/slides/{id}"));
+    browser.wait("#live");
+    let before: u64 = browser.text(&browser.wait("#cell-count")).parse().unwrap();
+    assert!(before < 3, "the presses came before the page: {before}");
+    browser.run("window.hvNotReloaded = true; return true;");
+
+    // The button counts: the gallery and the differential follow without a reload.
+    browser.wait_until(
+        "return document.getElementById('cell-count').textContent === '3'",
+        40,
+    );
+    browser.wait("#cell-3");
+    assert_eq!(
+        browser.run("return window.hvNotReloaded === true"),
+        json!(true)
+    );
+    let total: u64 = browser
+        .text(&browser.wait("#differential-total"))
+        .parse()
+        .unwrap();
+    let counted = daemon.slide();
+    assert_eq!(total, counted["differential_total"].as_u64().unwrap());
+    browser.screenshot_after(
+        "slide-live.png",
+        "document.querySelector('#live .progress, #live h2').scrollIntoView()",
+    );
+
+    // Reclassify cell 1 to another class: the differential changes.
+    let labels: Vec<String> = counted["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap().to_string())
+        .collect();
+    let was = counted["cells"][0]["final_label"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let now = labels.iter().find(|l| **l != was).unwrap().clone();
+    browser.type_into(&browser.wait("#reviewer"), "Ana");
+    browser.click(&browser.wait(&format!("#cell-1 select option[value={now}]")));
+    browser.click(&browser.wait("#cell-1 form.review button"));
+    browser.wait(&format!("#cell-1[data-label={now}]"));
+    assert_eq!(
+        browser.run("return window.hvNotReloaded === true"),
+        json!(true)
+    );
+    let reviewed = daemon.slide();
+    assert_eq!(reviewed["cells"][0]["final_label"], now.as_str());
+    assert_eq!(
+        reviewed["counts"][&now].as_u64().unwrap(),
+        counted["counts"][&now].as_u64().unwrap() + 1,
+        "{reviewed}"
+    );
+
+    // The daemon restarts (killed, as by a power cut): the review is still there.
+    drop(daemon);
+    let daemon = Daemon::start(data.path(), "600s");
+    let base = format!("http://{}", daemon.addr);
+    let after = daemon.slide();
+    assert_eq!(after["session"], id.as_str(), "the same slide resumed");
+    assert_eq!(after["counts"], reviewed["counts"]);
+    browser.go(&format!("{base}/slides/{id}"));
+    browser.wait(&format!("#cell-1[data-label={now}]"));
+    assert!(browser.source().contains("reviewed by Ana"));
+
+    // A picture saved from the classify page joins the open slide as its next cell.
+    let crop = data.path().join(format!("crops/{id}/00002.jpg"));
+    browser.go(&format!("{base}/"));
+    browser.type_into(&browser.wait("#files"), crop.to_str().unwrap());
+    browser.click(&browser.wait("#classify"));
+    browser.wait(".result .framing img");
+    browser.click(&browser.wait(".result button.save"));
+    browser.wait_until(
+        "const s = document.querySelector('.result .saved'); return !!s && s.textContent.includes('saved as cell 4');",
+        20,
+    );
+    browser.screenshot_after(
+        "classify-saved.png",
+        "document.querySelector('.result').scrollIntoView()",
+    );
+    assert_eq!(daemon.slide()["cells"].as_array().unwrap().len(), 4);
+
+    // The printable report holds every cell.
+    browser.go(&format!("{base}/slides/{id}/report.html"));
+    browser.wait("#slide-id");
+    let page = browser.source();
+    for seq in 1..=4 {
+        assert!(
+            page.contains(&format!("id=\"cell-{seq}\"")),
+            "cell {seq} missing from the report"
+        );
+    }
 }

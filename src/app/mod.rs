@@ -1,14 +1,20 @@
 //! The daemon's event loop: one owner of all state, driven by button events.
 
 mod finder;
+mod link;
 mod live;
 mod outcome;
+mod requests;
 mod stop;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 pub use finder::{CellFinder, FoundCell, LocatorFinder};
+pub use link::{
+    INBOX_CAPACITY, LinkError, LoopHandle, REPLY_TIMEOUT, Reply, Request, StationLink,
+    UPDATES_CAPACITY, Update, link,
+};
 pub use outcome::CountOutcome;
 pub use stop::StopSignals;
 
@@ -18,7 +24,7 @@ use crate::hw::button::{ButtonEvent, Buttons};
 use crate::hw::display::{Display, ErrorCode, Screen, Status, TallyView};
 use crate::model::Classifier;
 use crate::service::ServiceNotifier;
-use crate::store::{Journal, StoreError};
+use crate::store::{DataDirLock, Journal, StoreError};
 
 /// How long the last result stays before "TARGET REACHED" replaces it.
 const TARGET_NOTICE_DELAY: Duration = Duration::from_millis(1500);
@@ -29,6 +35,9 @@ const TICK: Duration = Duration::from_millis(100);
 /// Classes usually kept outside the differential that older models do not have, so
 /// their absence is no configuration mistake.
 const EXPECTED_OUTSIDE_CLASSES: [&str; 1] = ["ERYTHROBLAST"];
+/// How long the daemon waits at start for a review station's write to the data directory
+/// to finish (milliseconds, normally) before it gives up.
+const LOCK_WAIT: Duration = Duration::from_secs(5);
 
 /// Errors that stop the daemon.
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +92,10 @@ pub struct App {
     service: ServiceNotifier,
     live: live::LiveMode,
     stop: StopSignals,
+    /// The review station served beside the loop, if any.
+    station: Option<StationLink>,
+    /// This process is the data directory's one writer while the app lives.
+    _lock: DataDirLock,
 }
 
 impl App {
@@ -93,17 +106,23 @@ impl App {
     /// daemon never tells systemd it is ready to count what it cannot save.
     pub fn start(mut devices: Devices, settings: AppSettings) -> Result<App, AppError> {
         let opened = crate::store::prove_writable(&settings.data_dir)
-            .and_then(|()| Journal::open(&settings.data_dir));
-        let (journal, replay) = match opened {
+            .and_then(|()| DataDirLock::acquire_within(&settings.data_dir, LOCK_WAIT))
+            .and_then(|lock| Journal::open(&settings.data_dir).map(|(j, r)| (lock, j, r)));
+        let (lock, journal, replay) = match opened {
             Ok(opened) => opened,
             Err(e) => {
-                log::error!(
-                    "the journal in {} cannot be written, so nothing can be counted: {e}. \
-                     Fix: make the data directory writable by the daemon's user, remount its \
-                     file system read-write, or set storage.data_dir (hematovision doctor \
-                     checks it)",
-                    settings.data_dir.display()
-                );
+                if matches!(e, StoreError::Busy { .. }) {
+                    // Not a file-system fault: the error says who holds it and what to do.
+                    log::error!("nothing can be counted: {e}");
+                } else {
+                    log::error!(
+                        "the journal in {} cannot be written, so nothing can be counted: {e}. \
+                         Fix: make the data directory writable by the daemon's user, remount \
+                         its file system read-write, or set storage.data_dir (hematovision \
+                         doctor checks it)",
+                        settings.data_dir.display()
+                    );
+                }
                 let screen = Screen::Status {
                     status: ErrorCode::JournalUnwritable.into(),
                     tally: None,
@@ -131,6 +150,8 @@ impl App {
             service: ServiceNotifier::from_env(),
             live: live::LiveMode::default(),
             stop: StopSignals::none(),
+            station: None,
+            _lock: lock,
         };
         app.log_unknown_outside_classes();
         let labels = app.devices.classifier.labels().to_vec();
@@ -176,6 +197,18 @@ impl App {
     /// The counting state (for reports and tests).
     pub fn counter(&self) -> &Counter {
         &self.counter
+    }
+
+    /// Serves the review station's requests from now on, and publishes every change to it.
+    pub fn attach_station(&mut self, link: StationLink) {
+        link.publish_open(self.counter.open_session());
+        self.station = Some(link);
+    }
+
+    /// Lets the station go: requests still queued, and any sent later, are answered at
+    /// once that the daemon is stopping (rather than waiting for a loop that has ended).
+    pub fn detach_station(&mut self) {
+        self.station = None;
     }
 
     /// Makes [`App::run`] stop cleanly when one of these signals arrives.
@@ -224,6 +257,7 @@ impl App {
                 }
             }
             self.live_step();
+            self.serve_station();
         }
     }
 
@@ -278,6 +312,10 @@ impl App {
             // The event was built from this very counter, so this is a bug; it is logged
             // rather than panicking, and replay will refuse the same line the same way.
             log::error!("journaled event refused by the counter: {e}");
+        }
+        if let Some(link) = &self.station {
+            link.publish_open(self.counter.open_session());
+            link.publish(link::Update::of(&event));
         }
         Ok(())
     }
@@ -393,8 +431,25 @@ impl App {
                 return CountOutcome::Failed(format!("classifier: {e}"));
             }
         };
+        self.count_probabilities(probabilities, crop, origin, cells_in_view, false)
+    }
+
+    /// Journals a classified crop as a counted cell; its picture is kept when the
+    /// settings say so, or always (`keep_crop`: an upload saved from the station).
+    fn count_probabilities(
+        &mut self,
+        probabilities: Vec<f32>,
+        crop: &image::RgbImage,
+        origin: &str,
+        cells_in_view: usize,
+        keep_crop: bool,
+    ) -> CountOutcome {
         let at = self.now();
-        let crop_path = self.save_crop(crop);
+        let crop_path = self.save_crop(crop, keep_crop);
+        if keep_crop && crop_path.is_none() {
+            // An upload is its picture: counted without it, it could never be reviewed.
+            return CountOutcome::NotSaved("the picture could not be saved".into());
+        }
         let head = self.devices.classifier.provenance().head;
         let event = match self.counter.count_event_by(
             probabilities,
@@ -451,24 +506,20 @@ impl App {
 
     /// Saves the crop durably (fsync'd, then renamed into place) before the journal line
     /// that names it is written, so a counted cell never points at an empty picture.
-    fn save_crop(&self, crop: &image::RgbImage) -> Option<String> {
-        if !self.settings.save_crops {
+    fn save_crop(&self, crop: &image::RgbImage, always: bool) -> Option<String> {
+        if !(self.settings.save_crops || always) {
             return None;
         }
         let session = self.counter.open_session()?;
-        let dir = self.settings.data_dir.join("crops").join(&session.id);
-        let path = dir.join(format!("{:05}.jpg", session.next_seq()));
-        let mut jpeg = std::io::Cursor::new(Vec::new());
-        let saved = crop
-            .write_to(&mut jpeg, image::ImageFormat::Jpeg)
-            .map_err(|e| e.to_string())
-            .and_then(|()| {
-                crate::store::write_file_durably(&path, jpeg.get_ref()).map_err(|e| e.to_string())
-            });
-        match saved {
-            Ok(()) => Some(path.display().to_string()),
+        match crate::store::write_crop(
+            &self.settings.data_dir,
+            &session.id,
+            session.next_seq(),
+            crop,
+        ) {
+            Ok(path) => Some(path.display().to_string()),
             Err(e) => {
-                log::warn!("crop not saved to {}: {e}", path.display());
+                log::warn!("crop not saved: {e}");
                 None
             }
         }

@@ -31,6 +31,9 @@ pub enum BenchError {
     /// The (never pressed) buttons of the press-to-display path failed.
     #[error("buttons: {0}")]
     Buttons(#[source] ButtonError),
+    /// The station could not be served, or answered a request wrongly.
+    #[error("station: {0}")]
+    Station(String),
     /// A temporary folder could not be made.
     #[error("scratch folder: {0}")]
     Scratch(#[from] std::io::Error),

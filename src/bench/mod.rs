@@ -6,6 +6,7 @@
 //! count fsync'd (replay camera, simulated display, a journal in a temporary folder).
 
 mod error;
+mod station;
 mod stats;
 
 use std::path::{Path, PathBuf};
@@ -15,6 +16,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 pub use error::BenchError;
+pub use station::{StationBench, station_figures};
 pub use stats::Summary;
 
 use crate::app::{App, AppError, AppSettings, CellFinder, Devices, LocatorFinder};
@@ -43,6 +45,8 @@ pub struct BenchOptions {
     /// A calibration whose head answers (`None`: the shipped head), to time the
     /// recalibrated path.
     pub calibration: Option<PathBuf>,
+    /// Also time the review station ([`station_figures`]).
+    pub station: bool,
 }
 
 /// The measured figures (milliseconds unless named otherwise).
@@ -88,6 +92,8 @@ pub struct BenchReport {
     pub rss_mb: f64,
     /// CPU model and core count of the machine.
     pub machine: String,
+    /// The review station's figures, when asked for.
+    pub station: Option<StationBench>,
 }
 
 /// Runs every measurement.
@@ -158,6 +164,11 @@ pub fn run(options: &BenchOptions) -> Result<BenchReport, BenchError> {
     let reference = reference_timing(&classifier, &model, info.threads, n, &scratch);
 
     let press = press_to_display(classifier, finder, options, &scratch, n)?;
+    let station = if options.station {
+        Some(station_figures(options, &crop, &scratch, n)?)
+    } else {
+        None
+    };
     let _ = std::fs::remove_dir_all(&scratch);
 
     let (reference_ms_median, reference_ms_p95, ratio, diff, note) = match reference {
@@ -194,6 +205,7 @@ pub fn run(options: &BenchOptions) -> Result<BenchReport, BenchError> {
         locate_ms_median: locate.median_ms,
         rss_mb: peak_rss_mb(),
         machine: machine(),
+        station,
     })
 }
 
@@ -257,6 +269,18 @@ fn press_to_display(
     scratch: &Path,
     n: usize,
 ) -> Result<Summary, BenchError> {
+    let mut app = bench_app(classifier, finder, options, &scratch.join("data"))?;
+    Ok(presses(&mut app, n))
+}
+
+/// The real loop over the replayed fields, a silent simulated display and a journal in
+/// `data_dir`, pressed by [`App::handle`] calls.
+fn bench_app(
+    classifier: TfliteClassifier,
+    finder: LocatorFinder,
+    options: &BenchOptions,
+    data_dir: &Path,
+) -> Result<App, BenchError> {
     let camera = ReplaySource::open(&options.fields, true).map_err(BenchError::Fields)?;
     let display = SimDisplay::with_writer(Box::new(std::io::sink()), None)
         .map_err(|e| BenchError::Display(Box::new(e)))?;
@@ -272,20 +296,24 @@ fn press_to_display(
         target: u32::MAX / 2,
         confidence_threshold: 0.0,
         outside_differential: Vec::new(),
-        data_dir: scratch.join("data"),
+        data_dir: data_dir.to_path_buf(),
         save_crops: true,
     };
-    let mut app = App::start(devices, settings).map_err(|e| match e {
+    App::start(devices, settings).map_err(|e| match e {
         AppError::Store(e) => BenchError::Journal(e),
         AppError::Buttons(e) => BenchError::Buttons(e),
-    })?;
+    })
+}
+
+/// Times `n` presses of the count button, from the press to the screen drawn.
+fn presses(app: &mut App, n: usize) -> Summary {
     let mut times = Vec::with_capacity(n);
     for _ in 0..n {
         let t = Instant::now();
         app.handle(ButtonEvent::Count);
         times.push(t.elapsed());
     }
-    Ok(Summary::of(&times))
+    Summary::of(&times)
 }
 
 fn tempdir() -> std::io::Result<PathBuf> {

@@ -15,6 +15,7 @@ pub fn run(
     iterations: usize,
     fields: PathBuf,
     json: bool,
+    station: bool,
 ) -> anyhow::Result<ExitCode> {
     let options = BenchOptions {
         model: model.model.clone(),
@@ -24,6 +25,7 @@ pub fn run(
         iterations,
         fields,
         calibration,
+        station,
     };
     let report = run_bench(&options)?;
     if json {
@@ -82,4 +84,21 @@ fn print_report(r: &BenchReport) {
         r.press_to_display_ms_median, r.press_to_display_ms_p95
     );
     println!("peak memory       {:.1} MiB", r.rss_mb);
+    if let Some(s) = &r.station {
+        println!(
+            "station upload    {:.2} ms median, {:.2} ms p95 (one cell POSTed to /api/classify until its result is read)",
+            s.upload_to_result_ms_median, s.upload_to_result_ms_p95
+        );
+        println!(
+            "press, no station {:.2} ms median, {:.2} ms p95",
+            s.press_without_station_ms_median, s.press_without_station_ms_p95
+        );
+        println!(
+            "press, station    {:.2} ms median, {:.2} ms p95 (station served, a live page refetching the slide on each of its {} events: {} refreshes)",
+            s.press_with_station_ms_median,
+            s.press_with_station_ms_p95,
+            s.live_events,
+            s.page_refreshes
+        );
+    }
 }

@@ -8,6 +8,7 @@ mod devices;
 mod doctor;
 mod error_text;
 mod eval;
+mod export_cells;
 mod live_eval;
 mod locate_eval;
 pub mod logging;
@@ -63,6 +64,10 @@ pub enum Command {
         /// reported loudly and the shipped head counts instead).
         #[arg(long)]
         calibration: Option<PathBuf>,
+        /// The review station's address and port, overriding station.listen (with
+        /// `[station] enabled = true`).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
     },
     /// Run live mode over simulated slide scans (seeded scenarios with ground truth) and
     /// print cells missed and double-counted, class accuracy and speed.
@@ -175,6 +180,10 @@ pub enum Command {
         /// press_to_display_ms_median, rss_mb, ...).
         #[arg(long)]
         json: bool,
+        /// Also time the review station: upload → result through its HTTP API, and press
+        /// → display with the station served and a live page connected, against without.
+        #[arg(long)]
+        station: bool,
     },
     /// Teach the model a microscope: fit a new classification head to reviewed cells
     /// DIR/CLASS/* (embeddings of every orientation view; the pull toward the shipped head
@@ -250,6 +259,19 @@ pub enum Command {
         #[arg(long)]
         listen: Option<std::net::SocketAddr>,
     },
+    /// Copy the crops of reviewed cells (confirmed or corrected in the station) to
+    /// OUT/CLASS/<slide>-<seq>.jpg under the reviewer's class, for recalibration; cells
+    /// nobody reviewed and cells moved to unidentified are skipped and counted.
+    ExportCells {
+        /// Data directory (journal/ and crops/).
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Output folder (created).
+        #[arg(long, default_value_os_t = export_cells::default_out())]
+        out: PathBuf,
+        /// Slides to export (default: every slide).
+        slides: Vec<String>,
+    },
 }
 
 /// The model to load and how, for the commands that classify.
@@ -313,6 +335,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             exit_when_done,
             live,
             calibration,
+            listen,
         } => run::run(
             &config,
             run::RunOptions {
@@ -321,6 +344,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 exit_when_done,
                 live,
                 calibration,
+                listen,
             },
         ),
         Command::LiveEval {
@@ -353,7 +377,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             iterations,
             fields,
             json,
-        } => bench::run(&model, head.calibration, iterations, fields, json),
+            station,
+        } => bench::run(&model, head.calibration, iterations, fields, json, station),
         Command::Calibrate {
             dir,
             model,
@@ -415,5 +440,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             data_dir,
             listen,
         } => station::run(config.as_deref(), data_dir, listen),
+        Command::ExportCells {
+            data_dir,
+            out,
+            slides,
+        } => export_cells::run(&data_dir, &out, &slides),
     }
 }

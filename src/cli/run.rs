@@ -24,6 +24,8 @@ pub struct RunOptions {
     pub live: bool,
     /// Calibration file, overriding the configuration's `model.calibration`.
     pub calibration: Option<PathBuf>,
+    /// The station's address, overriding station.listen.
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 /// How long the boot screen stays when a calibration was refused.
@@ -64,14 +66,6 @@ pub fn run(config_path: &Path, options: RunOptions) -> anyhow::Result<ExitCode> 
         env!("CARGO_PKG_VERSION"),
         config_path.display()
     );
-    if config.station.enabled {
-        // Said loudly so nobody waits for pages the daemon does not serve yet.
-        log::warn!(
-            "station.enabled: the daemon does not serve the review station yet; run \
-             `hematovision station --config {}` to review finished slides",
-            config_path.display()
-        );
-    }
     // Installed first, so a stop during start-up (model loading) is also seen by the loop.
     let signals = StopSignals::install()
         .inspect_err(|e| {
@@ -133,7 +127,32 @@ pub fn run(config_path: &Path, options: RunOptions) -> anyhow::Result<ExitCode> 
     if let Some(signals) = signals {
         app.stop_on(signals);
     }
-    app.run()?;
+    let station = if config.station.enabled {
+        let (link, handle) = hematovision::app::link();
+        match super::station::start_in_daemon(&config, options.listen, handle) {
+            Ok(station) => {
+                app.attach_station(link);
+                Some(station)
+            }
+            Err(e) => {
+                // The counter matters more than its pages: it counts without them.
+                log::error!(
+                    "the review station is not served: {e:#}; counting goes on. Under systemd \
+                     the unit allows no network until the station's drop-in is installed \
+                     (/usr/share/hematovision/systemd/station.conf, docs/INSTALL.md)"
+                );
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let ran = app.run();
+    app.detach_station();
+    if let Some(station) = station {
+        station.stop();
+    }
+    ran?;
     if let Some(session) = app.counter().session() {
         println!("{}", SlideReport::of(session));
     }

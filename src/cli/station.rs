@@ -1,12 +1,14 @@
-//! `hematovision station`: the review station over a data directory, without hardware.
+//! `hematovision station`: the review station over a data directory, without hardware;
+//! and the same station served by the daemon beside its loop (`[station] enabled`).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
+use hematovision::app::LoopHandle;
 use hematovision::config::Config;
-use hematovision::station::{ClassifyService, Station, StationOptions};
+use hematovision::station::{ClassifyService, Served, Station, StationOptions};
 
 /// Serves the station until Ctrl-C or SIGTERM.
 pub fn run(
@@ -16,6 +18,41 @@ pub fn run(
 ) -> anyhow::Result<ExitCode> {
     let config = load_config(config, data_dir.is_some())?;
     let data_dir = data_dir.unwrap_or_else(|| config.storage.data_dir.clone());
+    let station = build(&config, &data_dir, listen, None)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the station's threads")?;
+    runtime.block_on(async move {
+        let listener = station.bind().await?;
+        let addr = listener.local_addr()?;
+        println!(
+            "Review station for {} at http://{addr}/ (Ctrl-C stops it)",
+            data_dir.display()
+        );
+        // Said up front: the pages say it too, but a reviewer should not find out by a refusal.
+        if let Ok(None) = hematovision::store::DataDirLock::try_acquire(&data_dir) {
+            println!(
+                "Read-only: a running daemon counts in {} and owns its journal; review in its own station (station.enabled) or stop it first",
+                data_dir.display()
+            );
+        }
+        station.serve(listener, stopped()).await?;
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The station of `config` over `data_dir`, with its own classifier for uploads (never
+/// the loop's: classifying an upload must not hold up a button press). `daemon` is the
+/// running loop when the daemon serves it.
+fn build(
+    config: &Config,
+    data_dir: &Path,
+    listen: Option<SocketAddr>,
+    daemon: Option<LoopHandle>,
+) -> anyhow::Result<Station> {
     let listen = match listen {
         Some(addr) => addr,
         None => config.station.listen.parse().with_context(|| {
@@ -25,10 +62,17 @@ pub fn run(
             )
         })?,
     };
+    // Inside the daemon the station's model gets one thread, so an upload leaves the
+    // other cores to the loop.
+    let threads = if daemon.is_some() {
+        1
+    } else {
+        config.model.threads
+    };
     let (classify, model) = match super::devices::classifier(
         &config.model.path,
         config.model.runtime_library.as_deref(),
-        config.model.threads,
+        threads,
         config.model.views,
     ) {
         Ok(mut classifier) => {
@@ -43,11 +87,13 @@ pub fn run(
                 }
                 _ => classifier.info().to_string(),
             };
+            let cell_fraction = classifier.bundle().cell_fraction();
             let service = ClassifyService::new(
                 Box::new(classifier),
                 config.counting.confidence_threshold,
                 config.limits.max_image_pixels,
-            );
+            )
+            .with_reframing(config.locator.clone(), cell_fraction);
             (service, Some(model))
         }
         Err(e) => {
@@ -60,32 +106,33 @@ pub fn run(
             )
         }
     };
-    let station = Station::new(
+    Ok(Station::new(
         StationOptions {
-            data_dir: data_dir.clone(),
+            data_dir: data_dir.to_path_buf(),
             listen,
             token: config.station.token.clone(),
             max_upload_bytes: usize::try_from(config.station.max_upload_bytes)
                 .unwrap_or(usize::MAX),
             model,
+            daemon,
         },
         classify,
-    )?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the station's threads")?;
-    runtime.block_on(async move {
-        let listener = station.bind().await?;
-        let addr = listener.local_addr().unwrap_or(listen);
-        println!(
-            "Review station for {} at http://{addr}/ (Ctrl-C stops it)",
-            data_dir.display()
-        );
-        station.serve(listener, stopped()).await
-    })?;
-    Ok(ExitCode::SUCCESS)
+    )?)
+}
+
+/// Builds the daemon's station over the configuration's data directory and serves it on
+/// a thread of its own; the address is bound now, so a taken port is reported before the
+/// loop starts.
+pub fn start_in_daemon(
+    config: &Config,
+    listen: Option<SocketAddr>,
+    daemon: LoopHandle,
+) -> anyhow::Result<Served> {
+    let station = build(config, &config.storage.data_dir, listen, Some(daemon))?;
+    let served = Served::start(station, 1)?;
+    log::info!("review station at http://{}/", served.addr());
+    println!("Review station at http://{}/", served.addr());
+    Ok(served)
 }
 
 /// The configuration: the file given, else the production file if there is one, else the

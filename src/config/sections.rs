@@ -325,8 +325,8 @@ impl LimitsSection {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct StationSection {
-    /// Serve the station while the daemon runs. Not built yet: the daemon warns and serves
-    /// nothing; `hematovision station` serves the pages on its own.
+    /// Serve the station while the daemon runs (beside the loop, which stays the one owner
+    /// of the count); `hematovision station` serves the same pages on their own.
     pub enabled: bool,
     /// Address and port to listen on, e.g. `127.0.0.1:8080`.
     pub listen: String,

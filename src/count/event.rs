@@ -139,6 +139,18 @@ impl Event {
         self
     }
 
+    /// The event's name, as its journal line's `event` field says.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::SessionStarted { .. } => "session_started",
+            Event::CellCounted { .. } => "cell_counted",
+            Event::Undone { .. } => "undone",
+            Event::SessionFinished { .. } => "session_finished",
+            Event::CellReviewed { .. } => "cell_reviewed",
+            Event::SignedOff { .. } => "signed_off",
+        }
+    }
+
     /// The session this event belongs to.
     pub fn session(&self) -> &str {
         match self {

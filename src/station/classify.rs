@@ -1,13 +1,21 @@
-//! Classifying uploaded pictures: decoded in memory within the pixel limit, classified one
-//! at a time by the one model on a blocking thread. Nothing is written to disk.
+//! Classifying uploaded pictures: decoded in memory within the pixel limit, the white cell
+//! framed as the daemon frames a camera's (when one is found), classified one at a time by
+//! the station's model on a blocking thread. Nothing is written to disk unless the user
+//! saves the picture to a slide.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
+use image::RgbImage;
 use serde::Serialize;
 
 use crate::imagefile::decode_rgb_within;
 use crate::model::Classifier;
+use crate::model::reframe::reframe;
+use crate::vision::LocatorParams;
+
+/// Longest side of the framing picture sent back with a result (it is shown small).
+const FRAMING_SIDE: u32 = 224;
 
 /// Most pictures classified in one request.
 pub const MAX_IMAGES: usize = 32;
@@ -28,6 +36,22 @@ pub struct Classified {
     pub unsure: bool,
     /// Picture size as decoded, `[width, height]`.
     pub size: [u32; 2],
+    /// True when a white cell was found and re-framed as the daemon frames camera cells;
+    /// false when the picture was classified as it is.
+    pub framed: bool,
+    /// What the model saw: the picture classified, as a `data:image/jpeg;base64,` URL.
+    pub framing: String,
+}
+
+/// An upload classified, with what is needed to count it.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The answer shown.
+    pub classified: Classified,
+    /// The picture the model saw (kept as the cell's crop when saved to a slide).
+    pub crop: RgbImage,
+    /// The probabilities in label order.
+    pub probabilities: Vec<f32>,
 }
 
 /// The model and the rules around it.
@@ -38,6 +62,8 @@ pub struct ClassifyService {
     missing: String,
     threshold: f32,
     max_pixels: u64,
+    /// The locator's settings and the model's `cell_fraction`, to frame the white cell.
+    framing: Option<(LocatorParams, f32)>,
 }
 
 impl std::fmt::Debug for ClassifyService {
@@ -59,7 +85,15 @@ impl ClassifyService {
             missing: String::new(),
             threshold,
             max_pixels,
+            framing: None,
         }
+    }
+
+    /// Frames the white cell of every upload as the daemon frames a camera's (the
+    /// locator's `params`, the model's `cell_fraction`) before classifying it.
+    pub fn with_reframing(mut self, params: LocatorParams, cell_fraction: f32) -> Self {
+        self.framing = Some((params, cell_fraction));
+        self
     }
 
     /// A station without a model (a lab PC reviewing a copied data directory): uploads
@@ -71,6 +105,7 @@ impl ClassifyService {
             missing: why.into(),
             threshold: 1.0,
             max_pixels: 0,
+            framing: None,
         }
     }
 
@@ -86,6 +121,11 @@ impl ClassifyService {
 
     /// Decodes and classifies one upload; the error is a message for the user.
     pub fn classify(&self, file: &str, bytes: &[u8]) -> Result<Classified, String> {
+        self.classify_upload(file, bytes).map(|o| o.classified)
+    }
+
+    /// [`ClassifyService::classify`], with the crop and probabilities to count it.
+    pub fn classify_upload(&self, file: &str, bytes: &[u8]) -> Result<Outcome, String> {
         let Some(classifier) = &self.classifier else {
             return Err(self.missing.clone());
         };
@@ -94,10 +134,17 @@ impl ClassifyService {
         }
         let image = decode_rgb_within(bytes, self.max_pixels)
             .map_err(|e| format!("not a picture that can be read (JPEG, PNG or BMP): {e}"))?;
+        let size = [image.width(), image.height()];
+        let framed = self
+            .framing
+            .as_ref()
+            .and_then(|(params, fraction)| reframe(&image, params, *fraction));
+        let is_framed = framed.is_some();
+        let crop = framed.unwrap_or(image);
         let probabilities = classifier
             .lock()
             .map_err(|_| "the model failed on an earlier picture; restart the station".to_string())?
-            .classify(&image)
+            .classify(&crop)
             .map_err(|e| e.to_string())?;
         let (best, confidence) = probabilities
             .iter()
@@ -109,13 +156,51 @@ impl ClassifyService {
             .get(best)
             .cloned()
             .ok_or("the model gave no probabilities")?;
-        Ok(Classified {
+        let classified = Classified {
             file: file.to_string(),
             label,
             confidence,
-            probabilities: self.labels.iter().cloned().zip(probabilities).collect(),
+            probabilities: self
+                .labels
+                .iter()
+                .cloned()
+                .zip(probabilities.iter().copied())
+                .collect(),
             unsure: confidence < self.threshold,
-            size: [image.width(), image.height()],
+            size,
+            framed: is_framed,
+            framing: data_url(&crop),
+        };
+        Ok(Outcome {
+            classified,
+            crop,
+            probabilities,
         })
+    }
+}
+
+/// A small JPEG of `image` as a data URL, for the page to show beside the upload.
+fn data_url(image: &RgbImage) -> String {
+    let (w, h) = image.dimensions();
+    let scale = f64::from(FRAMING_SIDE) / f64::from(w.max(h).max(1));
+    let small = if scale < 1.0 {
+        image::imageops::thumbnail(
+            image,
+            ((f64::from(w) * scale) as u32).max(1),
+            ((f64::from(h) * scale) as u32).max(1),
+        )
+    } else {
+        image.clone()
+    };
+    let mut jpeg = std::io::Cursor::new(Vec::new());
+    match small.write_to(&mut jpeg, image::ImageFormat::Jpeg) {
+        Ok(()) => format!(
+            "data:image/jpeg;base64,{}",
+            super::csp::base64(jpeg.get_ref())
+        ),
+        Err(e) => {
+            log::warn!("framing picture not encoded: {e}");
+            String::new()
+        }
     }
 }

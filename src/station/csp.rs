@@ -11,12 +11,13 @@ use sha2::{Digest, Sha256};
 use super::report::REPORT_CSS;
 
 /// The policy sent with every response: own assets only, no framing, and inline style only
-/// for the report's own stylesheet.
+/// for the report's own stylesheet; pictures also from `blob:` (the upload shown before it
+/// is sent) and `data:` (the framing the model saw, sent back with the result).
 pub fn policy() -> &'static str {
     static POLICY: OnceLock<String> = OnceLock::new();
     POLICY.get_or_init(|| {
         format!(
-            "default-src 'self'; img-src 'self' blob:; style-src 'self' 'sha256-{}'; \
+            "default-src 'self'; img-src 'self' blob: data:; style-src 'self' 'sha256-{}'; \
              script-src 'self'; frame-ancestors 'none'",
             base64(&Sha256::digest(REPORT_CSS.as_bytes()))
         )
@@ -24,7 +25,7 @@ pub fn policy() -> &'static str {
 }
 
 /// Standard base64 with padding (RFC 4648 §4), the form CSP hash sources take.
-fn base64(bytes: &[u8]) -> String {
+pub(super) fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {

@@ -1,8 +1,8 @@
 //! The review station: web pages on the device (or a lab PC) to classify pictures, verify
 //! and correct counted cells, sign slides off and print reports.
 //!
-//! Served by `hematovision station` over a data directory: every page is rendered on the
-//! server from the replayed journals, and every asset is compiled into the binary. A
+//! Served by the daemon beside its loop, or by `hematovision station` over a data directory:
+//! every page is rendered on the server, and every asset is compiled into the binary. A
 //! correction or a sign-off is a new journal event ([`crate::count::Event::CellReviewed`],
 //! [`crate::count::Event::SignedOff`]), so replay, reports and recovery see it.
 //!
@@ -11,22 +11,29 @@
 //! the station's own pages ([`guard`]); request bodies and pictures bounded; files only
 //! from `crops/<slide>/`, named by the slide's journal; no directory listing.
 //!
-//! Single owner: the running daemon owns the slide it has open. This standalone station
-//! appends reviews itself and does not yet detect a running daemon, so review a slide
-//! once it is finished, or while the daemon is stopped (a review of the open slide
-//! written beside a running daemon is on disk, but the daemon's own view of that slide
-//! learns of it only at its next start).
+//! One writer: served by the daemon (`[station] enabled`), the station reads the open
+//! slide from the copy the event loop publishes and sends every change (review, sign-off,
+//! an upload saved to the slide) to the loop as a request ([`crate::app::LoopHandle`]); it
+//! never holds the loop's state, nor makes the loop wait. Standalone, it writes its own
+//! changes under the data directory's lock ([`crate::store::DataDirLock`]) and is read-only
+//! while a daemon holds that lock. Either way pages follow the changes live through
+//! server-sent events (`GET /api/events`).
 
+mod changes;
 mod classify;
 mod csp;
 pub mod doc;
 mod error;
+mod events;
+pub mod export;
 pub mod guard;
 pub mod html;
 mod pages;
 pub mod report;
 mod server;
+mod shared;
 mod slides;
+mod thread;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -35,6 +42,7 @@ use std::path::PathBuf;
 pub use classify::{Classified, ClassifyService, MAX_IMAGES};
 pub use error::{ApiError, StationError};
 pub use slides::{SlideItem, SlideStore};
+pub use thread::Served;
 
 use crate::config::{check_exposure, check_token};
 
@@ -51,6 +59,9 @@ pub struct StationOptions {
     pub max_upload_bytes: usize,
     /// What the reports say about the model, when one is loaded.
     pub model: Option<String>,
+    /// Inside the daemon: its loop, which owns the open slide and writes every change.
+    /// `None` for a standalone station, which writes under the data directory's lock.
+    pub daemon: Option<crate::app::LoopHandle>,
 }
 
 /// A station ready to be served: its settings are checked.
@@ -85,13 +96,21 @@ impl Station {
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StationError> {
-        let router = server::router(server::Shared {
-            slides: SlideStore::new(self.options.data_dir),
+        let (stop, stopping) = tokio::sync::watch::channel(false);
+        let router = server::router(shared::Shared {
+            slides: SlideStore::new(self.options.data_dir, self.options.daemon),
             classify: self.classify,
             token: self.options.token,
             max_upload_bytes: self.options.max_upload_bytes,
             model: self.options.model,
+            stopping,
         });
+        // Live streams never end by themselves: they are told to, or the graceful
+        // shutdown would wait for them forever.
+        let shutdown = async move {
+            shutdown.await;
+            stop.send_replace(true);
+        };
         axum::serve(listener, router)
             .with_graceful_shutdown(shutdown)
             .await

@@ -16,22 +16,26 @@ pub fn layout(title: &str, body: &str) -> String {
     )
 }
 
-/// The classify page: upload one or many pictures, see each with its class.
-pub fn classify(labels: &[String], missing: Option<&str>) -> String {
+/// The classify page: upload one or many pictures, see each with its class and the
+/// framing the model saw; with an open slide, a result can be saved to it.
+pub fn classify(labels: &[String], missing: Option<&str>, open_slide: Option<&str>) -> String {
     let note = match missing {
         Some(why) => format!(
             r#"<p class="error" role="alert">Classification is unavailable: {}</p>"#,
             escape(why)
         ),
         None => format!(
-            "<p>Classes: {}. Pictures are classified in memory and not kept.</p>",
+            "<p>Classes: {}. Pictures are classified in memory and not kept unless you save one to the open slide.</p>",
             escape(&labels.join(", "))
         ),
     };
+    let target = open_slide.map_or_else(String::new, |id| {
+        format!(r#" data-open-slide="{}""#, escape(id))
+    });
     layout(
         "Classify",
         &format!(
-            r#"<h1>Classify cell pictures</h1>{note}<form id="upload" enctype="multipart/form-data"><label id="drop" class="drop">Drop JPEG, PNG or BMP pictures here, or choose them: <input id="files" type="file" name="image" accept="image/jpeg,image/png,image/bmp" multiple></label> <button type="submit" id="classify">Classify</button> <button type="reset" id="again">Try another</button></form><p id="message" class="error" role="alert" hidden></p><div id="results"></div>"#
+            r#"<h1>Classify cell pictures</h1>{note}<form id="upload" enctype="multipart/form-data"><label id="drop" class="drop">Drop JPEG, PNG or BMP pictures here, or choose them: <input id="files" type="file" name="image" accept="image/jpeg,image/png,image/bmp" multiple></label> <button type="submit" id="classify">Classify</button> <button type="reset" id="again">Try another</button></form><p id="message" class="error" role="alert" hidden></p><div id="results"{target}></div>"#
         ),
     )
 }
@@ -59,29 +63,38 @@ pub fn slide_list(items: &[SlideItem]) -> String {
         );
     }
     let body = if items.is_empty() {
-        "<h1>Slides</h1><p>No slide has been counted in this data directory yet.</p>".to_string()
+        r#"<div id="live" data-live="*"><h1>Slides</h1><p>No slide has been counted in this data directory yet.</p></div>"#.to_string()
     } else {
         format!(
-            r#"<h1>Slides</h1><table id="slides"><thead><tr><th>Slide</th><th>State</th><th>Started</th><th>Differential</th><th>Unidentified</th><th>Counts</th></tr></thead><tbody>{rows}</tbody></table>"#
+            r#"<div id="live" data-live="*"><h1>Slides</h1><table id="slides"><thead><tr><th>Slide</th><th>State</th><th>Started</th><th>Differential</th><th>Unidentified</th><th>Counts</th></tr></thead><tbody>{rows}</tbody></table></div>"#
         )
     };
     layout("Slides", &body)
 }
 
 /// One slide: differential, chart, progress, the gallery with review controls, sign-off.
-pub fn slide(doc: &SlideDoc) -> String {
+/// Everything that changes is inside `#live`, which the page refreshes on each change
+/// the station announces; the reviewer's name stays outside, so typing is never lost.
+/// `read_only` says why this station cannot change the slide, if it cannot.
+pub fn slide(doc: &SlideDoc, read_only: Option<&str>) -> String {
     let id = url_segment(doc.id());
-    let editable = doc.signed_off.is_none();
-    let status = match &doc.signed_off {
-        Some(s) => format!(
+    let editable = doc.signed_off.is_none() && read_only.is_none();
+    let status = match (&doc.signed_off, read_only) {
+        (Some(s), _) => format!(
             r#"<p class="signed" id="signed-off">Signed off by {} on {}; closed for edits.</p>"#,
             escape(&s.operator),
             escape(&s.time)
         ),
-        None => r#"<form id="sign-off"><label>Operator <input name="operator" required maxlength="100"></label> <button type="submit">Sign off</button></form><p><label>Reviewer <input id="reviewer" maxlength="100" placeholder="your name"></label> — change a cell's class and press Save; every change is journaled beside the model's answer.</p>"#.to_string(),
+        (None, Some(why)) => format!(r#"<p class="error" id="read-only">{}</p>"#, escape(why)),
+        (None, None) => r#"<form id="sign-off"><label>Operator <input name="operator" required maxlength="100"></label> <button type="submit">Sign off</button></form>"#.to_string(),
+    };
+    let reviewer = if read_only.is_none() && doc.signed_off.is_none() {
+        r#"<p><label>Reviewer <input id="reviewer" maxlength="100" placeholder="your name"></label> — change a cell's class and press Save; every change is journaled beside the model's answer.</p>"#
+    } else {
+        ""
     };
     let body = format!(
-        r#"<h1>Slide <span id="slide-id">{name}</span> <small>({state})</small></h1><p><a href="/slides/{id}/report.html">Printable report</a> · <a href="/slides/{id}/report.csv">CSV</a></p><div class="summary" data-slide="{id}">{table}{chart}</div>{progress}{status}<p id="message" class="error" role="alert" hidden></p><h2>Cells ({n})</h2>{gallery}"#,
+        r#"<h1>Slide <span id="slide-id">{name}</span></h1><p><a href="/slides/{id}/report.html">Printable report</a> · <a href="/slides/{id}/report.csv">CSV</a> · <button type="button" id="export" title="Copies the crops of confirmed and corrected cells to exports/ in the data directory, one folder per class, for recalibration">Export reviewed cells</button> <span id="export-result"></span></p>{reviewer}<p id="message" class="error" role="alert" hidden></p><div id="live" data-live="{id}"><p>State: <b id="state">{state}</b></p><div class="summary" data-slide="{id}">{table}{chart}</div>{progress}{status}<h2>Cells (<span id="cell-count">{n}</span>)</h2>{gallery}</div>"#,
         name = escape(doc.id()),
         state = doc.state,
         table = differential_table(doc),

@@ -13,27 +13,15 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use crate::count::Stamp;
-
-use super::classify::{ClassifyService, MAX_IMAGES};
+use super::changes;
+use super::classify::MAX_IMAGES;
 use super::csp;
 use super::doc::SlideDoc;
 use super::error::ApiError;
 use super::guard::{self, Refusal, TOKEN_COOKIE};
 use super::pages;
 use super::report::{self, ReportContext};
-use super::slides::SlideStore;
-
-/// What every handler shares.
-#[derive(Debug)]
-pub(super) struct Shared {
-    pub slides: SlideStore,
-    pub classify: ClassifyService,
-    pub token: Option<String>,
-    pub max_upload_bytes: usize,
-    /// The model's description for reports, when a model is loaded.
-    pub model: Option<String>,
-}
+use super::shared::{Shared, blocking};
 
 type AppState = Arc<Shared>;
 
@@ -50,10 +38,13 @@ pub(super) fn router(shared: Shared) -> Router {
         .route("/slides/{id}/cells/{file}", get(crop))
         .route("/assets/{file}", get(asset))
         .route("/api/classify", post(classify))
+        .route("/api/events", get(super::events::events))
         .route("/api/slides", get(api_slides))
         .route("/api/slides/{id}", get(api_slide))
+        .route("/api/slides/{id}/cells", post(api_add_cell))
         .route("/api/slides/{id}/cells/{seq}", post(api_review))
         .route("/api/slides/{id}/sign-off", post(api_sign_off))
+        .route("/api/slides/{id}/export", post(api_export))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn_with_state(state.clone(), guard_layer))
@@ -113,31 +104,21 @@ async fn guard_layer(State(state): State<AppState>, request: Request, next: Next
     response
 }
 
-/// Runs blocking work off the async threads.
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| ApiError::internal(format!("a worker failed: {e}")))?
-}
-
-fn now() -> Stamp {
-    Stamp {
-        wall_ms: crate::time::wall_ms_now(),
-        mono_ms: 0,
-    }
-}
-
 /// An error as a page (for the HTML routes).
 fn page_error(e: ApiError) -> Response {
     (e.status, Html(pages::error(&e.message))).into_response()
 }
 
 async fn classify_page(State(state): State<AppState>) -> Html<String> {
+    let worker = state.clone();
+    let open = blocking(move || Ok(worker.slides.open_slide_id()))
+        .await
+        .ok()
+        .flatten();
     Html(pages::classify(
         state.classify.labels(),
         state.classify.missing(),
+        open.as_deref(),
     ))
 }
 
@@ -153,8 +134,15 @@ async fn load_doc(state: AppState, id: String) -> Result<SlideDoc, ApiError> {
 }
 
 async fn slide_page(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let worker = state.clone();
+    let writable = blocking(move || Ok(worker.slides.writable()))
+        .await
+        .unwrap_or(false);
+    let read_only = (!writable).then_some(
+        "Read-only: a running daemon counts in this data directory and owns its journal. Review in the daemon's own station (station.enabled = true), or stop the daemon first.",
+    );
     match load_doc(state, id).await {
-        Ok(doc) => Html(pages::slide(&doc)).into_response(),
+        Ok(doc) => Html(pages::slide(&doc, read_only)).into_response(),
         Err(e) => page_error(e),
     }
 }
@@ -273,8 +261,7 @@ async fn api_review(
         .reviewer
         .filter(|r| !r.trim().is_empty())
         .unwrap_or_else(|| "unnamed reviewer".to_string());
-    let at = now();
-    let doc = blocking(move || state.slides.review(&id, seq, &body.label, &reviewer, at)).await?;
+    let doc = changes::review(state, id, seq, body.label, reviewer).await?;
     Ok(Json(doc))
 }
 
@@ -284,8 +271,7 @@ async fn api_sign_off(
     body: Result<Json<SignOffBody>, JsonRejection>,
 ) -> Result<Json<SlideDoc>, ApiError> {
     let Json(body) = body.map_err(json_error)?;
-    let at = now();
-    let doc = blocking(move || state.slides.sign_off(&id, &body.operator, at)).await?;
+    let doc = changes::sign_off(state, id, body.operator).await?;
     Ok(Json(doc))
 }
 
@@ -295,52 +281,7 @@ async fn classify(
     State(state): State<AppState>,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<Response, ApiError> {
-    let mut multipart = multipart.map_err(|e| {
-        ApiError::new(
-            e.status(),
-            format!(
-                "send the pictures as multipart/form-data fields named image: {}",
-                e.body_text()
-            ),
-        )
-    })?;
-    let mut uploads = Vec::new();
-    let too_large = |e: axum::extract::multipart::MultipartError| {
-        let status = e.status();
-        if status == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                status,
-                format!(
-                    "the upload is larger than {} bytes (station.max_upload_bytes): send fewer or smaller pictures",
-                    state.max_upload_bytes
-                ),
-            )
-        } else {
-            ApiError::new(
-                status,
-                format!("the upload could not be read: {}", e.body_text()),
-            )
-        }
-    };
-    while let Some(field) = multipart.next_field().await.map_err(too_large)? {
-        if field.name() != Some("image") {
-            continue;
-        }
-        if uploads.len() == MAX_IMAGES {
-            return Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("at most {MAX_IMAGES} pictures per request"),
-            ));
-        }
-        let name = field.file_name().unwrap_or("picture").to_string();
-        let bytes = field.bytes().await.map_err(too_large)?;
-        uploads.push((name, bytes));
-    }
-    if uploads.is_empty() {
-        return Err(ApiError::bad(
-            "no picture: choose one or more JPEG, PNG or BMP files (form field image)",
-        ));
-    }
+    let uploads = read_images(&state, multipart, MAX_IMAGES).await?;
     let worker = state.clone();
     let results = blocking(move || {
         Ok(uploads
@@ -377,4 +318,118 @@ async fn classify(
             .into_response());
     }
     Ok(Json(serde_json::json!({ "images": results })).into_response())
+}
+
+/// The pictures of a multipart request (fields named `image`), at most `max`, refused
+/// with a message when there is none, too many, or the request is too large.
+async fn read_images(
+    state: &Shared,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+    max: usize,
+) -> Result<Vec<(String, axum::body::Bytes)>, ApiError> {
+    let mut multipart = multipart.map_err(|e| {
+        ApiError::new(
+            e.status(),
+            format!(
+                "send the pictures as multipart/form-data fields named image: {}",
+                e.body_text()
+            ),
+        )
+    })?;
+    let mut uploads = Vec::new();
+    let too_large = |e: axum::extract::multipart::MultipartError| {
+        let status = e.status();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                status,
+                format!(
+                    "the upload is larger than {} bytes (station.max_upload_bytes): send fewer or smaller pictures",
+                    state.max_upload_bytes
+                ),
+            )
+        } else {
+            ApiError::new(
+                status,
+                format!("the upload could not be read: {}", e.body_text()),
+            )
+        }
+    };
+    while let Some(field) = multipart.next_field().await.map_err(too_large)? {
+        if field.name() != Some("image") {
+            continue;
+        }
+        if uploads.len() == max {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("at most {max} picture(s) per request"),
+            ));
+        }
+        let name = field.file_name().unwrap_or("picture").to_string();
+        let bytes = field.bytes().await.map_err(too_large)?;
+        uploads.push((name, bytes));
+    }
+    if uploads.is_empty() {
+        return Err(ApiError::bad(
+            "no picture: choose one or more JPEG, PNG or BMP files (form field image)",
+        ));
+    }
+    Ok(uploads)
+}
+
+/// `POST /api/slides/{id}/cells` (one `image`): the upload classified again (the server
+/// never takes a client's answer) and counted in the open slide, its crop kept.
+async fn api_add_cell(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<Response, ApiError> {
+    let mut uploads = read_images(&state, multipart, 1).await?;
+    let Some((name, bytes)) = uploads.pop() else {
+        return Err(ApiError::bad("no picture to save"));
+    };
+    let origin = upload_origin(&name);
+    let worker = state.clone();
+    let outcome = blocking(move || {
+        worker
+            .classify
+            .classify_upload(&name, &bytes)
+            .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("{name}: {e}")))
+    })
+    .await?;
+    let label = outcome.classified.label.clone();
+    let seq = changes::add_cell(state, id.clone(), outcome, origin).await?;
+    Ok(Json(serde_json::json!({ "slide": id, "seq": seq, "label": label })).into_response())
+}
+
+/// The journal's `frame` of an uploaded cell: `upload:` and the file name, printable and short.
+fn upload_origin(name: &str) -> String {
+    let clean: String = name
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(crate::count::MAX_NAME_CHARS)
+        .collect();
+    format!("upload:{clean}")
+}
+
+/// `POST /api/slides/{id}/export`: the slide's reviewed cells copied to
+/// `exports/<slide>/CLASS/` in the data directory, for recalibration.
+async fn api_export(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let summary = blocking(move || {
+        let session = state.slides.load(&id)?;
+        let out = state.slides.data_dir().join("exports").join(&session.id);
+        let mut summary = super::export::ExportSummary {
+            out,
+            slides: vec![session.id.clone()],
+            ..Default::default()
+        };
+        super::export::export_slide(&state.slides, &session, &summary.out.clone(), &mut summary)?;
+        log::info!("{summary}");
+        Ok(summary)
+    })
+    .await?;
+    let message = summary.to_string();
+    Ok(Json(serde_json::json!({ "summary": summary, "message": message })).into_response())
 }

@@ -1,22 +1,29 @@
 //! The slides in the data directory: read by replaying their journals, reviewed and
 //! signed off by appending events, crops served from `crops/<slide>/` only.
 //!
-//! Single owner: while the daemon runs, its event loop owns the open slide. The standalone
-//! station appends reviews itself and cannot yet tell whether a daemon has that slide open
-//! (see the station's module documentation); its appends go through the same
-//! [`Journal`] and the same [`Counter::check`] as the daemon's, one at a time.
+//! One writer per data directory: inside the daemon the loop is the writer and the open
+//! slide is the copy it publishes ([`LoopHandle`]); the station's changes go to it (see
+//! `server.rs`). A standalone station writes itself, one change at a time, each under the
+//! data directory's lock ([`DataDirLock`]): while a daemon holds it, the standalone station
+//! only reads, and says why when asked to change something.
 
 use std::fs::{self, OpenOptions};
 use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::Instant;
 
 use axum::http::StatusCode;
 use serde::Serialize;
 
+use tokio::sync::broadcast;
+
+use crate::app::{LoopHandle, Update};
 use crate::count::{CountError, Counter, Event, Session, Stamp, validate_session_id};
-use crate::store::{Journal, StoreError, list_sessions, read_session};
+use crate::store::{
+    DataDirLock, Journal, StoreError, amend, list_sessions, read_session, write_crop,
+};
 
 use super::doc::{SlideDoc, UNIDENTIFIED, state_of};
 use super::error::ApiError;
@@ -49,15 +56,53 @@ pub struct SlideStore {
     data_dir: PathBuf,
     /// One append at a time: read, check and append must not interleave.
     writing: Mutex<()>,
+    /// The station's own monotonic clock, for the stamps of its own changes.
+    started: Instant,
+    /// Inside the daemon: the loop, which owns the open slide.
+    daemon: Option<LoopHandle>,
+    /// Changes a standalone station made itself, for live pages.
+    own_updates: broadcast::Sender<Update>,
 }
 
 impl SlideStore {
-    /// The slides of `data_dir`.
-    pub fn new(data_dir: PathBuf) -> Self {
+    /// The slides of `data_dir`; `daemon` is the running loop when the station is served
+    /// by the daemon.
+    pub fn new(data_dir: PathBuf, daemon: Option<LoopHandle>) -> Self {
         SlideStore {
             data_dir,
             writing: Mutex::new(()),
+            started: Instant::now(),
+            daemon,
+            own_updates: broadcast::channel(crate::app::UPDATES_CAPACITY).0,
         }
+    }
+
+    /// The running loop, when the station is served by the daemon.
+    pub fn daemon(&self) -> Option<&LoopHandle> {
+        self.daemon.as_ref()
+    }
+
+    /// Every change from now on: the daemon's, or this station's own.
+    pub fn subscribe(&self) -> broadcast::Receiver<Update> {
+        match &self.daemon {
+            Some(daemon) => daemon.subscribe(),
+            None => self.own_updates.subscribe(),
+        }
+    }
+
+    /// Now, on the wall clock and on this station's monotonic clock (milliseconds since it
+    /// started), for a change the station journals itself.
+    pub fn now(&self) -> Stamp {
+        Stamp {
+            wall_ms: crate::time::wall_ms_now(),
+            mono_ms: u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        }
+    }
+
+    /// The slide the daemon is counting, as it last published it.
+    fn live(&self, id: &str) -> Option<Session> {
+        let open = self.daemon.as_ref()?.open_slide()?;
+        (open.id == id).then(|| (*open).clone())
     }
 
     /// The data directory.
@@ -86,16 +131,18 @@ impl SlideStore {
         Ok(items)
     }
 
-    /// One slide, replayed from its journal.
+    /// One slide: the daemon's copy of the slide it counts, else replayed from its journal.
     pub fn load(&self, id: &str) -> Result<Session, ApiError> {
+        if let Some(live) = self.live(id) {
+            return Ok(live);
+        }
         self.replay(id)?
-            .0
             .session()
             .cloned()
             .ok_or_else(|| ApiError::not_found(format!("slide {id} holds no readable events")))
     }
 
-    fn replay(&self, id: &str) -> Result<(Counter, usize), ApiError> {
+    fn replay(&self, id: &str) -> Result<Counter, ApiError> {
         validate_session_id(id).map_err(|e| ApiError::bad(format!("slide id: {e}")))?;
         let replay = read_session(&self.data_dir, Some(id)).map_err(store_error)?;
         for problem in &replay.problems {
@@ -106,7 +153,7 @@ impl SlideStore {
                 "slide {id} is not in its file"
             )));
         }
-        Ok((replay.counter, replay.torn_bytes))
+        Ok(replay.counter)
     }
 
     /// Records a reviewer's verdict on one cell (`label` is a class of the slide or
@@ -136,37 +183,91 @@ impl SlideStore {
         let _one_at_a_time = self.writing.lock().map_err(|_| {
             ApiError::internal("a previous write failed midway; restart the station")
         })?;
-        let (mut counter, torn) = self.replay(id)?;
-        if torn > 0 {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                format!(
-                    "slide {id}'s journal ends in a torn line (a power cut): start the daemon once to repair it, then review"
-                ),
-            ));
-        }
-        let event = event_of(&counter).map_err(count_error)?;
-        Journal::appender(&self.data_dir)
-            .append(&event)
-            .map_err(|e| ApiError::internal(format!("not saved: {e}")))?;
-        counter.apply(&event).map_err(count_error)?;
+        validate_session_id(id).map_err(|e| ApiError::bad(format!("slide id: {e}")))?;
+        let _only_writer = self.write_lock()?;
+        let (counter, event) =
+            amend(&mut Journal::appender(&self.data_dir), id, event_of).map_err(amend_error)?;
         log::info!("slide {id}: {}", describe(&event));
+        let _nobody_listens = self.own_updates.send(Update::of(&event));
         let session = counter
             .session()
             .ok_or_else(|| ApiError::internal("the slide vanished after the append"))?;
         Ok(SlideDoc::of(session))
     }
 
+    /// Counts an uploaded picture (classified by the station) in slide `id`, which must be
+    /// open: its crop is saved first, then the journal line that names it. Returns the
+    /// slide after it and the new cell's number.
+    pub fn add_cell(
+        &self,
+        id: &str,
+        crop: &image::RgbImage,
+        probabilities: Vec<f32>,
+        origin: String,
+    ) -> Result<(SlideDoc, u64), ApiError> {
+        let at = self.now();
+        let data_dir = self.data_dir.clone();
+        let mut seq = 0;
+        let doc = self.append(id, |c| {
+            let slide = c.open_session().ok_or(CountError::NoOpenSession)?;
+            seq = slide.next_seq();
+            let path = write_crop(&data_dir, &slide.id, seq, crop)
+                .map_err(|e| CountError::Invalid(format!("the picture was not saved: {e}")))?;
+            c.count_event(probabilities, origin, Some(path.display().to_string()), at)
+        })?;
+        Ok((doc, seq))
+    }
+
+    /// The data directory's lock for one change; refused while a daemon holds it.
+    fn write_lock(&self) -> Result<DataDirLock, ApiError> {
+        DataDirLock::try_acquire(&self.data_dir)
+            .map_err(|e| ApiError::internal(e.to_string()))?
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::CONFLICT,
+                    format!(
+                        "read-only: a running daemon counts in {} and owns its journal. Review in the daemon's own station (station.enabled = true), or stop the daemon first",
+                        self.data_dir.display()
+                    ),
+                )
+            })
+    }
+
+    /// The slide being counted: the daemon's, or the newest open slide on disk.
+    pub fn open_slide_id(&self) -> Option<String> {
+        if let Some(daemon) = &self.daemon {
+            return daemon.open_slide().map(|s| s.id.clone());
+        }
+        list_sessions(&self.data_dir)
+            .ok()?
+            .into_iter()
+            .rev()
+            .find(|s| s.open)
+            .map(|s| s.session)
+    }
+
+    /// Whether this station may change slides now (no daemon holds the data directory),
+    /// for the pages to say so up front.
+    pub fn writable(&self) -> bool {
+        self.daemon.is_some() || matches!(DataDirLock::try_acquire(&self.data_dir), Ok(Some(_)))
+    }
+
     /// The bytes of a counted cell's crop, `file` being its name (`00012.jpg`). Only a
     /// regular file inside `crops/<slide>/` that the slide's journal names is served.
     pub fn crop(&self, id: &str, file: &str) -> Result<Vec<u8>, ApiError> {
+        let session = self.load(id)?;
+        self.crop_of(&session, file)
+    }
+
+    /// [`SlideStore::crop`] of a slide already loaded.
+    pub fn crop_of(&self, session: &Session, file: &str) -> Result<Vec<u8>, ApiError> {
+        let id = &session.id;
         let missing = || ApiError::not_found(format!("slide {id} has no picture {file:?}"));
         let seq: u64 = file
             .strip_suffix(".jpg")
             .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
             .and_then(|n| n.parse().ok())
             .ok_or_else(missing)?;
-        let session = self.load(id)?;
         let cell = session.cell(seq).ok_or_else(missing)?;
         let named = cell
             .crop
@@ -219,10 +320,20 @@ fn store_error(e: StoreError) -> ApiError {
     }
 }
 
+fn amend_error(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Refused(e) => count_error(e),
+        e @ StoreError::TornTail { .. } => {
+            ApiError::new(StatusCode::CONFLICT, format!("{e}; then review"))
+        }
+        other => store_error(other),
+    }
+}
+
 fn count_error(e: CountError) -> ApiError {
     let status = match e {
         CountError::NoSuchCell(_) | CountError::NotThisSlide(_) => StatusCode::NOT_FOUND,
-        CountError::SignedOff(_) => StatusCode::CONFLICT,
+        CountError::SignedOff(_) | CountError::NoOpenSession => StatusCode::CONFLICT,
         _ => StatusCode::BAD_REQUEST,
     };
     ApiError::new(status, e.to_string())
@@ -240,6 +351,7 @@ fn describe(event: &Event) -> String {
             label.as_deref().unwrap_or(UNIDENTIFIED)
         ),
         Event::SignedOff { operator, .. } => format!("signed off by {operator}"),
+        Event::CellCounted { cell, .. } => format!("cell {} added from {}", cell.seq, cell.frame),
         _ => "changed".into(),
     }
 }

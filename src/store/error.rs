@@ -83,6 +83,14 @@ pub enum StoreError {
     /// An event could not be encoded.
     #[error("cannot encode event: {0}")]
     Encode(#[from] serde_json::Error),
+    /// Another process (a running daemon, or a station writing) holds the data directory.
+    #[error(
+        "another hematovision process is writing to {path} (the daemon counting there, or a review station saving a change): one writer at a time keeps the journal whole; review in the daemon's own station (station.enabled) or stop the daemon first"
+    )]
+    Busy {
+        /// The data directory.
+        path: PathBuf,
+    },
     /// A session that is not in the journal was asked for.
     #[error("no session {0} in the journal (hematovision report --list shows the sessions)")]
     NoSuchSession(String),

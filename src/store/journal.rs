@@ -79,7 +79,7 @@ impl Journal {
             Ok(len) => {
                 current.good_len = len;
                 current.created = false;
-                log::debug!("journaled {} event for {session}", event_name(event));
+                log::debug!("journaled {} event for {session}", event.name());
                 Ok(())
             }
             Err(failure) => {
@@ -185,16 +185,5 @@ impl Journal {
             created: !existed,
             dirty: false,
         })
-    }
-}
-
-fn event_name(event: &Event) -> &'static str {
-    match event {
-        Event::SessionStarted { .. } => "session_started",
-        Event::CellCounted { .. } => "cell_counted",
-        Event::Undone { .. } => "undone",
-        Event::SessionFinished { .. } => "session_finished",
-        Event::CellReviewed { .. } => "cell_reviewed",
-        Event::SignedOff { .. } => "signed_off",
     }
 }

@@ -37,6 +37,8 @@ pub struct Setup {
     pub max_upload_bytes: usize,
     pub max_pixels: u64,
     pub threshold: f32,
+    /// The daemon's loop, when the station is served by the daemon.
+    pub daemon: Option<hematovision::app::LoopHandle>,
 }
 
 impl Default for Setup {
@@ -46,6 +48,7 @@ impl Default for Setup {
             max_upload_bytes: 1024 * 1024,
             max_pixels: 4_000_000,
             threshold: 0.6,
+            daemon: None,
         }
     }
 }
@@ -60,6 +63,7 @@ pub fn serve(data_dir: &Path, classifier: Box<dyn Classifier + Send>, setup: Set
             token: setup.token,
             max_upload_bytes: setup.max_upload_bytes,
             model: Some("test double".into()),
+            daemon: setup.daemon,
         },
         classify,
     )
@@ -270,6 +274,23 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
     }
 }
 
+/// POSTs a JSON body.
+pub fn post_json(addr: SocketAddr, path: &str, body: &str) -> Answer {
+    request(
+        addr,
+        "POST",
+        path,
+        &[("Content-Type", "application/json")],
+        body.as_bytes(),
+    )
+}
+
+/// POSTs pictures as multipart/form-data fields `(field, file name, bytes)`.
+pub fn post_pictures(addr: SocketAddr, path: &str, parts: &[(&str, &str, &[u8])]) -> Answer {
+    let (kind, body) = multipart(parts);
+    request(addr, "POST", path, &[("Content-Type", &kind)], &body)
+}
+
 /// A multipart/form-data body: (field, file name, bytes); returns (content type, body).
 pub fn multipart(parts: &[(&str, &str, &[u8])]) -> (String, Vec<u8>) {
     let boundary = "hv-test-boundary-7a1c";
@@ -286,4 +307,67 @@ pub fn multipart(parts: &[(&str, &str, &[u8])]) -> (String, Vec<u8>) {
     }
     body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
     (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// A live stream of the station's changes (`GET /api/events`), read line by line.
+pub struct Events {
+    reader: std::io::BufReader<TcpStream>,
+}
+
+impl Events {
+    /// Opens the stream and reads past the answer's head.
+    pub fn open(addr: SocketAddr) -> Events {
+        use std::io::BufRead;
+        let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        write!(
+            stream,
+            "GET /api/events HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n"
+        )
+        .unwrap();
+        let mut reader = std::io::BufReader::new(stream);
+        let mut head = String::new();
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            head.push_str(&line);
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+        }
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        assert!(
+            head.to_ascii_lowercase().contains("text/event-stream"),
+            "{head}"
+        );
+        Events { reader }
+    }
+
+    /// The next change (`{"slide", "event"}`), waiting at most 10 s.
+    pub fn next(&mut self) -> serde_json::Value {
+        use std::io::BufRead;
+        loop {
+            let mut line = String::new();
+            let n = self.reader.read_line(&mut line).expect("no change in time");
+            assert!(n > 0, "the stream ended");
+            // Chunked transfer: sizes and blank lines around the event's own lines.
+            if let Some(data) = line.trim_end().strip_prefix("data: ") {
+                return serde_json::from_str(data).unwrap();
+            }
+        }
+    }
+}
+
+/// Runs `f` while slide `id`'s crop folder is replaced by a file (so no picture can be
+/// saved there), then puts the folder back.
+pub fn with_crops_unwritable(data_dir: &Path, id: &str, f: impl FnOnce()) {
+    let crops = data_dir.join("crops").join(id);
+    let kept = data_dir.join("crops-kept-aside");
+    std::fs::rename(&crops, &kept).unwrap();
+    std::fs::write(&crops, b"not a folder").unwrap();
+    f();
+    std::fs::remove_file(&crops).unwrap();
+    std::fs::rename(&kept, &crops).unwrap();
 }
