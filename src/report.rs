@@ -56,6 +56,12 @@ pub struct SlideReport {
     pub started: String,
     /// End time (UTC), when finished.
     pub finished: Option<String>,
+    /// The model that counted the slide, when the journal records it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// The calibration that counted it; absent for the shipped head.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<String>,
     /// Classes in model order.
     #[serde(skip)]
     pub lines: Vec<ClassLine>,
@@ -100,6 +106,8 @@ impl SlideReport {
             open: session.is_open(),
             started: rfc3339_utc(session.started.wall_ms),
             finished: session.finished.map(|f| rfc3339_utc(f.wall_ms)),
+            model: session.model.clone(),
+            calibration: session.calibration.clone(),
             lines,
         }
     }
@@ -118,6 +126,16 @@ impl fmt::Display for SlideReport {
                 .map(|t| format!(", finished {t}"))
                 .unwrap_or_default()
         )?;
+        if let Some(model) = &self.model {
+            writeln!(
+                f,
+                "  model {model}, {}",
+                self.calibration.as_deref().map_or_else(
+                    || "shipped head".to_string(),
+                    |c| format!("calibration {c}")
+                )
+            )?;
+        }
         for line in self.lines.iter().filter(|l| l.per_100_wbc.is_none()) {
             writeln!(
                 f,
@@ -199,6 +217,38 @@ mod tests {
             c.apply(&e).unwrap();
         }
         c
+    }
+
+    #[test]
+    fn the_report_names_the_model_and_calibration_the_journal_recorded() {
+        let mut c = Counter::new();
+        let start = c
+            .start_event("s1".into(), vec!["A".into(), "B".into()], 10, 0.6, at(0))
+            .unwrap()
+            .with_model(
+                Some("hematovision-wbc4 1.3.1".into()),
+                Some("sha256:0123456789ab".into()),
+            );
+        c.apply(&start).unwrap();
+        let report = SlideReport::of(c.session().unwrap());
+        assert!(
+            report
+                .to_string()
+                .contains("  model hematovision-wbc4 1.3.1, calibration sha256:0123456789ab\n"),
+            "{report}"
+        );
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["model"], "hematovision-wbc4 1.3.1");
+        assert_eq!(json["calibration"], "sha256:0123456789ab");
+        // The shipped head is said in words; an old journal adds no line at all.
+        let mut c = Counter::new();
+        let start = c
+            .start_event("s2".into(), vec!["A".into()], 10, 0.6, at(0))
+            .unwrap()
+            .with_model(Some("m 1".into()), None);
+        c.apply(&start).unwrap();
+        let text = SlideReport::of(c.session().unwrap()).to_string();
+        assert!(text.contains("  model m 1, shipped head\n"), "{text}");
     }
 
     #[test]

@@ -317,17 +317,21 @@ impl Counter {
                 outside_differential,
                 target,
                 threshold,
+                model,
+                calibration,
                 at,
-                ..
             } => {
-                self.current = Some(Session::new(
+                let mut started = Session::new(
                     session.clone(),
                     labels.clone(),
                     outside_differential.clone(),
                     *target,
                     *threshold,
                     *at,
-                ));
+                );
+                started.model = model.clone();
+                started.calibration = calibration.clone();
+                self.current = Some(started);
             }
             Event::CellCounted { session, cell } => {
                 self.open_mut(session)?.add(cell.clone());

@@ -32,6 +32,13 @@ pub struct Session {
     pub finished: Option<Stamp>,
     /// The operator's sign-off, once given: no edit is accepted after it.
     pub signed_off: Option<SignOff>,
+    /// The model that counted the slide ("name version"), when the journal records it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// The calibration active when the slide started (`None`: the shipped head, or a
+    /// journal from before calibrations were recorded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<String>,
     /// The reviewer's latest verdict per cell sequence number.
     reviews: BTreeMap<u64, Review>,
     counts: Vec<u32>,
@@ -70,6 +77,8 @@ impl Session {
             started,
             finished: None,
             signed_off: None,
+            model: None,
+            calibration: None,
             reviews: BTreeMap::new(),
             counts,
             unidentified: 0,

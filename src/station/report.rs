@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use super::doc::{CellDoc, SlideDoc};
 use super::html::{bar_chart, differential_table, escape, progress};
+use crate::report::SlideReport;
 
 /// The report's stylesheet, inlined so a saved report prints the same without the station.
 pub const REPORT_CSS: &str = include_str!("assets/report.css");
@@ -19,7 +20,8 @@ pub struct ReportContext {
     /// Where the crop pictures are, prefixed to each crop's file name (a URL path such as
     /// `/slides/ID/cells/`, or a folder); `None` leaves the pictures out.
     pub crop_base: Option<String>,
-    /// The model that classified the cells, when known (the journal does not record it).
+    /// The model the station runs: shown for slides whose journal does not record the
+    /// model that counted them (journals written before it was recorded).
     pub model: Option<String>,
 }
 
@@ -64,6 +66,21 @@ pub fn json(doc: &SlideDoc) -> Result<String, serde_json::Error> {
     serde_json::to_string_pretty(doc)
 }
 
+/// The report's model line: the model and head the journal recorded for the slide, else
+/// the model the station runs (for journals written before the model was recorded).
+fn model_line(s: &SlideReport, context: &ReportContext) -> String {
+    match (&s.model, &context.model) {
+        (Some(model), _) => match &s.calibration {
+            Some(calibration) => format!("{model}, calibration {calibration}"),
+            None => format!("{model}, shipped head (no calibration)"),
+        },
+        (None, Some(model)) => {
+            format!("{model} (not recorded in the journal; the station's model)")
+        }
+        (None, None) => "not recorded in the journal".to_string(),
+    }
+}
+
 /// A printable HTML page: header, differential table and chart, flagged lines, gallery.
 pub fn html(doc: &SlideDoc, context: &ReportContext) -> String {
     let s = &doc.summary;
@@ -80,12 +97,7 @@ pub fn html(doc: &SlideDoc, context: &ReportContext) -> String {
             || "not signed off".to_string(),
             |o| format!("{}, signed {}", escape(&o.operator), escape(&o.time))
         ),
-        model = escape(
-            context
-                .model
-                .as_deref()
-                .unwrap_or("not recorded in the journal")
-        ),
+        model = escape(&model_line(s, context)),
         classes = escape(&doc.labels.join(", ")),
         threshold = s.threshold * 100.0,
     );
@@ -293,6 +305,27 @@ mod tests {
         assert!(page.contains("corrected by a reviewer"));
         // The reviewer's answer counts: two neutrophils.
         assert_eq!(d.summary.counts["neutrophil"], 2);
+    }
+
+    #[test]
+    fn html_report_names_the_recorded_model_and_head_before_the_stations_own() {
+        let mut d = doc();
+        let context = ReportContext {
+            crop_base: None,
+            model: Some("station-model 9".into()),
+        };
+        assert!(
+            html(&d, &context)
+                .contains("station-model 9 (not recorded in the journal; the station&#39;s model)")
+        );
+        d.summary.model = Some("hematovision-wbc4 1.3.1".into());
+        assert!(
+            html(&d, &context).contains("hematovision-wbc4 1.3.1, shipped head (no calibration)")
+        );
+        d.summary.calibration = Some("sha256:0123456789ab".into());
+        let page = html(&d, &context);
+        assert!(page.contains("hematovision-wbc4 1.3.1, calibration sha256:0123456789ab"));
+        assert!(!page.contains("station-model 9"));
     }
 
     #[test]
