@@ -224,10 +224,26 @@ fn read_head(
         return Ok(None);
     };
     let path = dir.join(&spec.file);
-    let bytes = std::fs::read(&path).map_err(|source| ModelError::Io {
-        path: path.clone(),
-        source,
-    })?;
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        // The model answers without it; only recalibration needs the head, and it says so.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            log::warn!(
+                "{} is missing although {} names it: the model counts as shipped, but it \
+                 cannot be recalibrated; reinstall the model files (apt install --reinstall \
+                 hematovision)",
+                path.display(),
+                metadata_path.display()
+            );
+            return Ok(None);
+        }
+        Err(source) => {
+            return Err(ModelError::Io {
+                path: path.clone(),
+                source,
+            })
+        }
+    };
     match integrity::verify(&meta.sha256, &spec.file, &integrity::sha256_hex(&bytes)) {
         Ok(()) => {}
         Err(Mismatch::Differs { expected, found }) => {
