@@ -207,3 +207,18 @@ fn a_failing_command_states_each_cause_once() {
     let last = err.lines().last().unwrap_or_default();
     assert_eq!(last.matches("empty (0 bytes)").count(), 1, "{err}");
 }
+
+#[test]
+fn report_without_a_configuration_says_what_to_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(bin())
+        .args(["report", "--config"])
+        .arg(dir.path().join("missing.toml"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--config config/demo.toml"), "{err}");
+    assert!(!err.contains("os error"), "{err}");
+    assert_eq!(err.matches("missing.toml").count(), 1, "{err}");
+}
