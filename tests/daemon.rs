@@ -134,7 +134,12 @@ fn the_demo_counts_every_bundled_field_and_shows_the_screen() {
 fn check_config_accepts_the_shipped_files_and_names_bad_keys() {
     let production = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/hematovision.toml");
     // The production file names the installed model, which a build machine lacks.
-    for (file, flags) in [(demo_config(), vec![]), (production, vec!["--skip-paths"])] {
+    let live_demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/demo-live.toml");
+    for (file, flags) in [
+        (demo_config(), vec![]),
+        (live_demo, vec![]),
+        (production, vec!["--skip-paths"]),
+    ] {
         let ok = Command::new(bin())
             .arg("check-config")
             .args(flags)

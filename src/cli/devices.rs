@@ -8,6 +8,7 @@ use anyhow::Context;
 use hematovision::app::LocatorFinder;
 use hematovision::camera::FrameSource;
 use hematovision::camera::replay::ReplaySource;
+use hematovision::camera::scan::{ScanSource, Scenario};
 use hematovision::config::{ButtonDriver, CameraSourceKind, Config};
 use hematovision::hw::button::Buttons;
 use hematovision::hw::button::sim::{KeyboardButtons, ScriptedButtons, parse_schedule};
@@ -53,6 +54,18 @@ pub fn camera(config: &Config) -> anyhow::Result<Box<dyn FrameSource>> {
                 source.files().len(),
                 config.camera.replay_dir.display()
             );
+            Ok(Box::new(source))
+        }
+        CameraSourceKind::Scan => {
+            let scenario = Scenario::by_name(&config.camera.scan)
+                .with_context(|| format!("camera.scan = {:?} is no scan", config.camera.scan))?;
+            let source = ScanSource::open(
+                &config.camera.replay_dir,
+                &scenario,
+                config.camera.replay_loop,
+                config.limits.max_image_pixels,
+            )
+            .with_context(|| "camera.source = \"scan\" needs camera.replay_dir")?;
             Ok(Box::new(source))
         }
         #[cfg(feature = "v4l2")]

@@ -66,6 +66,7 @@ pub fn run(config_path: &Path, options: RunOptions) -> anyhow::Result<ExitCode> 
         model: classifier.info().name.clone(),
         camera: match config.camera.source {
             hematovision::config::CameraSourceKind::Replay => "REPLAY".into(),
+            hematovision::config::CameraSourceKind::Scan => "SCAN".into(),
             hematovision::config::CameraSourceKind::V4l2 => "USB".into(),
         },
     };

@@ -43,7 +43,7 @@ impl Config {
                 "point it at libLiteRt.so, or remove the key to search the usual places",
             ));
         }
-        if self.camera.source == CameraSourceKind::Replay {
+        if self.camera.source != CameraSourceKind::V4l2 {
             checks.push((
                 "camera.replay_dir",
                 &self.camera.replay_dir,
