@@ -117,9 +117,17 @@ fn the_demo_counts_every_bundled_field_and_shows_the_screen() {
     assert!(out.status.success(), "{stderr}");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains('▀') || stdout.contains('▄'),
+        stdout
+            .chars()
+            .any(|c| ('\u{2801}'..='\u{28FF}').contains(&c)),
         "no screen printed"
     );
+    // A first-time user's terminal: compact screens, nothing wider than 80 columns, and
+    // not the log of every step (warnings only; -v brings it back).
+    for line in stdout.lines() {
+        assert!(line.chars().count() <= 80, "too wide: {line}");
+    }
+    assert!(!stderr.contains(" INFO "), "{stderr}");
     let r = report(data.path());
     // 12 fields, each with a white cell the locator must find; one press undone.
     assert_eq!(r["total"], 11, "{r}\n{stderr}");

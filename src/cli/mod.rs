@@ -266,6 +266,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 presses,
                 exit_when_done,
                 live,
+                verbose: cli.verbose,
             },
         ),
         Command::LiveEval {

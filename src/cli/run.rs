@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use hematovision::app::{App, AppSettings, Devices, StopSignals};
 use hematovision::config::Config;
-use hematovision::hw::display::Screen;
+use hematovision::hw::display::{DisplayDriver, Screen, TerminalStyle};
 use hematovision::report::SlideReport;
 
 use super::devices;
@@ -22,6 +22,18 @@ pub struct RunOptions {
     pub exit_when_done: bool,
     /// Start in live mode (counting every new cell while the slide is scanned).
     pub live: bool,
+    /// `-v` given: the log stays at its level even under the quiet terminal screen.
+    pub verbose: u8,
+}
+
+/// Whether `run` logs warnings only: the compact screen is printed in the terminal and
+/// neither `-v` nor `RUST_LOG` asks for more.
+fn quiet_terminal(config: &Config, verbose: u8) -> bool {
+    config.display.driver == DisplayDriver::Sim
+        && config.display.terminal
+        && config.display.terminal_style == TerminalStyle::Compact
+        && verbose == 0
+        && std::env::var_os("RUST_LOG").is_none()
 }
 
 /// Starts the daemon and runs it until it is told to quit.
@@ -32,6 +44,12 @@ pub fn run(config_path: &Path, options: RunOptions) -> anyhow::Result<ExitCode> 
     }
     if options.live {
         config.live.enabled = true;
+    }
+    if quiet_terminal(&config, options.verbose) {
+        // The screen in the terminal tells a first-time user what happens; the log would
+        // scroll it away. Warnings still show; -v, RUST_LOG or
+        // display.terminal_style = "full" bring the whole log back.
+        log::set_max_level(log::LevelFilter::Warn);
     }
     log::info!(
         "hematovision {} starting with {}",

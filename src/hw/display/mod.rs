@@ -37,7 +37,7 @@ pub mod ssd1306;
 pub mod transport;
 
 pub use backend::{open_default, open_display, open_oled};
-pub use config::{DisplayConfig, DisplayDriver};
+pub use config::{DisplayConfig, DisplayDriver, TerminalStyle};
 pub use error::DisplayError;
 pub use error_code::ErrorCode;
 pub use resilient::ResilientDisplay;
