@@ -2,6 +2,7 @@
 
 use std::io::IsTerminal;
 use std::num::NonZeroUsize;
+use std::os::fd::AsRawFd;
 use std::path::Path;
 
 use anyhow::Context;
@@ -102,12 +103,24 @@ pub fn buttons(
                 return Ok(Box::new(ScriptedButtons::new(parsed, exit)));
             }
             if std::io::stdin().is_terminal() {
-                println!(
-                    "Keys: Enter = count, u = undo, n = new slide, q = quit (each then Enter)"
-                );
-                return Ok(Box::new(KeyboardButtons::new(std::io::BufReader::new(
-                    std::io::stdin(),
-                ))));
+                let stdin = std::io::stdin();
+                return Ok(match hematovision::sys::single_keys(stdin.as_raw_fd()) {
+                    Ok(terminal) => {
+                        println!(
+                            "Keys: Enter = count, u = undo, n = new slide, l = live mode, q = quit"
+                        );
+                        Box::new(KeyboardButtons::single_keys(stdin, Some(terminal)))
+                    }
+                    Err(e) => {
+                        log::warn!(
+                            "the terminal stays in line mode ({e}): press Enter after each key"
+                        );
+                        println!(
+                            "Keys: Enter = count, u = undo, n = new slide, l = live mode, q = quit (each then Enter)"
+                        );
+                        Box::new(KeyboardButtons::new(std::io::BufReader::new(stdin)))
+                    }
+                });
             }
             log::warn!("buttons: no schedule and no terminal; nothing will be counted");
             Ok(Box::new(ScriptedButtons::new(Vec::new(), exit)))
