@@ -235,3 +235,64 @@ fn report_without_a_configuration_says_what_to_type() {
     assert!(!err.contains("os error"), "{err}");
     assert_eq!(err.matches("missing.toml").count(), 1, "{err}");
 }
+
+/// The journal's events, every line of every slide.
+fn journal_events(data: &Path) -> Vec<serde_json::Value> {
+    let dir = std::fs::read_dir(data.join("journal")).unwrap();
+    dir.map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .flat_map(|t| {
+            t.lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn the_demo_shows_an_unsure_cell_and_takes_back_a_wrong_answer() {
+    let data = tempfile::tempdir().unwrap();
+    // The demo's own schedule, as `cargo run --release -- run --config config/demo.toml`.
+    let out = Command::new(bin())
+        .args(["-v", "run", "--config"])
+        .arg(demo_config())
+        .arg("--data-dir")
+        .arg(data.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let events = journal_events(data.path());
+    let counted: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| e["event"] == "cell_counted")
+        .map(|e| &e["cell"])
+        .collect();
+    let by_field = |field: &str| {
+        counted
+            .iter()
+            .find(|c| c["frame"] == field)
+            .unwrap_or_else(|| panic!("{field} not counted: {counted:?}"))
+    };
+    // An eosinophil the model calls a neutrophil, taken back by the undo after it.
+    let wrong = by_field("BloodImage_00023.jpg");
+    assert_eq!(wrong["label"], "NEUTROPHIL");
+    let undone: Vec<&serde_json::Value> =
+        events.iter().filter(|e| e["event"] == "undone").collect();
+    assert_eq!(undone.len(), 1);
+    assert_eq!(undone[0]["seq"], wrong["seq"]);
+    assert!(
+        stderr.contains(&format!(
+            "undo: cell {} NEUTROPHIL (BloodImage_00023.jpg) removed from the count",
+            wrong["seq"]
+        )),
+        "{stderr}"
+    );
+    // A monocyte the model is unsure of: shown UNSURE, kept as unidentified.
+    let unsure = by_field("BloodImage_00110.jpg");
+    assert_eq!(unsure["identified"], false, "{unsure}");
+    let r = report(data.path());
+    assert_eq!(r["total"], 11, "{r}");
+    assert_eq!(r["unidentified"], 1, "{r}");
+    assert_eq!(r["differential_total"], 10, "{r}");
+}
