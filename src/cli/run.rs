@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use hematovision::app::{App, AppSettings, Devices, StopSignals};
-use hematovision::config::Config;
+use hematovision::config::{CameraSourceKind, Config};
 use hematovision::hw::display::{DisplayDriver, Screen, TerminalStyle};
 use hematovision::report::SlideReport;
 
@@ -45,6 +45,13 @@ pub fn run(config_path: &Path, options: RunOptions) -> anyhow::Result<ExitCode> 
     if options.live {
         config.live.enabled = true;
     }
+    if config.live.enabled && config.camera.source == CameraSourceKind::Replay {
+        // Replayed fields jump from one to the next: live mode sees no scan, counts nothing.
+        log::warn!(
+            "live mode with camera.source = \"replay\" counts nothing (the pictures are not a \
+             scan); camera.source = \"scan\" scans them: see config/demo-live.toml"
+        );
+    }
     if quiet_terminal(&config, options.verbose) {
         // The screen in the terminal tells a first-time user what happens; the log would
         // scroll it away. Warnings still show; -v, RUST_LOG or
@@ -83,9 +90,9 @@ pub fn run(config_path: &Path, options: RunOptions) -> anyhow::Result<ExitCode> 
         version: env!("CARGO_PKG_VERSION").to_string(),
         model: classifier.info().name.clone(),
         camera: match config.camera.source {
-            hematovision::config::CameraSourceKind::Replay => "REPLAY".into(),
-            hematovision::config::CameraSourceKind::Scan => "SCAN".into(),
-            hematovision::config::CameraSourceKind::V4l2 => "USB".into(),
+            CameraSourceKind::Replay => "REPLAY".into(),
+            CameraSourceKind::Scan => "SCAN".into(),
+            CameraSourceKind::V4l2 => "USB".into(),
         },
     };
     if let Err(e) = display.show(&boot) {
