@@ -122,7 +122,11 @@ pub fn buttons(
                     }
                 });
             }
-            log::warn!("buttons: no schedule and no terminal; nothing will be counted");
+            if config.live.enabled {
+                log::info!("buttons: no schedule and no terminal; live mode counts on its own");
+            } else {
+                log::warn!("buttons: no schedule and no terminal; nothing will be counted");
+            }
             Ok(Box::new(ScriptedButtons::new(Vec::new(), exit)))
         }
         ButtonDriver::Gpio => Ok(open_hardware(GpioBackend::Cdev, &config.buttons.gpio)?),

@@ -45,11 +45,10 @@ pub fn stitch(tiles: &[PathBuf], cols: u32, max_pixels: u64) -> Result<RgbImage,
                 path: path.clone(),
                 reason: e.to_string(),
             })?;
-        let (tw, th) = match &image {
-            Some(_) => (0, 0),
-            None => tile.dimensions(),
-        };
-        let slide = image.get_or_insert_with(|| RgbImage::new(tw * cols, th * rows));
+        let slide = image.get_or_insert_with(|| {
+            let (w, h) = tile.dimensions();
+            RgbImage::new(w * cols, h * rows)
+        });
         let (w, h) = (slide.width() / cols, slide.height() / rows);
         let (x, y) = ((k as u32 % cols) * w, (k as u32 / cols) * h);
         let fitted = image::imageops::crop_imm(&tile, 0, 0, w, h).to_image();
