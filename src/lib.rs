@@ -26,7 +26,7 @@
 //! | devices | [`count`] | *ground* | the counting core: slides, classes, undo, as pure events |
 //! | devices | [`vision`] | *ground* | the white-cell locator and the crop framed like the training images |
 //! | devices | [`store`] | *ground*, [`count`] | the journal of count events and its recovery |
-//! | devices | [`camera`] | *ground* | frame sources (V4L2, replay) and pixel formats to RGB |
+//! | devices | [`camera`] | *ground* | frame sources (V4L2, replay, a simulated slide scan) and pixel formats to RGB |
 //! | devices | [`hw`] | *ground* | the OLED (over the `ssd1306` crate) and the buttons (GPIO) |
 //! | devices | [`model`] | *ground*, [`vision`], [`calib`] | [`model::ModelBundle`] and the classifier on LiteRT, answering through a recalibrated head when one is loaded |
 //! | devices | [`live`] | *ground*, [`vision`] | live mode: motion, tracking, counting each cell once |

@@ -29,14 +29,19 @@ pub struct SlideReport {
     pub session: String,
     /// Cells per class, every class of the model (label → n).
     pub counts: BTreeMap<String, u32>,
-    /// Share of each differential class in percent (label → %).
+    /// Share of each differential class in percent (label → %); JSON carries one
+    /// decimal, as the text report prints it.
+    #[serde(serialize_with = "one_decimal")]
     pub percentages: BTreeMap<String, f64>,
     /// Classes counted outside the differential (absent when there are none).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub outside_differential: Vec<String>,
     /// Cells of each class outside the differential per 100 white cells of the
     /// differential (label → n/100 WBC; absent when there are none).
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        serialize_with = "one_decimal"
+    )]
     pub per_100_wbc: BTreeMap<String, f64>,
     /// Cells under the confidence threshold (not in the differential).
     pub unidentified: u32,
@@ -65,6 +70,15 @@ pub struct SlideReport {
     /// Classes in model order.
     #[serde(skip)]
     pub lines: Vec<ClassLine>,
+}
+
+/// A map of shares rounded to one decimal: a reader of the JSON sees 33.3, not
+/// 33.333333333333336, and the figure matches the text report and the page.
+fn one_decimal<S: serde::Serializer>(
+    map: &BTreeMap<String, f64>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_map(map.iter().map(|(k, v)| (k, (v * 10.0).round() / 10.0)))
 }
 
 impl SlideReport {
@@ -269,6 +283,9 @@ mod tests {
         assert!(json.get("per_100_wbc").is_none(), "{json}");
         assert!(json.get("outside_differential").is_none(), "{json}");
         assert_eq!(json["percentages"].as_object().unwrap().len(), 4);
+        // One decimal, as printed: not 33.333333333333336.
+        assert_eq!(json["percentages"]["LYMPHOCYTE"].to_string(), "33.3");
+        assert_eq!(json["percentages"]["NEUTROPHIL"].to_string(), "66.7");
     }
 
     #[test]

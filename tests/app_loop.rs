@@ -8,7 +8,7 @@ use hematovision::app::{App, AppSettings, CellFinder, CountOutcome, Devices, Fou
 use hematovision::camera::{CameraError, Frame, FrameSource};
 use hematovision::hw::button::ButtonEvent;
 use hematovision::hw::display::transport::TransportError;
-use hematovision::hw::display::{Display, DisplayError, Screen, Status};
+use hematovision::hw::display::{Display, DisplayError, Screen, Status, UNSURE_REMOVED};
 use hematovision::model::litert::{self, LiteRtError};
 use hematovision::model::{Classifier, ClassifyError};
 use image::RgbImage;
@@ -238,8 +238,18 @@ fn unsure_cells_are_unidentified_and_undo_and_new_slide_work() {
     assert_eq!((s.unidentified(), s.counts()[2]), (1, 1));
     let first = s.id.clone();
     app.handle(ButtonEvent::Undo);
-    assert_eq!(display.last_status(), Some(Status::Undone));
+    // The screen names the class taken back, so the technician knows which cell left.
+    assert_eq!(
+        display.last_status(),
+        Some(Status::Undone("MONOCYTE".into()))
+    );
     assert_eq!(app.counter().session().unwrap().total(), 1);
+    app.handle(ButtonEvent::Undo);
+    assert_eq!(
+        display.last_status(),
+        Some(Status::Undone(UNSURE_REMOVED.into())),
+        "an unidentified cell is named as the UNSURE one"
+    );
     app.handle(ButtonEvent::NewSlide);
     assert_eq!(display.last_status(), Some(Status::NewSlide));
     let s = app.counter().session().unwrap();

@@ -145,6 +145,22 @@ fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
 }
 
 #[test]
+fn a_scan_source_takes_a_known_scan() {
+    let c = parse("[camera]\nsource = \"scan\"\nscan = \"back-and-forth\"\n").unwrap();
+    assert_eq!(
+        c.camera.source,
+        hematovision::config::CameraSourceKind::Scan
+    );
+    let err = parse("[camera]\nsource = \"scan\"\nscan = \"zigzag\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("camera.scan") && err.contains("steady-pans"),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_reticle_must_have_exactly_two_numbers() {
     let err = parse("[camera]\nreticle = [1, 2, 3]\n").unwrap_err();
     let msg = err.to_string();

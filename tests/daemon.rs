@@ -128,9 +128,17 @@ fn the_demo_counts_every_bundled_field_and_shows_the_screen() {
         ],
     );
     assert!(
-        stdout.contains('▀') || stdout.contains('▄'),
+        stdout
+            .chars()
+            .any(|c| ('\u{2801}'..='\u{28FF}').contains(&c)),
         "no screen printed"
     );
+    // A first-time user's terminal: compact screens, nothing wider than 80 columns, and
+    // not the log of every step (warnings only; -v brings it back).
+    for line in stdout.lines() {
+        assert!(line.chars().count() <= 80, "too wide: {line}");
+    }
+    assert!(!stderr.contains(" INFO "), "{stderr}");
     let r = report(data.path());
     // 12 fields, each with a white cell the locator must find; one press undone.
     assert_eq!(r["total"], 11, "{r}\n{stderr}");
@@ -145,7 +153,12 @@ fn the_demo_counts_every_bundled_field_and_shows_the_screen() {
 fn check_config_accepts_the_shipped_files_and_names_bad_keys() {
     let production = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/hematovision.toml");
     // The production file names the installed model, which a build machine lacks.
-    for (file, flags) in [(demo_config(), vec![]), (production, vec!["--skip-paths"])] {
+    let live_demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/demo-live.toml");
+    for (file, flags) in [
+        (demo_config(), vec![]),
+        (live_demo, vec![]),
+        (production, vec!["--skip-paths"]),
+    ] {
         let ok = Command::new(bin())
             .arg("check-config")
             .args(flags)
@@ -269,4 +282,80 @@ fn the_demo_serves_the_station_and_counts_on_when_its_port_is_taken() {
     child.wait().unwrap();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("\"state\":\"open\""), "{answer}");
+}
+
+#[test]
+fn report_without_a_configuration_says_what_to_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(bin())
+        .args(["report", "--config"])
+        .arg(dir.path().join("missing.toml"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--config config/demo.toml"), "{err}");
+    assert!(!err.contains("os error"), "{err}");
+    assert_eq!(err.matches("missing.toml").count(), 1, "{err}");
+}
+
+/// The journal's events, every line of every slide.
+fn journal_events(data: &Path) -> Vec<serde_json::Value> {
+    let dir = std::fs::read_dir(data.join("journal")).unwrap();
+    dir.map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .flat_map(|t| {
+            t.lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn the_demo_shows_an_unsure_cell_and_takes_back_a_wrong_answer() {
+    let data = tempfile::tempdir().unwrap();
+    // The demo's own schedule, as `cargo run --release -- run --config config/demo.toml`.
+    let out = Command::new(bin())
+        .args(["-v", "run", "--config"])
+        .arg(demo_config())
+        .arg("--data-dir")
+        .arg(data.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let events = journal_events(data.path());
+    let counted: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| e["event"] == "cell_counted")
+        .map(|e| &e["cell"])
+        .collect();
+    let by_field = |field: &str| {
+        counted
+            .iter()
+            .find(|c| c["frame"] == field)
+            .unwrap_or_else(|| panic!("{field} not counted: {counted:?}"))
+    };
+    // An eosinophil the model calls a neutrophil, taken back by the undo after it.
+    let wrong = by_field("BloodImage_00023.jpg");
+    assert_eq!(wrong["label"], "NEUTROPHIL");
+    let undone: Vec<&serde_json::Value> =
+        events.iter().filter(|e| e["event"] == "undone").collect();
+    assert_eq!(undone.len(), 1);
+    assert_eq!(undone[0]["seq"], wrong["seq"]);
+    assert!(
+        stderr.contains(&format!(
+            "undo: cell {} NEUTROPHIL (BloodImage_00023.jpg) removed from the count",
+            wrong["seq"]
+        )),
+        "{stderr}"
+    );
+    // A monocyte the model is unsure of: shown UNSURE, kept as unidentified.
+    let unsure = by_field("BloodImage_00110.jpg");
+    assert_eq!(unsure["identified"], false, "{unsure}");
+    let r = report(data.path());
+    assert_eq!(r["total"], 11, "{r}");
+    assert_eq!(r["unidentified"], 1, "{r}");
+    assert_eq!(r["differential_total"], 10, "{r}");
 }

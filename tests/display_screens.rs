@@ -87,8 +87,8 @@ fn catalogue() -> Vec<(String, &'static str, Screen)> {
             "Start-up: version, model, camera found",
             Screen::Boot {
                 version: "0.1.0".into(),
-                model: "mobilenetv2-wbc4 v1".into(),
-                camera: "/dev/video0 OK".into(),
+                model: "hematovision-wbc4 1.3.0".into(),
+                camera: "USB".into(),
             },
         ),
         (
@@ -159,18 +159,24 @@ fn catalogue() -> Vec<(String, &'static str, Screen)> {
         ("status-no-camera", Status::NoCamera),
         ("status-no-wbc", Status::NoWbc),
         ("status-target-reached", Status::TargetReached),
-        ("status-undone", Status::Undone),
+        ("status-undone", Status::Undone("NEUTROPHIL".into())),
         ("status-new-slide", Status::NewSlide),
         ("status-error", Status::Error("E12".into())),
         ("status-stopped", Status::Stopped),
     ];
     for (name, status) in statuses {
+        // The target is reached only with the differential at its target.
+        let counts = if status == Status::TargetReached {
+            [3, 31, 6, 60]
+        } else {
+            [2, 14, 3, 28]
+        };
         all.push((
             name,
             "Status with the running count",
             Screen::Status {
                 status,
-                tally: Some(tally([2, 14, 3, 28], 1)),
+                tally: Some(tally(counts, 1)),
             },
         ));
     }
@@ -225,6 +231,16 @@ fn every_screen_renders_to_png_in_docs() {
         renders.push((name, fb));
     }
     fs::write(dir.join("README.md"), index).unwrap();
+    // A documented screen never contradicts itself: TARGET REACHED only at the target.
+    for (name, _, screen) in catalogue() {
+        if let Screen::Status {
+            status: Status::TargetReached,
+            tally: Some(t),
+        } = &screen
+        {
+            assert!(t.differential_total() >= t.target, "{name}: {t:?}");
+        }
+    }
     // Every screen is distinguishable from every other one.
     for (i, (a, fa)) in renders.iter().enumerate() {
         for (b, fb) in &renders[i + 1..] {
@@ -356,7 +372,8 @@ fn status_wording_fits_the_panel() {
         Status::NoCamera,
         Status::NoWbc,
         Status::TargetReached,
-        Status::Undone,
+        Status::Undone("ERYTHROBLAST".into()),
+        Status::Undone(String::new()),
         Status::NewSlide,
         Status::Error("E7".into()),
         Status::Stopped,
@@ -375,6 +392,49 @@ fn status_wording_fits_the_panel() {
         screens::status_text(&Status::Error("e12".into())),
         "ERR E12"
     );
+}
+
+#[test]
+fn the_undone_screen_names_the_class_taken_back() {
+    let hint = |label: &str| screens::status_hint(&Status::Undone(label.into()));
+    assert_eq!(hint("neutrophil"), "NEUTROPHIL REMOVED");
+    assert_eq!(hint("UNSURE"), "UNSURE REMOVED");
+    assert_eq!(hint("ERYTHROBLAST"), "ERYTHROBLAST REMOVED");
+    for label in SEVEN {
+        assert!(hint(label).chars().count() <= 21, "{label}: too wide");
+    }
+    assert_eq!(hint(""), "LAST CELL REMOVED", "no class known");
+}
+
+#[test]
+fn the_boot_screen_shows_the_whole_model_name() {
+    let lines = screens::boot_lines("0.1.0", "hematovision-wbc4 1.3.0", "REPLAY");
+    assert!(lines.iter().all(|l| l.chars().count() <= 21), "{lines:?}");
+    assert_eq!(lines[0], "v0.1.0     CAM REPLAY");
+    assert_eq!(&lines[1..], ["MODEL hematovision-", "wbc4 1.3.0"]);
+    // What is drawn is those lines, the model's version included.
+    let fb = render(&Screen::Boot {
+        version: "0.1.0".into(),
+        model: "hematovision-wbc4 1.3.0".into(),
+        camera: "REPLAY".into(),
+    });
+    let expected = small_text("wbc4 1.3.0", 0, 50, Alignment::Left);
+    same_rows(&fb, &expected, 50..60, "the model's second line");
+}
+
+#[test]
+fn the_tally_names_the_unsure_cells() {
+    let fb = render(&Screen::Tally(tally([2, 14, 3, 28], 3)));
+    let expected = small_text("UNSURE 3", WIDTH as i32, 54, Alignment::Right);
+    for y in 54..64 {
+        for x in WIDTH - 6 * 8..WIDTH {
+            assert_eq!(
+                fb.pixel(x, y),
+                expected.pixel(x, y),
+                "UNSURE 3 at ({x},{y})"
+            );
+        }
+    }
 }
 
 /// `text` in 6x10 type at (`x`, `y`), aligned as told, on an empty frame.
@@ -432,9 +492,9 @@ fn a_seven_class_tally_keeps_erythroblasts_out_of_the_differential() {
         40..50,
         "counts line",
     );
-    let right = small_text("NRBC4 ?9", WIDTH as i32, 54, Alignment::Right);
+    let right = small_text("NRBC4 UNS 9", WIDTH as i32, 54, Alignment::Right);
     for y in 54..HEIGHT {
-        for x in WIDTH - 48..WIDTH {
+        for x in WIDTH - 66..WIDTH {
             assert_eq!(status.pixel(x, y), right.pixel(x, y), "NRBC at ({x},{y})");
         }
     }

@@ -6,7 +6,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use hematovision::app::{App, AppSettings, CountOutcome, Devices, LocatorFinder};
-use hematovision::camera::{CameraError, Frame, FrameSource};
+use hematovision::camera::scan::Scenario;
+use hematovision::camera::{CameraError, Frame, FrameSource, ScanSource};
 use hematovision::eval::sim::{Effects, Pose, Renderer, Slide};
 use hematovision::hw::button::ButtonEvent;
 use hematovision::hw::display::{Display, DisplayError, Screen};
@@ -84,9 +85,13 @@ fn there_and_back() -> Vec<f64> {
 }
 
 fn start(dir: &Path, xs: Vec<f64>, target: u32) -> App {
+    start_with(dir, Box::new(ScanCamera::new(xs)), target)
+}
+
+fn start_with(dir: &Path, camera: Box<dyn FrameSource>, target: u32) -> App {
     let labels = ["EOSINOPHIL", "LYMPHOCYTE", "MONOCYTE", "NEUTROPHIL"];
     let devices = Devices {
-        camera: Box::new(ScanCamera::new(xs)),
+        camera,
         finder: Box::new(LocatorFinder::new(LocatorParams::default(), 0.5, None)),
         classifier: Box::new(Always::new(&labels, vec![0.05, 0.05, 0.05, 0.85])),
         display: Box::new(Quiet),
@@ -100,6 +105,14 @@ fn start(dir: &Path, xs: Vec<f64>, target: u32) -> App {
         save_crops: true,
     };
     App::start(devices, settings).unwrap()
+}
+
+/// Live mode as `[live] enabled = true` sets it: on from the start.
+fn live_on_at_start() -> LiveConfig {
+    LiveConfig {
+        enabled: true,
+        ..LiveConfig::default()
+    }
 }
 
 fn scan_until_off(app: &mut App) -> Vec<CountOutcome> {
@@ -141,17 +154,54 @@ fn live_scan_counts_each_cell_once_journaled_with_its_crop() {
 }
 
 #[test]
+fn live_mode_on_a_simulated_scan_counts_every_white_cell_once() {
+    // What `[camera] source = "scan"` gives the demo, on a slide of the first three of its
+    // pictures (fields 0, 3 and 9: one white cell each) so a debug build scans it quickly:
+    // stitched side by side and scanned with stops over every part, unpaced (the frames
+    // and their timestamps are those of the paced source, without the waiting). No tremor
+    // and no JPEG, so still frames are exact crops and cheap to render.
+    let fields = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bccd/JPEGImages");
+    let scenario = Scenario {
+        fields: (3, 1),
+        tremor: 0.0,
+        jpeg_quality: 100,
+        ..Scenario::by_name("steady-pans").unwrap()
+    };
+    let camera = ScanSource::open(&fields, &scenario, false, u64::MAX)
+        .unwrap()
+        .unpaced();
+    assert_eq!(camera.slide().dimensions(), (3 * 640, 480));
+    let frames = camera.len();
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = start_with(dir.path(), Box::new(camera), 100);
+    app.configure_live(&live_on_at_start(), LocatorParams::default(), 0.5);
+    let mut outcomes = Vec::new();
+    for _ in 0..=frames {
+        if !app.live_active() {
+            break;
+        }
+        outcomes.extend(app.live_step());
+    }
+    assert!(!app.live_active(), "the scan ends and live mode with it");
+    let counted = app.counter().session().unwrap().total() as usize;
+    assert_eq!(counted, outcomes.len());
+    assert_eq!(
+        counted, 3,
+        "every white cell once, none twice: {outcomes:?}"
+    );
+    // Every count is journaled with its frame, as a button count is.
+    let journal = std::fs::read_dir(dir.path().join("journal")).unwrap();
+    let text: String = journal
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(text.matches("\"frame\":\"scan frame ").count(), counted);
+}
+
+#[test]
 fn live_mode_stops_at_the_target() {
     let dir = tempfile::tempdir().unwrap();
     let mut app = start(dir.path(), there_and_back(), 1);
-    app.configure_live(
-        &LiveConfig {
-            enabled: true,
-            ..LiveConfig::default()
-        },
-        LocatorParams::default(),
-        0.5,
-    );
+    app.configure_live(&live_on_at_start(), LocatorParams::default(), 0.5);
     assert!(app.live_active(), "enabled in the config: on at start");
     let outcomes = scan_until_off(&mut app);
     assert_eq!(outcomes.len(), 1);

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use hematovision::config::{Config, cap_echo, line_of_key};
 use hematovision::hw::display::sim::SimDisplay;
-use hematovision::hw::display::{Display, Screen, Status};
+use hematovision::hw::display::{Display, Screen, Status, TerminalStyle};
 
 fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_hematovision"))
@@ -57,7 +57,8 @@ fn confirmed_cells(log: &str) -> usize {
         .count()
 }
 
-/// A screen exactly as the simulated OLED prints it.
+/// A screen exactly as the simulated OLED prints it with the demo's settings (the compact
+/// style; not in place, as stdout is a file here).
 fn printed(screen: &Screen) -> String {
     #[derive(Clone)]
     struct Shared(Arc<Mutex<Vec<u8>>>);
@@ -71,7 +72,9 @@ fn printed(screen: &Screen) -> String {
         }
     }
     let out = Shared(Arc::new(Mutex::new(Vec::new())));
-    let mut display = SimDisplay::with_writer(Box::new(out.clone()), None).unwrap();
+    let mut display = SimDisplay::with_writer(Box::new(out.clone()), None)
+        .unwrap()
+        .styled(TerminalStyle::Compact, false);
     display.show(screen).unwrap();
     let bytes = out.0.lock().unwrap().clone();
     String::from_utf8(bytes).unwrap()
@@ -79,9 +82,11 @@ fn printed(screen: &Screen) -> String {
 
 /// True when `screen` is the last screen printed (the slide's report may follow it).
 fn last_screen_is(stdout: &str, screen: &str) -> bool {
-    stdout
-        .rfind(screen)
-        .is_some_and(|at| !stdout[at + screen.len()..].contains(['▀', '▄', '█']))
+    stdout.rfind(screen).is_some_and(|at| {
+        !stdout[at + screen.len()..]
+            .chars()
+            .any(|c| ('\u{2801}'..='\u{28FF}').contains(&c))
+    })
 }
 
 /// A daemon child on the demo configuration, with its output in files and a systemd
@@ -98,8 +103,9 @@ impl Daemon {
         let socket = dir.path().join("notify");
         let notify = UnixDatagram::bind(&socket).unwrap();
         notify.set_nonblocking(true).unwrap();
+        // -v: the log line of every count, which the tests compare with the journal.
         let child = Command::new(bin())
-            .args(["run", "--config"])
+            .args(["-v", "run", "--config"])
             .arg(demo_config())
             .arg("--data-dir")
             .arg(data)

@@ -386,9 +386,35 @@ impl App {
     }
 
     fn undo(&mut self) {
+        // What is taken back, read before the event removes it: the log and the screen
+        // name it, so the technician sees which cell left the count.
+        let removed = self
+            .counter
+            .open_session()
+            .and_then(|s| s.cells().last())
+            .cloned();
         match self.counter.undo_event(self.now()) {
             Ok(event) => match self.commit(event) {
-                Ok(()) => self.show_status(Status::Undone),
+                Ok(()) => {
+                    let shown = match removed {
+                        Some(cell) => {
+                            log::info!(
+                                "undo: cell {} {}{} ({}) removed from the count",
+                                cell.seq,
+                                cell.label,
+                                if cell.identified { "" } else { " UNSURE" },
+                                cell.frame
+                            );
+                            if cell.identified {
+                                cell.label
+                            } else {
+                                crate::hw::display::UNSURE_REMOVED.to_string()
+                            }
+                        }
+                        None => String::new(),
+                    };
+                    self.show_status(Status::Undone(shown));
+                }
                 Err(e) => {
                     log::error!("undo not saved: {e}");
                     self.show_status(ErrorCode::JournalWrite.into());

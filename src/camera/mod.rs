@@ -1,4 +1,5 @@
-//! Frame sources: where the daemon's pictures come from.
+//! Frame sources: where the daemon's pictures come from (a V4L2 camera, a folder replayed,
+//! or a simulated slide scan).
 
 pub mod capture_loop;
 pub mod config;
@@ -7,12 +8,14 @@ pub mod ioctl;
 pub mod negotiate;
 pub mod open_error;
 pub mod replay;
+pub mod scan;
 #[cfg(feature = "v4l2")]
 pub mod v4l2;
 
 pub use config::{CameraConfig, PixelFormat};
 pub use open_error::CameraOpenError;
 pub use replay::ReplaySource;
+pub use scan::ScanSource;
 #[cfg(feature = "v4l2")]
 pub use v4l2::V4l2Source;
 

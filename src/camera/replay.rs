@@ -31,23 +31,7 @@ impl ReplaySource {
     /// Fails with [`CameraError::Unavailable`] if the directory cannot be read or holds
     /// no image files.
     pub fn open(dir: &Path, looping: bool) -> Result<Self, CameraError> {
-        let entries = std::fs::read_dir(dir).map_err(|e| {
-            CameraError::Unavailable(format!(
-                "cannot read replay directory {}: {e} (check the camera path in the config)",
-                dir.display()
-            ))
-        })?;
-        let mut files: Vec<PathBuf> = entries
-            .filter_map(|entry| entry.ok().map(|e| e.path()))
-            .filter(|path| path.is_file() && has_image_extension(path))
-            .collect();
-        files.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
-        if files.is_empty() {
-            return Err(CameraError::Unavailable(format!(
-                "replay directory {} holds no .jpg/.jpeg/.png/.bmp images",
-                dir.display()
-            )));
-        }
+        let files = image_files(dir)?;
         log::info!(
             "replaying {} images from {}{}",
             files.len(),
@@ -75,6 +59,29 @@ impl ReplaySource {
     pub fn files(&self) -> &[PathBuf] {
         &self.files
     }
+}
+
+/// The image files (`.jpg`, `.jpeg`, `.png`, `.bmp`, any case) of `dir`, sorted by file
+/// name; [`CameraError::Unavailable`] when the folder cannot be read or holds none.
+pub(super) fn image_files(dir: &Path) -> Result<Vec<PathBuf>, CameraError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        CameraError::Unavailable(format!(
+            "cannot read replay directory {}: {e} (check the camera path in the config)",
+            dir.display()
+        ))
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.is_file() && has_image_extension(path))
+        .collect();
+    files.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+    if files.is_empty() {
+        return Err(CameraError::Unavailable(format!(
+            "replay directory {} holds no .jpg/.jpeg/.png/.bmp images",
+            dir.display()
+        )));
+    }
+    Ok(files)
 }
 
 fn has_image_extension(path: &Path) -> bool {

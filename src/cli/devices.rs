@@ -2,12 +2,14 @@
 
 use std::io::IsTerminal;
 use std::num::NonZeroUsize;
+use std::os::fd::AsRawFd;
 use std::path::Path;
 
 use anyhow::Context;
 use hematovision::app::LocatorFinder;
 use hematovision::camera::FrameSource;
 use hematovision::camera::replay::ReplaySource;
+use hematovision::camera::scan::{ScanSource, Scenario};
 use hematovision::config::{ButtonDriver, CameraSourceKind, Config};
 use hematovision::hw::button::Buttons;
 use hematovision::hw::button::sim::{KeyboardButtons, ScriptedButtons, parse_schedule};
@@ -95,6 +97,18 @@ pub fn camera(config: &Config) -> anyhow::Result<Box<dyn FrameSource>> {
             );
             Ok(Box::new(source))
         }
+        CameraSourceKind::Scan => {
+            let scenario = Scenario::by_name(&config.camera.scan)
+                .with_context(|| format!("camera.scan = {:?} is no scan", config.camera.scan))?;
+            let source = ScanSource::open(
+                &config.camera.replay_dir,
+                &scenario,
+                config.camera.replay_loop,
+                config.limits.max_image_pixels,
+            )
+            .with_context(|| "camera.source = \"scan\" needs camera.replay_dir")?;
+            Ok(Box::new(source))
+        }
         #[cfg(feature = "v4l2")]
         CameraSourceKind::V4l2 => Ok(Box::new(hematovision::camera::V4l2Source::new(
             config.camera.v4l2.clone(),
@@ -129,14 +143,30 @@ pub fn buttons(
                 return Ok(Box::new(ScriptedButtons::new(parsed, exit)));
             }
             if std::io::stdin().is_terminal() {
-                println!(
-                    "Keys: Enter = count, u = undo, n = new slide, q = quit (each then Enter)"
-                );
-                return Ok(Box::new(KeyboardButtons::new(std::io::BufReader::new(
-                    std::io::stdin(),
-                ))));
+                let stdin = std::io::stdin();
+                return Ok(match hematovision::sys::single_keys(stdin.as_raw_fd()) {
+                    Ok(terminal) => {
+                        println!(
+                            "Keys: Enter = count, u = undo, n = new slide, l = live mode, q = quit"
+                        );
+                        Box::new(KeyboardButtons::single_keys(stdin, Some(terminal)))
+                    }
+                    Err(e) => {
+                        log::warn!(
+                            "the terminal stays in line mode ({e}): press Enter after each key"
+                        );
+                        println!(
+                            "Keys: Enter = count, u = undo, n = new slide, l = live mode, q = quit (each then Enter)"
+                        );
+                        Box::new(KeyboardButtons::new(std::io::BufReader::new(stdin)))
+                    }
+                });
             }
-            log::warn!("buttons: no schedule and no terminal; nothing will be counted");
+            if config.live.enabled {
+                log::info!("buttons: no schedule and no terminal; live mode counts on its own");
+            } else {
+                log::warn!("buttons: no schedule and no terminal; nothing will be counted");
+            }
             Ok(Box::new(ScriptedButtons::new(Vec::new(), exit)))
         }
         ButtonDriver::Gpio => Ok(open_hardware(GpioBackend::Cdev, &config.buttons.gpio)?),

@@ -23,6 +23,23 @@ pub fn init(verbose: u8) {
             };
             writeln!(buf, "<{priority}>{}", record.args())
         });
+    } else {
+        // A screen redrawn in place in the terminal must not overwrite a log line.
+        builder.target(env_logger::Target::Pipe(Box::new(NotingStderr)));
     }
     builder.init();
+}
+
+/// Standard error that tells the terminal display each time a log line is written.
+struct NotingStderr;
+
+impl Write for NotingStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        hematovision::hw::display::sim::note_other_output();
+        std::io::stderr().write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
 }

@@ -345,6 +345,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 live,
                 calibration,
                 listen,
+                verbose: cli.verbose,
             },
         ),
         Command::LiveEval {

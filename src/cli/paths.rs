@@ -13,6 +13,20 @@ pub fn data_dir(config: &Path, override_dir: Option<PathBuf>) -> anyhow::Result<
     if let Some(dir) = override_dir {
         return Ok(dir);
     }
+    if !config.exists() {
+        // The usual case is a first `report` after the demo, where the installed file is
+        // absent: say what to type rather than the operating system's "os error 2".
+        anyhow::bail!(
+            "no configuration file at {}{}; pass --config FILE (after the demo: \
+             --config config/demo.toml) or --data-dir DIR",
+            config.display(),
+            if config == Path::new(DEFAULT_CONFIG) {
+                " (where the installed daemon keeps it)"
+            } else {
+                ""
+            }
+        );
+    }
     let config = Config::load(config).with_context(
         || "the data directory comes from the configuration; pass --data-dir DIR or --config FILE",
     )?;

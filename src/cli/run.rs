@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use hematovision::app::{App, AppSettings, Devices, StopSignals};
-use hematovision::config::Config;
-use hematovision::hw::display::Screen;
+use hematovision::config::{CameraSourceKind, Config};
+use hematovision::hw::display::{DisplayDriver, Screen, TerminalStyle};
 use hematovision::report::SlideReport;
 
 use super::devices::{self, HeadState};
@@ -26,6 +26,8 @@ pub struct RunOptions {
     pub calibration: Option<PathBuf>,
     /// The station's address, overriding station.listen.
     pub listen: Option<std::net::SocketAddr>,
+    /// `-v` given: the log stays at its level even under the quiet terminal screen.
+    pub verbose: u8,
 }
 
 /// How long the boot screen stays when a calibration was refused.
@@ -49,6 +51,16 @@ fn boot_model_line(name: &str, version: Option<&str>, head: &HeadState) -> Strin
     }
 }
 
+/// Whether `run` logs warnings only: the compact screen is printed in the terminal and
+/// neither `-v` nor `RUST_LOG` asks for more.
+fn quiet_terminal(config: &Config, verbose: u8) -> bool {
+    config.display.driver == DisplayDriver::Sim
+        && config.display.terminal
+        && config.display.terminal_style == TerminalStyle::Compact
+        && verbose == 0
+        && std::env::var_os("RUST_LOG").is_none()
+}
+
 /// Starts the daemon and runs it until it is told to quit.
 pub fn run(config_path: &Path, options: RunOptions) -> anyhow::Result<ExitCode> {
     let mut config = Config::load(config_path)?;
@@ -60,6 +72,19 @@ pub fn run(config_path: &Path, options: RunOptions) -> anyhow::Result<ExitCode> 
     }
     if let Some(calibration) = options.calibration {
         config.model.calibration = Some(calibration);
+    }
+    if config.live.enabled && config.camera.source == CameraSourceKind::Replay {
+        // Replayed fields jump from one to the next: live mode sees no scan, counts nothing.
+        log::warn!(
+            "live mode with camera.source = \"replay\" counts nothing (the pictures are not a \
+             scan); camera.source = \"scan\" scans them: see config/demo-live.toml"
+        );
+    }
+    if quiet_terminal(&config, options.verbose) {
+        // The screen in the terminal tells a first-time user what happens; the log would
+        // scroll it away. Warnings still show; -v, RUST_LOG or
+        // display.terminal_style = "full" bring the whole log back.
+        log::set_max_level(log::LevelFilter::Warn);
     }
     log::info!(
         "hematovision {} starting with {}",
@@ -91,8 +116,9 @@ pub fn run(config_path: &Path, options: RunOptions) -> anyhow::Result<ExitCode> 
             &head,
         ),
         camera: match config.camera.source {
-            hematovision::config::CameraSourceKind::Replay => "REPLAY".into(),
-            hematovision::config::CameraSourceKind::V4l2 => "USB".into(),
+            CameraSourceKind::Replay => "REPLAY".into(),
+            CameraSourceKind::Scan => "SCAN".into(),
+            CameraSourceKind::V4l2 => "USB".into(),
         },
     };
     if let Err(e) = display.show(&boot) {

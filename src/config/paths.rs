@@ -54,7 +54,7 @@ impl Config {
                  the model's shipped head",
             ));
         }
-        if self.camera.source == CameraSourceKind::Replay {
+        if self.camera.source != CameraSourceKind::V4l2 {
             checks.push((
                 "camera.replay_dir",
                 &self.camera.replay_dir,

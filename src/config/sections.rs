@@ -15,18 +15,25 @@ pub enum CameraSourceKind {
     /// Pictures replayed from a folder (demo, tests, no hardware).
     #[default]
     Replay,
+    /// A simulated slide scan over the pictures of `replay_dir` stitched into one smear
+    /// (the live-mode demo, no hardware).
+    Scan,
 }
 
 /// `[camera]`: where frames come from.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct CameraSection {
-    /// `v4l2` or `replay`.
+    /// `v4l2`, `replay` or `scan`.
     pub source: CameraSourceKind,
-    /// Folder of images replayed in file-name order (source = "replay").
+    /// Folder of images replayed in file-name order (source = "replay"), or stitched into
+    /// the scanned slide (source = "scan").
     pub replay_dir: PathBuf,
-    /// Start again at the first image after the last one.
+    /// Start again at the first image (or the start of the scan) after the last one.
     pub replay_loop: bool,
+    /// The scan's movement (source = "scan"): `steady-pans` (default), `back-and-forth`,
+    /// `fast-scan-blur` or `flicker-focus`, the scenarios `live-eval` scores.
+    pub scan: String,
     /// Where the eyepiece reticle points, `[x, y]` in frame pixels; the cell nearest it
     /// is classified. Absent: the frame's centre.
     #[serde(deserialize_with = "exactly_two")]
@@ -41,6 +48,7 @@ impl Default for CameraSection {
             source: CameraSourceKind::Replay,
             replay_dir: PathBuf::from("frames"),
             replay_loop: true,
+            scan: "steady-pans".to_string(),
             reticle: None,
             v4l2: crate::camera::CameraConfig::default(),
         }
@@ -65,11 +73,19 @@ where
 impl CameraSection {
     /// Checks the section.
     pub fn validate(&self) -> Result<(), Invalid> {
-        if self.source == CameraSourceKind::Replay && self.replay_dir.as_os_str().is_empty() {
+        if self.source != CameraSourceKind::V4l2 && self.replay_dir.as_os_str().is_empty() {
             return Err(Invalid::new(
                 "replay_dir",
                 "\"\"",
-                "a folder of images when camera.source = \"replay\"",
+                "a folder of images when camera.source = \"replay\" or \"scan\"",
+            )
+            .in_section("camera"));
+        }
+        if crate::camera::scan::Scenario::by_name(&self.scan).is_none() {
+            return Err(Invalid::new(
+                "scan",
+                format!("{:?}", self.scan),
+                crate::camera::scan::Scenario::names().join(", "),
             )
             .in_section("camera"));
         }

@@ -133,19 +133,24 @@ pub fn assess(probes: &[Probe]) -> Check {
 pub fn check(config: &crate::config::CameraSection, dev: &Path) -> Check {
     use crate::config::CameraSourceKind;
     match config.source {
-        CameraSourceKind::Replay => {
+        CameraSourceKind::Replay | CameraSourceKind::Scan => {
+            let kind = if config.source == CameraSourceKind::Scan {
+                "scan"
+            } else {
+                "replay"
+            };
             match crate::camera::replay::ReplaySource::open(&config.replay_dir, false) {
                 Ok(source) => Check::ok(
                     "camera",
                     format!(
-                        "replay: {} images in {}",
+                        "{kind}: {} images in {}",
                         source.files().len(),
                         config.replay_dir.display()
                     ),
                 ),
                 Err(e) => Check::fail(
                     "camera",
-                    format!("replay: {e}"),
+                    format!("{kind}: {e}"),
                     "point camera.replay_dir at a folder of JPEG/PNG images",
                 ),
             }

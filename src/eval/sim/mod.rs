@@ -1,15 +1,15 @@
 //! A slide-scan simulator with ground truth, for tests and for `live-eval`.
 //!
 //! - [`Slide`] (`slide.rs`): a large virtual smear stitched from real BCCD camera fields,
-//! - [`Scenario`] (`scenario.rs`): named, seeded scans (pans, pauses, back-and-forth passes,
-//!   blur, focus drift, flicker, JPEG),
-//! - [`Renderer`] (`render.rs`): the frame the camera sees at one moment.
+//!   with the box and class of every white cell on it,
+//! - [`Scenario`] and [`Renderer`]: named, seeded scans (pans, pauses, back-and-forth
+//!   passes, blur, focus drift, flicker, JPEG) and the frame the camera sees at one moment;
+//!   they live in the camera room ([`crate::camera::scan`]), whose [`crate::camera::ScanSource`]
+//!   gives the daemon the same scans without the truth.
 //!
 //! A [`Scan`] streams its frames in process or writes them to a folder for the replay
 //! frame source.
 
-mod render;
-mod scenario;
 mod slide;
 
 use std::path::{Path, PathBuf};
@@ -17,8 +17,7 @@ use std::time::Duration;
 
 use image::RgbImage;
 
-pub use render::{Effects, Pose, Renderer};
-pub use scenario::{FRAME_SIZE, Pattern, Scenario};
+pub use crate::camera::scan::{Effects, FRAME_SIZE, Pattern, Pose, Renderer, Scenario};
 pub use slide::{Slide, SlideError, TruthCell};
 
 /// A frame of a simulated scan.

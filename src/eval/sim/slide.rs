@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use image::RgbImage;
 
+use crate::camera::scan::{Rng, stitch};
 use crate::eval::voc::parse_voc;
 use crate::vision::PixelBox;
 
@@ -134,31 +135,6 @@ fn usable_fields(dir: &Path, edge: u32) -> Result<Vec<Usable>, SlideError> {
     Ok(out)
 }
 
-/// A tiny deterministic random generator (xorshift64*), so scenarios are reproducible
-/// without a dependency.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    /// A generator from a seed (any value).
-    pub fn new(seed: u64) -> Self {
-        Rng(seed ^ 0x9E37_79B9_7F4A_7C15 | 1)
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// Uniform in `[lo, hi)`.
-    pub fn range(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
 impl Slide {
     /// Stitches `cols x rows` BCCD fields (640x480 each) from `dir` (with `JPEGImages/`,
     /// `Annotations/` and `labels.csv`) into one slide. Only fields with exactly one
@@ -179,15 +155,18 @@ impl Slide {
             let j = (rng.next_u64() % (i as u64 + 1)) as usize;
             fields.swap(i, j);
         }
-        let mut image = RgbImage::new(640 * cols, 480 * rows);
-        let mut cells = Vec::with_capacity(needed);
-        for (k, field) in fields.iter().take(needed).enumerate() {
-            let tile = crate::imagefile::read_rgb(&field.image).map_err(|e| SlideError::Read {
-                path: field.image.clone(),
-                reason: e.to_string(),
+        let used = &fields[..needed];
+        let tiles: Vec<PathBuf> = used.iter().map(|f| f.image.clone()).collect();
+        let image =
+            stitch(&tiles, cols, crate::imagefile::DEFAULT_MAX_IMAGE_PIXELS).map_err(|e| {
+                SlideError::Read {
+                    path: e.path,
+                    reason: e.reason,
+                }
             })?;
+        let mut cells = Vec::with_capacity(needed);
+        for (k, field) in used.iter().enumerate() {
             let (tx, ty) = ((k as u32 % cols) * 640, (k as u32 / cols) * 480);
-            image::imageops::replace(&mut image, &tile, i64::from(tx), i64::from(ty));
             let b = field.bbox;
             cells.push(TruthCell {
                 index: k,

@@ -1,12 +1,13 @@
 //! Simulated buttons: a scripted schedule (headless demo and tests) or the keyboard.
 
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use super::error::ButtonError;
 use super::{ButtonEvent, Buttons};
+use crate::sys::TerminalGuard;
 
 /// Why a press schedule could not be read.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -116,38 +117,82 @@ impl Buttons for ScriptedButtons {
     }
 }
 
-/// The keyboard as buttons: Enter = count, `u` = undo, `n` = new slide, `l` = live mode,
-/// `q` (or end of input) = quit. Lines are read on a thread of their own.
+/// The keyboard as buttons: Enter (or space) = count, `u` = undo, `n` = new slide, `l` =
+/// live mode, `q` (or end of input) = quit. Keys are read on a thread of their own: one at
+/// a time from a terminal in single-key mode, else one per line (a key, then Enter).
 #[derive(Debug)]
 pub struct KeyboardButtons {
     events: Receiver<ButtonEvent>,
+    /// Keeps the terminal in single-key mode while the keyboard is in use.
+    _terminal: Option<TerminalGuard>,
+}
+
+/// The action of a key (`""` is Enter on its own line); `None` for a key that does nothing.
+fn key_event(key: &str) -> Option<ButtonEvent> {
+    match key {
+        "" | " " | "\n" | "\r" => Some(ButtonEvent::Count),
+        "u" => Some(ButtonEvent::Undo),
+        "n" => Some(ButtonEvent::NewSlide),
+        "l" => Some(ButtonEvent::ToggleLive),
+        // Ctrl-D: end of input, which single-key mode delivers as a byte.
+        "q" | "\u{4}" => Some(ButtonEvent::Quit),
+        other => {
+            log::warn!("key {other:?} does nothing: Enter, u, n, l or q");
+            None
+        }
+    }
 }
 
 impl KeyboardButtons {
-    /// Starts reading lines from `input` (normally standard input).
+    /// Starts reading lines from `input`: each line is one key (standard input that is
+    /// not a terminal, or a terminal left in line mode).
     pub fn new<R: BufRead + Send + 'static>(input: R) -> Self {
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
+        Self::spawn(None, move |tx| {
             for line in input.lines() {
                 let Ok(line) = line else { break };
-                let event = match line.trim() {
-                    "" => ButtonEvent::Count,
-                    "u" => ButtonEvent::Undo,
-                    "n" => ButtonEvent::NewSlide,
-                    "l" => ButtonEvent::ToggleLive,
-                    "q" => ButtonEvent::Quit,
-                    other => {
-                        log::warn!("key `{other}` does nothing: Enter, u, n, l or q");
-                        continue;
-                    }
-                };
-                if tx.send(event).is_err() {
+                if let Some(event) = key_event(line.trim())
+                    && tx.send(event).is_err()
+                {
                     return;
                 }
             }
+        })
+    }
+
+    /// Starts reading single keys from `input`, a terminal that `terminal` keeps in
+    /// single-key mode (see [`crate::sys::single_keys`]) until the keyboard is dropped.
+    pub fn single_keys<R: Read + Send + 'static>(
+        input: R,
+        terminal: Option<TerminalGuard>,
+    ) -> Self {
+        Self::spawn(terminal, move |tx| {
+            // A terminal read returns as soon as a key is there, so buffering delays none.
+            for byte in std::io::BufReader::new(input).bytes() {
+                let Ok(byte) = byte else { break };
+                let key = char::from(byte).to_string();
+                if let Some(event) = key_event(&key)
+                    && tx.send(event).is_err()
+                {
+                    return;
+                }
+            }
+        })
+    }
+
+    /// Runs `read` on a thread of its own; a quit follows the end of its input.
+    fn spawn<F>(terminal: Option<TerminalGuard>, read: F) -> Self
+    where
+        F: FnOnce(&mpsc::Sender<ButtonEvent>) + Send + 'static,
+    {
+        let (tx, rx) = mpsc::channel();
+        thread::spawn(move || {
+            read(&tx);
             let _ = tx.send(ButtonEvent::Quit);
         });
-        KeyboardButtons { events: rx }
+        KeyboardButtons {
+            events: rx,
+            _terminal: terminal,
+        }
     }
 }
 
@@ -217,6 +262,25 @@ mod tests {
         assert_eq!(
             b.next_event(Duration::from_millis(200)).unwrap(),
             Some(ButtonEvent::Count)
+        );
+    }
+
+    #[test]
+    fn single_keys_act_without_enter() {
+        // What a terminal in single-key mode delivers: each key as it is pressed.
+        let input = std::io::Cursor::new(b"u nxlq".to_vec());
+        let mut k = KeyboardButtons::single_keys(input, None);
+        let t = Duration::from_secs(2);
+        let got: Vec<_> = (0..5).map(|_| k.next_event(t).unwrap()).collect();
+        assert_eq!(
+            got,
+            vec![
+                Some(ButtonEvent::Undo),
+                Some(ButtonEvent::Count),
+                Some(ButtonEvent::NewSlide),
+                Some(ButtonEvent::ToggleLive),
+                Some(ButtonEvent::Quit),
+            ]
         );
     }
 

@@ -19,6 +19,19 @@ pub enum DisplayDriver {
     Sh1106,
 }
 
+/// How the simulated display prints screens in the terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TerminalStyle {
+    /// 66 columns by 18 lines (braille dots, every pixel), printed only when the picture
+    /// changes and, on a terminal, redrawn in place; `run` then logs warnings only.
+    #[default]
+    Compact,
+    /// 130 columns by 34 lines (half blocks), every screen printed below the last, with
+    /// the full log: the verbose form.
+    Full,
+}
+
 /// The `[display]` section.
 ///
 /// ```toml
@@ -29,6 +42,7 @@ pub enum DisplayDriver {
 /// rotation = 0            # 0 or 180 degrees
 /// contrast = 207          # 0..=255
 /// terminal = true         # sim: print each screen to stdout
+/// terminal_style = "compact"  # sim: "compact" (66 columns, quiet) or "full" (130, verbose)
 /// png_dir = "screens"     # sim: save numbered PNG snapshots and latest.png here
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,8 +58,10 @@ pub struct DisplayConfig {
     pub rotation: u16,
     /// Contrast (brightness) 0..=255.
     pub contrast: u16,
-    /// Simulated display: print every screen to stdout as Unicode half blocks.
+    /// Simulated display: print every screen to stdout.
     pub terminal: bool,
+    /// Simulated display: how screens are printed (`compact` or `full`).
+    pub terminal_style: TerminalStyle,
     /// Simulated display: directory for PNG snapshots (numbered, plus `latest.png`).
     pub png_dir: Option<PathBuf>,
 }
@@ -59,6 +75,7 @@ impl Default for DisplayConfig {
             rotation: 0,
             contrast: 0xCF,
             terminal: true,
+            terminal_style: TerminalStyle::Compact,
             png_dir: None,
         }
     }

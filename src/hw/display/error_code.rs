@@ -72,6 +72,27 @@ impl ErrorCode {
         }
     }
 
+    /// What the technician at the microscope does about it, in plain words (one line of
+    /// `docs/TECHNICIAN.md`; the administrator's fix is [`Self::fix`]).
+    pub fn at_the_microscope(self) -> &'static str {
+        match self {
+            ErrorCode::JournalWrite => {
+                "Press again. If it comes back, stop counting this slide by the daemon and \
+                 call whoever looks after the counter: the memory card may be full. Counts \
+                 shown before are saved."
+            }
+            ErrorCode::JournalUnwritable => {
+                "The counter cannot save counts, so it did not start; it tries again every \
+                 5 seconds by itself. If the screen still shows it after a minute, call \
+                 whoever looks after the counter."
+            }
+            ErrorCode::CountFailed => {
+                "Nothing was counted for this cell: press again. If it comes back, count by \
+                 hand and call whoever looks after the counter."
+            }
+        }
+    }
+
     /// The code shown as `code` (any case), if it is one of these.
     pub fn from_code(code: &str) -> Option<ErrorCode> {
         Self::ALL
@@ -114,6 +135,11 @@ mod tests {
             );
             assert_eq!(m, m.to_uppercase(), "{c}");
             assert!(!c.fix().contains('\n') && !c.fix().contains('|'), "{c}");
+            let t = c.at_the_microscope();
+            assert!(
+                !t.contains('\n') && !t.contains('|') && !t.contains('`'),
+                "{c}"
+            );
         }
     }
 }

@@ -188,6 +188,31 @@ impl Framebuffer {
         Ok(bytes.into_inner())
     }
 
+    /// The frame as 16 lines of 64 Unicode braille characters (U+2800..U+28FF), each
+    /// covering 2x4 pixels; lines end with `\n`.
+    pub fn to_braille(&self) -> String {
+        // Braille cells are 2 dots wide and 4 high: 64 characters by 16 lines hold every
+        // pixel, so the terminal shows exactly the panel in a quarter of the half-block
+        // rendering's width and half its height.
+        const DOTS: [[u32; 2]; 4] = [[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]];
+        let mut out = String::with_capacity((WIDTH / 2 * 3 + 1) * HEIGHT / 4);
+        for row in (0..HEIGHT).step_by(4) {
+            for col in (0..WIDTH).step_by(2) {
+                let mut bits = 0;
+                for (dy, line) in DOTS.iter().enumerate() {
+                    for (dx, bit) in line.iter().enumerate() {
+                        if self.pixel(col + dx, row + dy) {
+                            bits |= bit;
+                        }
+                    }
+                }
+                out.push(char::from_u32(0x2800 + bits).unwrap_or(' '));
+            }
+            out.push('\n');
+        }
+        out
+    }
+
     /// The frame as 32 lines of 128 Unicode half blocks (`▀`, `▄`, `█`, space), each
     /// text line covering two pixel rows; lines end with `\n`.
     pub fn to_half_blocks(&self) -> String {

@@ -37,7 +37,7 @@ pub mod ssd1306;
 pub mod transport;
 
 pub use backend::{open_default, open_display, open_oled};
-pub use config::{DisplayConfig, DisplayDriver};
+pub use config::{DisplayConfig, DisplayDriver, TerminalStyle};
 pub use error::DisplayError;
 pub use error_code::ErrorCode;
 pub use resilient::ResilientDisplay;
@@ -90,8 +90,10 @@ pub enum Status {
     NoWbc,
     /// The differential reached its target.
     TargetReached,
-    /// The last count was taken back.
-    Undone,
+    /// The last count was taken back: the class it had (the model's class, or
+    /// [`UNSURE_REMOVED`] for an unidentified cell), named so the technician sees which cell
+    /// left the count.
+    Undone(String),
     /// A new slide was started.
     NewSlide,
     /// Live mode is on: cells are counted while the technician scans.
@@ -102,6 +104,9 @@ pub enum Status {
     /// The daemon has stopped (service stopped or quit); every count is saved.
     Stopped,
 }
+
+/// What [`Status::Undone`] names when the cell taken back was unidentified.
+pub const UNSURE_REMOVED: &str = "UNSURE";
 
 impl From<ErrorCode> for Status {
     fn from(code: ErrorCode) -> Status {

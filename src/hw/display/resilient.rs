@@ -249,8 +249,11 @@ mod tests {
         assert!(!d.is_connected());
         // The next screen inside the retry period is not attempted...
         assert!(
-            d.show_at(&status(Status::Undone), t0 + Duration::from_secs(2))
-                .is_err()
+            d.show_at(
+                &status(Status::Undone("MONOCYTE".into())),
+                t0 + Duration::from_secs(2)
+            )
+            .is_err()
         );
         assert_eq!(world.lock().unwrap().opens, 1);
         // ...after it, the device is opened (initialised) again and shows it.

@@ -131,7 +131,7 @@ pub fn status_text(status: &Status) -> String {
         Status::NoCamera => "NO CAMERA".to_string(),
         Status::NoWbc => "NO WBC".to_string(),
         Status::TargetReached => "TARGET REACHED".to_string(),
-        Status::Undone => "UNDONE".to_string(),
+        Status::Undone(_) => "UNDONE".to_string(),
         Status::NewSlide => "NEW SLIDE".to_string(),
         Status::Live => "LIVE".to_string(),
         Status::Error(code) => format!("ERR {}", code.to_uppercase()),
@@ -140,15 +140,31 @@ pub fn status_text(status: &Status) -> String {
 }
 
 /// The small line under a status telling the technician what to do next; for an error,
-/// what its code means (codes that are not an [`ErrorCode`] point to the log).
-pub fn status_hint(status: &Status) -> &'static str {
+/// what its code means (codes that are not an [`ErrorCode`] point to the log); for an
+/// undo, the class of the cell taken back ("NEUTROPHIL REMOVED").
+pub fn status_hint(status: &Status) -> String {
+    if let Status::Undone(label) = status
+        && !label.is_empty()
+    {
+        let hint = format!("{} REMOVED", large_label(label));
+        return if hint.chars().count() <= SMALL_CHARS {
+            hint
+        } else {
+            format!("{} REMOVED", abbreviation(label))
+        };
+    }
+    fixed_hint(status).to_string()
+}
+
+/// [`status_hint`] of the statuses whose hint never changes.
+fn fixed_hint(status: &Status) -> &'static str {
     match status {
         Status::Ready => "PRESS TO COUNT",
         Status::Capturing => "HOLD STILL",
         Status::NoCamera => "CHECK CAMERA CABLE",
         Status::NoWbc => "NOT COUNTED",
         Status::TargetReached => "2x PRESS: NEW SLIDE",
-        Status::Undone => "LAST CELL REMOVED",
+        Status::Undone(_) => "LAST CELL REMOVED",
         Status::NewSlide => "COUNT STARTS AT 0",
         Status::Live => "SCAN: CELLS COUNT ONCE",
         Status::Error(code) => {
@@ -302,8 +318,8 @@ where
     let mut counts = compact_counts(tally);
     let total = format!("{}/{}", tally.differential_total(), tally.target);
     // 21 characters of 6x10 fit on the panel. Priority: counts, then the total, then
-    // the unidentified bin ("?2").
-    let unidentified = format!(" ?{}", tally.unidentified);
+    // the unidentified bin ("UNS 2").
+    let unidentified = format!(" {}", unsure_count(tally.unidentified, false));
     if tally.unidentified > 0 && counts.len() + unidentified.len() + 1 + total.len() <= 21 {
         counts.push_str(&unidentified);
     }
@@ -313,8 +329,18 @@ where
     text_at(target, &counts, 0, y, style(&FONT_6X10), Alignment::Left)
 }
 
+/// The unidentified bin as the tally shows it: "UNSURE 3", or "UNS 3" where room is short,
+/// the word the result screen marks those cells with (a bare "?3" told nobody what it was).
+pub fn unsure_count(n: u32, long: bool) -> String {
+    if long {
+        format!("UNSURE {n}")
+    } else {
+        format!("UNS {n}")
+    }
+}
+
 /// "47/100" and a progress bar towards the target at `y` (10 rows high), then the
-/// unidentified bin ("?2") and, with `outside`, the classes outside the differential.
+/// unidentified bin ("UNSURE 2") and, with `outside`, the classes outside the differential.
 fn progress_line<D>(
     target: &mut D,
     tally: &TallyView,
@@ -339,11 +365,17 @@ where
     } else {
         Vec::new()
     };
-    if tally.unidentified > 0 {
-        right.push(format!("?{}", tally.unidentified));
-    }
     // The bar keeps at least 8 pixels: what does not fit is dropped from the left.
     let room = ((W - TALLY_PROGRESS.0 as i32 - 8 - 3) / 6) as usize;
+    if tally.unidentified > 0 {
+        let long = unsure_count(tally.unidentified, true);
+        let with_long = right.iter().map(|r| r.len() + 1).sum::<usize>() + long.len();
+        right.push(if with_long <= room {
+            long
+        } else {
+            unsure_count(tally.unidentified, false)
+        });
+    }
     while right.join(" ").len() > room && right.len() > 1 {
         right.remove(0);
     }
@@ -361,6 +393,50 @@ where
     bar(target, x, y, (bar_end - x).max(8) as u32, 10, fraction)
 }
 
+/// The small lines of the boot screen, each at most 21 characters: the version and the
+/// camera, then the model's name and version whole, wrapped over two lines (a model
+/// name is what the technician checks against the lab's records, so it is never cut
+/// where it fits two lines).
+pub fn boot_lines(version: &str, model: &str, camera: &str) -> Vec<String> {
+    let version = format!("v{}", version.trim_start_matches('v'));
+    let camera = format!("CAM {camera}");
+    let first = if version.len() + 1 + camera.len() <= SMALL_CHARS {
+        format!(
+            "{version}{}{camera}",
+            " ".repeat(SMALL_CHARS - version.len() - camera.len())
+        )
+    } else {
+        format!("{version} {camera}")
+            .chars()
+            .take(SMALL_CHARS)
+            .collect()
+    };
+    let mut lines = vec![first];
+    lines.extend(wrap(&format!("MODEL {}", model.trim()), SMALL_CHARS, 2));
+    lines
+}
+
+/// `text` in at most `max_lines` lines of `width` characters, broken after a space or a
+/// hyphen where one is near the end of a line; what does not fit is cut.
+fn wrap(text: &str, width: usize, max_lines: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut rest: Vec<char> = text.chars().collect();
+    while !rest.is_empty() && lines.len() < max_lines {
+        if rest.len() <= width {
+            lines.push(rest.iter().collect());
+            break;
+        }
+        let cut = (width / 2..=width)
+            .rev()
+            .find(|&i| rest[i - 1] == ' ' || rest[i - 1] == '-')
+            .unwrap_or(width);
+        let line: String = rest[..cut].iter().collect();
+        lines.push(line.trim_end().to_string());
+        rest.drain(..cut);
+    }
+    lines
+}
+
 fn draw_boot<D>(target: &mut D, version: &str, model: &str, camera: &str) -> Result<(), D::Error>
 where
     D: DrawTarget<Color = BinaryColor>,
@@ -373,18 +449,12 @@ where
         style(&FONT_10X20),
         Alignment::Center,
     )?;
-    let lines = [
-        format!("v{}", version.trim_start_matches('v')),
-        format!("MODEL {model}"),
-        format!("CAM {camera}"),
-    ];
-    for (i, line) in lines.iter().enumerate() {
-        let line: String = line.chars().take(21).collect();
+    for (i, line) in boot_lines(version, model, camera).iter().enumerate() {
         text_at(
             target,
-            &line,
+            line,
             0,
-            23 + 14 * i as i32,
+            22 + 14 * i as i32,
             style(&FONT_6X10),
             Alignment::Left,
         )?;
@@ -544,7 +614,7 @@ where
     text_at(target, &shown, W / 2, top, style(font), Alignment::Center)?;
     text_at(
         target,
-        status_hint(status),
+        &status_hint(status),
         W / 2,
         24,
         style(&FONT_6X10),

@@ -5,13 +5,24 @@
 //! [`Framebuffer`]), so what the demo prints is what the panel would show.
 
 use std::fs;
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::config::DisplayConfig;
+use super::config::{DisplayConfig, TerminalStyle};
 use super::error::DisplayError;
-use super::framebuffer::{Framebuffer, WIDTH};
+use super::framebuffer::{BUFFER_LEN, Framebuffer, WIDTH};
 use super::{Display, Screen, screens};
+
+/// Lines something else wrote to the terminal (log lines), counted so a screen redrawn in
+/// place does not overwrite one: a display compares it with the value at its last screen.
+static OTHER_OUTPUT: AtomicU64 = AtomicU64::new(0);
+
+/// Tells the terminal display that something else was printed below its screen (the log
+/// calls it for every line), so the next screen is printed below instead of over it.
+pub fn note_other_output() {
+    OTHER_OUTPUT.fetch_add(1, Ordering::Relaxed);
+}
 
 /// Scale factor of PNG snapshots (128x64 becomes 512x256).
 pub const PNG_SCALE: u32 = 4;
@@ -29,6 +40,15 @@ pub struct SimDisplay {
     out: Option<Box<dyn Write + Send>>,
     png_dir: Option<PathBuf>,
     next_snapshot: u64,
+    style: TerminalStyle,
+    /// Compact style on a terminal: move up over the last screen and draw over it.
+    in_place: bool,
+    /// The picture last printed, so an unchanged one is not printed again (compact style).
+    printed: Option<[u8; BUFFER_LEN]>,
+    /// Lines the last printed screen took.
+    printed_lines: usize,
+    /// [`OTHER_OUTPUT`] when the last screen was printed.
+    other_output_seen: u64,
 }
 
 impl std::fmt::Debug for SimDisplay {
@@ -42,8 +62,8 @@ impl std::fmt::Debug for SimDisplay {
 }
 
 impl SimDisplay {
-    /// A simulated display printing to stdout when `terminal` is set and saving PNGs into
-    /// `png_dir` when given (the directory is created).
+    /// A simulated display printing to stdout when `terminal` is set (in the full style)
+    /// and saving PNGs into `png_dir` when given (the directory is created).
     pub fn new(terminal: bool, png_dir: Option<PathBuf>) -> Result<Self, DisplayError> {
         let out: Option<Box<dyn Write + Send>> = if terminal {
             Some(Box::new(io::stdout()))
@@ -53,9 +73,20 @@ impl SimDisplay {
         Self::build(out, png_dir)
     }
 
-    /// A simulated display from the `[display]` section (`terminal`, `png_dir`).
+    /// A simulated display from the `[display]` section (`terminal`, `terminal_style`,
+    /// `png_dir`); the compact style redraws in place when stdout is a terminal.
     pub fn from_config(config: &DisplayConfig) -> Result<Self, DisplayError> {
-        Self::new(config.terminal, config.png_dir.clone())
+        let in_place = io::stdout().is_terminal();
+        Ok(Self::new(config.terminal, config.png_dir.clone())?
+            .styled(config.terminal_style, in_place))
+    }
+
+    /// Prints in `style`; `in_place` (compact style only) draws each screen over the last
+    /// with terminal escape codes, for a terminal rather than a file.
+    pub fn styled(mut self, style: TerminalStyle, in_place: bool) -> Self {
+        self.style = style;
+        self.in_place = in_place && style == TerminalStyle::Compact;
+        self
     }
 
     /// A simulated display printing to `writer` (tests, or a log file) instead of stdout.
@@ -83,6 +114,11 @@ impl SimDisplay {
             out,
             png_dir,
             next_snapshot,
+            style: TerminalStyle::Full,
+            in_place: false,
+            printed: None,
+            printed_lines: 0,
+            other_output_seen: 0,
         })
     }
 
@@ -102,7 +138,26 @@ impl SimDisplay {
         let Some(out) = self.out.as_mut() else {
             return Ok(());
         };
-        let text = framed(&self.fb);
+        let seen = OTHER_OUTPUT.load(Ordering::Relaxed);
+        let other_output = std::mem::replace(&mut self.other_output_seen, seen) != seen;
+        let mut text = String::new();
+        match self.style {
+            TerminalStyle::Full => text.push_str(&framed(&self.fb)),
+            TerminalStyle::Compact => {
+                // One refresh per change: a screen drawn again unchanged prints nothing.
+                if self.printed.as_ref() == Some(self.fb.as_bytes()) {
+                    return Ok(());
+                }
+                if self.in_place && self.printed_lines > 0 && !other_output {
+                    // Up over the last screen and clear it (ANSI CUU and ED).
+                    text.push_str(&format!("\x1b[{}A\x1b[J", self.printed_lines));
+                }
+                let screen = compact(&self.fb);
+                self.printed_lines = screen.lines().count();
+                text.push_str(&screen);
+                self.printed = Some(*self.fb.as_bytes());
+            }
+        }
         out.write_all(text.as_bytes())
             .and_then(|()| out.flush())
             .map_err(DisplayError::Print)
@@ -143,9 +198,20 @@ impl Display for SimDisplay {
 
 /// The frame as 34 text lines: half blocks inside a box-drawing frame.
 pub fn framed(fb: &Framebuffer) -> String {
-    let rule: String = "─".repeat(WIDTH);
+    boxed(&fb.to_half_blocks(), WIDTH)
+}
+
+/// The frame as 18 text lines of 66 columns: braille dots (every pixel) inside a
+/// box-drawing frame, small enough for an 80-column terminal.
+pub fn compact(fb: &Framebuffer) -> String {
+    boxed(&fb.to_braille(), WIDTH / 2)
+}
+
+/// `lines` of `width` characters inside a box-drawing frame.
+fn boxed(lines: &str, width: usize) -> String {
+    let rule: String = "─".repeat(width);
     let mut text = format!("┌{rule}┐\n");
-    for line in fb.to_half_blocks().lines() {
+    for line in lines.lines() {
         text.push('│');
         text.push_str(line);
         text.push_str("│\n");
@@ -227,6 +293,50 @@ mod tests {
         assert!(lines[1..33].iter().all(|l| l.chars().count() == 130));
         assert!(text.contains('█') || text.contains('▀'));
         assert!(d.framebuffer().lit_pixels() > 100);
+    }
+
+    #[test]
+    fn the_compact_style_fits_80_columns_and_prints_each_change_once() {
+        let out = Shared::default();
+        let mut d = SimDisplay::with_writer(Box::new(out.clone()), None)
+            .unwrap()
+            .styled(TerminalStyle::Compact, false);
+        d.show(&ready()).unwrap();
+        d.show(&ready()).unwrap();
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 18, "the same screen twice is printed once");
+        assert!(lines.iter().all(|l| l.chars().count() <= 80), "{text}");
+        assert_eq!(lines[1].chars().count(), 66);
+        // Every pixel is there: the dots lit are the pixels lit.
+        let dots: u32 = text
+            .chars()
+            .filter(|c| ('\u{2800}'..='\u{28FF}').contains(c))
+            .map(|c| (c as u32 - 0x2800).count_ones())
+            .sum();
+        assert_eq!(dots as usize, d.framebuffer().lit_pixels());
+    }
+
+    #[test]
+    fn on_a_terminal_the_compact_style_redraws_in_place_unless_a_log_line_came_between() {
+        let out = Shared::default();
+        let mut d = SimDisplay::with_writer(Box::new(out.clone()), None)
+            .unwrap()
+            .styled(TerminalStyle::Compact, true);
+        let stopped = Screen::Status {
+            status: Status::Stopped,
+            tally: None,
+        };
+        d.show(&ready()).unwrap();
+        d.show(&stopped).unwrap();
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        assert!(!text.starts_with('\x1b'), "nothing to draw over at first");
+        assert_eq!(text.matches("\x1b[18A\x1b[J").count(), 1, "{text:?}");
+        out.0.lock().unwrap().clear();
+        note_other_output();
+        d.show(&ready()).unwrap();
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        assert!(!text.contains('\x1b'), "a log line is not drawn over");
     }
 
     #[test]

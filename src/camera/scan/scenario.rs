@@ -1,7 +1,7 @@
 //! Named, seeded scanning scenarios and the camera paths they produce.
 
 use super::render::{Effects, Pose};
-use super::slide::Rng;
+use super::rng::Rng;
 
 /// How the technician moves over the slide.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
