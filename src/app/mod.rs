@@ -2,6 +2,7 @@
 
 mod finder;
 mod live;
+mod missed;
 mod outcome;
 mod stop;
 
@@ -9,6 +10,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 pub use finder::{CellFinder, FoundCell, LocatorFinder};
+pub use missed::{MISSED_DIR, MissedError, MissedFrames};
 pub use outcome::CountOutcome;
 pub use stop::StopSignals;
 
@@ -83,6 +85,7 @@ pub struct App {
     service: ServiceNotifier,
     live: live::LiveMode,
     stop: StopSignals,
+    missed: Option<missed::MissedFrames>,
 }
 
 impl App {
@@ -131,6 +134,7 @@ impl App {
             service: ServiceNotifier::from_env(),
             live: live::LiveMode::default(),
             stop: StopSignals::none(),
+            missed: None,
         };
         app.log_unknown_outside_classes();
         let labels = app.devices.classifier.labels().to_vec();
@@ -371,6 +375,7 @@ impl App {
         };
         let Some(found) = self.devices.finder.find(&frame.image) else {
             log::info!("{}: no white cell found; nothing counted", frame.origin);
+            self.keep_missed_frame(&frame);
             return CountOutcome::NoCell;
         };
         self.count_crop(&found.crop, &frame.origin, found.cells_in_view)
