@@ -2,7 +2,7 @@
 
 mod finder;
 mod live;
-mod missed;
+pub mod missed;
 mod outcome;
 mod stop;
 
@@ -10,7 +10,6 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 pub use finder::{CellFinder, FoundCell, LocatorFinder};
-pub use missed::{MISSED_DIR, MissedError, MissedFrames};
 pub use outcome::CountOutcome;
 pub use stop::StopSignals;
 
@@ -83,9 +82,9 @@ pub struct App {
     pending: Option<(Instant, Screen)>,
     display_failing: bool,
     service: ServiceNotifier,
+    missed: Option<missed::MissedFrames>,
     live: live::LiveMode,
     stop: StopSignals,
-    missed: Option<missed::MissedFrames>,
 }
 
 impl App {
@@ -132,9 +131,9 @@ impl App {
             pending: None,
             display_failing: false,
             service: ServiceNotifier::from_env(),
+            missed: None,
             live: live::LiveMode::default(),
             stop: StopSignals::none(),
-            missed: None,
         };
         app.log_unknown_outside_classes();
         let labels = app.devices.classifier.labels().to_vec();

@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use hematovision::app::{App, AppSettings, Devices, MissedFrames, StopSignals};
+use hematovision::app::missed::MissedFrames;
+use hematovision::app::{App, AppSettings, Devices, StopSignals};
 use hematovision::config::Config;
 use hematovision::hw::display::Screen;
 use hematovision::report::SlideReport;
