@@ -316,3 +316,21 @@ fn classes_outside_the_differential_default_to_erythroblasts_and_are_checked() {
         "{err}"
     );
 }
+
+#[test]
+fn missed_frames_are_off_by_default_and_their_limit_is_bounded() {
+    let c = parse("").unwrap();
+    assert!(!c.storage.keep_missed_frames);
+    assert_eq!(c.storage.missed_frames_limit, 100);
+    let c = parse("[storage]\nkeep_missed_frames = true\nmissed_frames_limit = 5\n").unwrap();
+    assert!(c.storage.keep_missed_frames);
+    assert_eq!(c.storage.missed_frames_limit, 5);
+    for bad in ["0", "1001"] {
+        let err = parse(&format!("[storage]\nmissed_frames_limit = {bad}\n")).unwrap_err();
+        assert!(
+            err.to_string().starts_with("test.toml:2: ")
+                && err.to_string().contains("missed_frames_limit"),
+            "{err}"
+        );
+    }
+}

@@ -55,6 +55,72 @@ fn report(data: &Path) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// Runs the daemon on a replayed empty field (no white cell) with `storage` settings, for
+/// `presses` presses of the count button; returns its log and the frames kept in `missed/`.
+fn run_on_an_empty_field(storage: &str, presses: usize) -> (String, Vec<String>) {
+    let tmp = tempfile::tempdir().unwrap();
+    let frames = tmp.path().join("frames");
+    std::fs::create_dir(&frames).unwrap();
+    image::RgbImage::from_pixel(640, 480, image::Rgb([236, 214, 200]))
+        .save(frames.join("empty.jpg"))
+        .unwrap();
+    let data = tmp.path().join("data");
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/hematovision-wbc4.tflite");
+    let config = tmp.path().join("hematovision.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[camera]\nsource = \"replay\"\nreplay_dir = {frames:?}\nreplay_loop = true\n\n\
+             [model]\npath = {model:?}\nthreads = 1\n\n\
+             [storage]\ndata_dir = {data:?}\n{storage}\n\n\
+             [buttons]\ndriver = \"sim\"\n\n[display]\ndriver = \"sim\"\n"
+        ),
+    )
+    .unwrap();
+    let out = Command::new(bin())
+        .args(["run", "--config"])
+        .arg(&config)
+        .args([
+            "--presses",
+            &vec!["0ms"; presses].join(","),
+            "--exit-when-done",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(report(&data)["total"], 0, "{stderr}");
+    let kept = match std::fs::read_dir(data.join("missed")) {
+        Ok(dir) => dir
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    (stderr, kept)
+}
+
+#[test]
+fn a_frame_without_a_white_cell_is_kept_for_review_only_when_asked_and_within_the_limit() {
+    let (log, kept) =
+        run_on_an_empty_field("keep_missed_frames = true\nmissed_frames_limit = 2", 3);
+    assert_eq!(
+        kept.len(),
+        2,
+        "the limit bounds the folder: {kept:?}\n{log}"
+    );
+    assert!(kept.iter().all(|name| name.ends_with(".jpg")), "{kept:?}");
+    assert!(log.contains("no white cell found"), "{log}");
+    assert!(
+        log.matches("kept for review in").count() == 3 && log.contains("missed/"),
+        "each kept frame is logged with its path:\n{log}"
+    );
+
+    let (log, kept) = run_on_an_empty_field("", 2);
+    assert!(kept.is_empty(), "kept without being asked: {kept:?}");
+    assert!(!log.contains("kept for review"), "{log}");
+}
+
 #[test]
 fn killed_mid_slide_the_daemon_resumes_with_the_same_counts() {
     let data = tempfile::tempdir().unwrap();

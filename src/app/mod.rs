@@ -3,6 +3,7 @@
 mod finder;
 mod link;
 mod live;
+pub mod missed;
 mod outcome;
 mod requests;
 mod stop;
@@ -90,6 +91,7 @@ pub struct App {
     pending: Option<(Instant, Screen)>,
     display_failing: bool,
     service: ServiceNotifier,
+    missed: Option<missed::MissedFrames>,
     live: live::LiveMode,
     stop: StopSignals,
     /// The review station served beside the loop, if any.
@@ -148,6 +150,7 @@ impl App {
             pending: None,
             display_failing: false,
             service: ServiceNotifier::from_env(),
+            missed: None,
             live: live::LiveMode::default(),
             stop: StopSignals::none(),
             station: None,
@@ -438,6 +441,7 @@ impl App {
         };
         let Some(found) = self.devices.finder.find(&frame.image) else {
             log::info!("{}: no white cell found; nothing counted", frame.origin);
+            self.keep_missed_frame(&frame);
             return CountOutcome::NoCell;
         };
         self.count_crop(&found.crop, &frame.origin, found.cells_in_view)

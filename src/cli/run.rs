@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
+use hematovision::app::missed::MissedFrames;
 use hematovision::app::{App, AppSettings, Devices, StopSignals};
 use hematovision::config::{CameraSourceKind, Config};
 use hematovision::hw::display::{DisplayDriver, Screen, TerminalStyle};
@@ -150,6 +151,12 @@ pub fn run(config_path: &Path, options: RunOptions) -> anyhow::Result<ExitCode> 
         )
     })?;
     app.configure_live(&config.live, config.locator.clone(), cell_fraction);
+    if config.storage.keep_missed_frames {
+        app.keep_missed_frames(MissedFrames::new(
+            &config.storage.data_dir,
+            config.storage.missed_frames_limit as usize,
+        ));
+    }
     if let Some(signals) = signals {
         app.stop_on(signals);
     }

@@ -228,13 +228,23 @@ pub struct StorageSection {
     pub data_dir: PathBuf,
     /// Keep the crop of every counted cell, so a count can be reviewed later.
     pub save_crops: bool,
+    /// Keep the frame in `missed/` when the count button finds no white cell, so the
+    /// locator's misses on this microscope can be reviewed.
+    pub keep_missed_frames: bool,
+    /// The most frames `missed/` holds; the oldest go first, so it never fills the disk.
+    pub missed_frames_limit: u32,
 }
+
+/// Largest `missed_frames_limit`: 1000 camera frames are a few hundred MB at most.
+pub const MAX_MISSED_FRAMES: u32 = 1000;
 
 impl Default for StorageSection {
     fn default() -> Self {
         StorageSection {
             data_dir: PathBuf::from("/var/lib/hematovision"),
             save_crops: true,
+            keep_missed_frames: false,
+            missed_frames_limit: 100,
         }
     }
 }
@@ -244,6 +254,14 @@ impl StorageSection {
     pub fn validate(&self) -> Result<(), Invalid> {
         if self.data_dir.as_os_str().is_empty() {
             return Err(Invalid::new("data_dir", "\"\"", "a folder").in_section("storage"));
+        }
+        if !(1..=MAX_MISSED_FRAMES).contains(&self.missed_frames_limit) {
+            return Err(Invalid::new(
+                "missed_frames_limit",
+                self.missed_frames_limit,
+                format!("1 to {MAX_MISSED_FRAMES} frames"),
+            )
+            .in_section("storage"));
         }
         Ok(())
     }

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::PixelBox;
 use super::crop::choose_cell;
-use super::locator::{Candidate, locate_detailed};
+use super::locator::{Candidate, Sighting, locate_detailed, locate_tight_crop};
 use super::params::LocatorParams;
 
 /// Smallest and largest `cell_fraction` accepted; values outside are clamped so that a bad
@@ -89,7 +89,11 @@ pub fn find_cell(
     params: &LocatorParams,
     reticle: Option<(u32, u32)>,
 ) -> Option<PictureCell> {
-    let seen = locate_detailed(image, params);
+    chosen_in(image, locate_detailed(image, params), reticle)
+}
+
+/// The cell nearest `reticle` (the centre when `None`) among what the locator saw.
+fn chosen_in(image: &RgbImage, seen: Sighting, reticle: Option<(u32, u32)>) -> Option<PictureCell> {
     let chosen = choose_cell(&seen.candidates, image.dimensions(), reticle)?;
     Some(PictureCell {
         cells: seen.candidates.iter().map(|c| c.cell).collect(),
@@ -102,13 +106,18 @@ pub fn find_cell(
 
 /// The white cell of a picture that is already a crop (an upload, a dataset image): the
 /// adaptive locator (a crop's bulk is not a field's: the cell may fill most of it, under
-/// any stain), and the cell nearest the picture's centre.
+/// any stain), and the cell nearest the picture's centre. When it sees no nucleus, the
+/// picture is taken for a tight crop, whose bulk is the cell itself, and searched again
+/// with [`locate_tight_crop`].
 pub fn find_in_picture(image: &RgbImage, params: &LocatorParams) -> Option<PictureCell> {
     let params = LocatorParams {
         adaptive: true,
         ..params.clone()
     };
-    find_cell(image, &params, None)
+    find_cell(image, &params, None).or_else(|| {
+        let seen = locate_tight_crop(image, &params);
+        chosen_in(image, seen, None)
+    })
 }
 
 /// The classifier's crop of a found cell: [`framing_box`] cut with background padding.
@@ -198,5 +207,35 @@ mod tests {
         assert_eq!(*out.get_pixel(2, 0), Rgb([0, 8, 0]));
         assert_eq!(*out.get_pixel(3, 1), Rgb([1, 9, 0]));
         assert_eq!(*out.get_pixel(3, 2), Rgb([9, 9, 9]));
+    }
+
+    #[test]
+    fn a_tight_crop_the_field_rules_miss_is_found_as_a_crop() {
+        // Yellow background, a cell filling three quarters of the side, magenta nucleus.
+        let img = RgbImage::from_fn(120, 120, |x, y| {
+            let d2 = (x as i32 - 60).pow(2) + (y as i32 - 60).pow(2);
+            Rgb(match d2 {
+                d if d < 22 * 22 => [132, 22, 79],
+                d if d < 44 * 44 => [175, 94, 89],
+                _ => [250, 235, 139],
+            })
+        });
+        let params = LocatorParams::default();
+        assert!(
+            find_cell(
+                &img,
+                &LocatorParams {
+                    adaptive: true,
+                    ..params.clone()
+                },
+                None
+            )
+            .is_none()
+        );
+        let cell = find_in_picture(&img, &params).expect("found as a tight crop");
+        assert!(
+            cell.candidate.cell.iou(&b(16, 16, 104, 104)) >= 0.8,
+            "{cell:?}"
+        );
     }
 }

@@ -24,6 +24,7 @@ use super::bulk;
 use super::components::{components, group_nearby};
 use super::cytoplasm::{Extent, cell_extent};
 use super::morphology::Mask;
+use super::own_threshold;
 use super::params::LocatorParams;
 use super::ruler::red_cell_diameter;
 
@@ -35,7 +36,8 @@ pub struct Candidate {
     /// The grouped nucleus, in input image pixels.
     pub nucleus: PixelBox,
     /// Mean nucleus-ness of the nucleus pixels (unitless; higher = stronger stain contrast,
-    /// always above [`LocatorParams::nucleus_threshold`]).
+    /// always above the threshold used: [`LocatorParams::nucleus_threshold`], or for a
+    /// tight crop the picture's own).
     pub score: f32,
     /// The nucleus touches the image border, so the cell is probably cut off (such cells
     /// are often left unannotated in datasets; the daemon may prefer a whole cell).
@@ -113,6 +115,41 @@ pub fn locate(image: &RgbImage, params: &LocatorParams) -> Vec<Candidate> {
 
 /// [`locate`], with the frame's measurements (red-cell ruler, background colour).
 pub fn locate_detailed(image: &RgbImage, params: &LocatorParams) -> Sighting {
+    locate_with(image, params, Cut::Fixed)
+}
+
+/// The adaptive locator for a picture that is already a tight crop, where the cell fills
+/// most of it: the "red cells" of the bulk are then mostly the cell's own cytoplasm, so
+/// their saturation is not the stain's (it is taken as the reference's), and a nucleus is
+/// what stands out of the picture's own nucleus-ness values (their Otsu split, at least
+/// [`MIN_CROP_THRESHOLD`]) rather than a fixed distance out of a field's bulk, and is dark
+/// ([`MIN_CROP_NUCLEUS_DARKNESS`]).
+pub fn locate_tight_crop(image: &RgbImage, params: &LocatorParams) -> Sighting {
+    let params = LocatorParams {
+        adaptive: true,
+        ..params.clone()
+    };
+    locate_with(image, &params, Cut::OwnValues)
+}
+
+/// Lowest nucleus-ness threshold [`locate_tight_crop`] takes from a picture's own values, so
+/// a flat picture still gives nothing.
+pub const MIN_CROP_THRESHOLD: f32 = 0.1;
+/// Darkness a nucleus pixel of a tight crop has at least: against a yellow background a
+/// pink red cell also leans towards the nuclear stain, but nuclei are the darkest things
+/// on a slide (0.5–0.7 on the Jiangxi crops, red cells about 0.2).
+pub const MIN_CROP_NUCLEUS_DARKNESS: f32 = 0.3;
+
+/// Where the nucleus-ness threshold comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cut {
+    /// [`LocatorParams::nucleus_threshold`] (camera fields, loose crops).
+    Fixed,
+    /// The picture's own values (tight crops).
+    OwnValues,
+}
+
+fn locate_with(image: &RgbImage, params: &LocatorParams, cut: Cut) -> Sighting {
     let (img_w, img_h) = image.dimensions();
     let work = shrink(image, params.work_width);
     let mut seen = Sighting {
@@ -123,11 +160,14 @@ pub fn locate_detailed(image: &RgbImage, params: &LocatorParams) -> Sighting {
     if work.width == 0 || work.height == 0 {
         return seen;
     }
-    let bulk = if params.adaptive {
+    let mut bulk = if params.adaptive {
         bulk::measure(&work.red, &work.green, &work.blue)
     } else {
         bulk::fixed(&work.red, &work.green, &work.blue)
     };
+    if cut == Cut::OwnValues {
+        bulk.saturation = 1.0;
+    }
     log::trace!("locator bulk: {bulk:?}");
     seen.background = bulk.background.map(|v| v.round().clamp(0.0, 255.0) as u8);
     let brightest = bulk.background.iter().copied().fold(0.0, f32::max);
@@ -136,19 +176,31 @@ pub fn locate_detailed(image: &RgbImage, params: &LocatorParams) -> Sighting {
     }
 
     let n = work.width * work.height;
+    let strength: Vec<f32> = (0..n)
+        .map(|i| bulk.nucleus_ness(work.red[i], work.green[i], work.blue[i]))
+        .collect();
+    let threshold = match cut {
+        Cut::Fixed => params.nucleus_threshold,
+        Cut::OwnValues => match own_threshold::otsu(&strength) {
+            Some(t) => t.max(MIN_CROP_THRESHOLD),
+            None => return seen,
+        },
+    };
     let mut nuclei = Mask::new(work.width, work.height);
     let mut foreground = Mask::new(work.width, work.height);
     let mut red_cells = Mask::new(work.width, work.height);
-    let mut strength = vec![0.0f32; n];
-    for (i, s) in strength.iter_mut().enumerate() {
-        let (r, g, b) = (work.red[i], work.green[i], work.blue[i]);
-        *s = bulk.nucleus_ness(r, g, b);
+    let min_nucleus_darkness = match cut {
+        Cut::Fixed => f32::NEG_INFINITY,
+        Cut::OwnValues => MIN_CROP_NUCLEUS_DARKNESS,
+    };
+    for (i, &s) in strength.iter().enumerate() {
         let (x, y) = (i % work.width, i / work.width);
-        nuclei.set(x, y, *s > params.nucleus_threshold);
+        let darkness = bulk.darkness(work.red[i], work.green[i], work.blue[i]);
+        nuclei.set(x, y, s > threshold && darkness >= min_nucleus_darkness);
         if params.adaptive {
-            let dark = bulk.darkness(r, g, b) > bulk.foreground_darkness;
-            foreground.set(x, y, dark || *s > params.nucleus_threshold);
-            red_cells.set(x, y, dark && *s < 0.5 * params.nucleus_threshold);
+            let dark = darkness > bulk.foreground_darkness;
+            foreground.set(x, y, dark || s > threshold);
+            red_cells.set(x, y, dark && s < 0.5 * threshold);
         }
     }
     let mut scratch = Vec::new();
@@ -355,6 +407,62 @@ mod tests {
             &LocatorParams::default(),
         );
         assert!(!inside[0].at_border);
+    }
+
+    /// A Jiangxi-like tight crop: yellow background, a cell of radius `cell_r` filling most
+    /// of a 120x120 picture, pink-brown cytoplasm and a magenta nucleus of radius 22.
+    fn tight_crop(cell_r: i32) -> RgbImage {
+        RgbImage::from_fn(120, 120, |x, y| {
+            let d2 = (x as i32 - 60).pow(2) + (y as i32 - 60).pow(2);
+            if d2 < 22 * 22 {
+                Rgb([132, 22, 79])
+            } else if d2 < cell_r * cell_r {
+                Rgb([175, 94, 89])
+            } else {
+                Rgb([250, 235, 139])
+            }
+        })
+    }
+
+    #[test]
+    fn a_tight_crop_is_found_from_its_own_values() {
+        let p = LocatorParams {
+            adaptive: true,
+            ..Default::default()
+        };
+        let img = tight_crop(44);
+        assert!(
+            locate_detailed(&img, &p).candidates.is_empty(),
+            "the field rules see no nucleus here, which is why tight crops need their own"
+        );
+        let c = locate_tight_crop(&img, &p).candidates;
+        assert_eq!(c.len(), 1, "{c:?}");
+        let truth = PixelBox {
+            x0: 16,
+            y0: 16,
+            x1: 104,
+            y1: 104,
+        };
+        assert!(c[0].cell.iou(&truth) >= 0.8, "{:?}", c[0].cell);
+        assert!(contains(&c[0].nucleus, 60, 60) && c[0].nucleus.width() <= 50);
+    }
+
+    #[test]
+    fn a_tight_crop_without_a_nucleus_gives_nothing() {
+        let p = LocatorParams::default();
+        let flat = RgbImage::from_pixel(120, 120, Rgb([250, 235, 139]));
+        assert!(locate_tight_crop(&flat, &p).candidates.is_empty());
+        // Red cells only: they differ from the background, but not towards the nuclear stain.
+        let red_cells = RgbImage::from_fn(120, 120, |x, y| {
+            let d2 = (x as i32 % 40 - 20).pow(2) + (y as i32 % 40 - 20).pow(2);
+            if d2 < 16 * 16 {
+                Rgb([235, 160, 120])
+            } else {
+                Rgb([250, 235, 139])
+            }
+        });
+        let c = locate_tight_crop(&red_cells, &p).candidates;
+        assert!(c.is_empty(), "{c:?}");
     }
 
     proptest::proptest! {

@@ -11,12 +11,13 @@ pub mod cytoplasm;
 pub mod framing;
 pub mod locator;
 pub mod morphology;
+pub mod own_threshold;
 pub mod params;
 pub mod ruler;
 
 pub use crop::{ChosenCell, choose_cell, crop_square};
 pub use framing::{FramingBox, PictureCell, find_cell, frame_cell, framing_box};
-pub use locator::{Candidate, Sighting, locate, locate_detailed};
+pub use locator::{Candidate, Sighting, locate, locate_detailed, locate_tight_crop};
 pub use params::LocatorParams;
 
 /// An axis-aligned box in image pixels; `x0`/`y0` inclusive, `x1`/`y1` exclusive.
