@@ -399,8 +399,10 @@ fn daemon_config(dir: &Path, calibration: Option<&str>) -> PathBuf {
 
 /// Runs the daemon for three counts and returns its stderr and its journal's lines.
 fn count_three(config: &Path) -> (String, Vec<serde_json::Value>) {
+    // -v: the calibration's log line is an info line, which the quiet terminal screen hides.
     let output = run(
         &[
+            "-v",
             "run",
             "--presses",
             "0ms,0ms,0ms",

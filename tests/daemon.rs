@@ -77,8 +77,9 @@ fn run_on_an_empty_field(storage: &str, presses: usize) -> (String, Vec<String>)
         ),
     )
     .unwrap();
+    // -v: the log lines checked here are info lines, which the quiet terminal screen hides.
     let out = Command::new(bin())
-        .args(["run", "--config"])
+        .args(["-v", "run", "--config"])
         .arg(&config)
         .args([
             "--presses",

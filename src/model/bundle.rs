@@ -241,7 +241,7 @@ fn read_head(
             return Err(ModelError::Io {
                 path: path.clone(),
                 source,
-            })
+            });
         }
     };
     match integrity::verify(&meta.sha256, &spec.file, &integrity::sha256_hex(&bytes)) {
