@@ -1,0 +1,289 @@
+//! "Teach this microscope" on the station (issue 23 item 4): reviewed cells recalibrate the
+//! station's model as `hematovision calibrate` does, with the tiny real two-output model of
+//! `tests/fixtures/models/tiny/embedding/`; accepted runs write a file `--calibration`
+//! loads, refused runs write nothing, and what is missing is said.
+
+mod station_support;
+mod support;
+mod tiny_model;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use hematovision::count::Counter;
+use hematovision::model::litert::Runtime;
+use hematovision::model::{ClassifierOptions, ModelBundle, TfliteClassifier};
+use hematovision::station::ClassifyService;
+use hematovision::store::Journal;
+use image::RgbImage;
+use station_support::{Setup, post_json, request, serve, serve_with, stamp};
+use support::Always;
+use tiny_model::{disc, int8_model, neutral_bundle};
+
+const LABELS: [&str; 4] = ["EOSINOPHIL", "LYMPHOCYTE", "MONOCYTE", "NEUTROPHIL"];
+
+/// The station's classify service over `model`, able to recalibrate it.
+fn service(model: &Path) -> ClassifyService {
+    let runtime = Runtime::load(None).unwrap();
+    let bundle = Arc::new(ModelBundle::load(model).unwrap());
+    let options = ClassifierOptions {
+        threads: std::num::NonZeroUsize::new(1),
+        views: None,
+    };
+    let head = bundle.shipped_head().cloned().unwrap();
+    let sha256 = bundle.sha256().to_string();
+    let classifier = TfliteClassifier::new(&runtime, bundle, &options).unwrap();
+    ClassifyService::new(Box::new(classifier), 0.6, 4_000_000).with_shipped_head(head, sha256)
+}
+
+/// A journaled slide of the model's classes: one cell per `(picture, reviewed as)` with
+/// its crop (`None`: left unreviewed), finished, and signed off if asked.
+fn slide(data_dir: &Path, id: &str, cells: &[(RgbImage, Option<&str>)], sign: bool) {
+    let (mut journal, _) = Journal::open(data_dir).unwrap();
+    let mut c = Counter::new();
+    let mut commit = |c: &mut Counter, e| {
+        journal.append(&e).unwrap();
+        c.apply(&e).unwrap();
+    };
+    let labels = LABELS.iter().map(ToString::to_string).collect();
+    let e = c
+        .start_event(id.into(), labels, 100, 0.6, stamp(1_700_000_000_000))
+        .unwrap();
+    commit(&mut c, e);
+    let crops = data_dir.join("crops").join(id);
+    std::fs::create_dir_all(&crops).unwrap();
+    for (i, (picture, _)) in cells.iter().enumerate() {
+        let path = crops.join(format!("{:05}.jpg", i + 1));
+        picture.save(&path).unwrap();
+        let e = c
+            .count_event(
+                vec![0.25; 4],
+                "field.jpg".into(),
+                Some(path.display().to_string()),
+                stamp(1_700_000_001_000 + i as u64),
+            )
+            .unwrap();
+        commit(&mut c, e);
+    }
+    let e = c.finish_event(stamp(1_700_000_100_000)).unwrap();
+    commit(&mut c, e);
+    for (i, (_, label)) in cells.iter().enumerate() {
+        if let Some(label) = label {
+            let label = (*label != "unidentified").then(|| label.to_string());
+            let e = c
+                .review_event(i as u64 + 1, label, "Ana".into(), stamp(1_700_000_200_000))
+                .unwrap();
+            commit(&mut c, e);
+        }
+    }
+    if sign {
+        let e = c
+            .sign_off_event("Ana".into(), stamp(1_700_000_300_000))
+            .unwrap();
+        commit(&mut c, e);
+    }
+}
+
+/// `per_class` reviewed discs of each of three classes, each class a colour.
+fn three_classes(per_class: u32) -> Vec<(RgbImage, Option<&'static str>)> {
+    let classes: [(&str, [u8; 3]); 3] = [
+        ("EOSINOPHIL", [200, 60, 60]),
+        ("LYMPHOCYTE", [60, 60, 200]),
+        ("MONOCYTE", [60, 180, 60]),
+    ];
+    let mut cells = Vec::new();
+    for i in 0..per_class {
+        for (label, colour) in classes {
+            cells.push((disc(colour, i), Some(label)));
+        }
+    }
+    cells
+}
+
+fn calibrations(dir: &Path) -> Vec<PathBuf> {
+    match std::fs::read_dir(dir.join("calibrations")) {
+        Ok(entries) => entries.map(|e| e.unwrap().path()).collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+#[test]
+fn an_accepted_recalibration_writes_a_file_that_classify_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cells = three_classes(8);
+    // Skipped and counted: an unreviewed cell, one moved to unidentified.
+    cells.push((disc([200, 60, 60], 9), None));
+    cells.push((disc([60, 60, 200], 9), Some("unidentified")));
+    slide(dir.path(), "20250105T000000Z", &cells, true);
+    // Not signed off: not taken by default.
+    slide(dir.path(), "20250106T000000Z", &three_classes(1), false);
+    let station = serve_with(dir.path(), service(&int8_model()), Setup::default());
+
+    let a = post_json(station.addr, "/api/calibrate", "{}");
+    assert_eq!(a.status, 200, "{}", a.text());
+    let v = a.json();
+    assert_eq!(v["accepted"], true, "{v}");
+    assert_eq!(v["slides"], serde_json::json!(["20250105T000000Z"]));
+    assert_eq!(v["cells"], 24);
+    assert_eq!(v["gathered"]["unreviewed"], 1);
+    assert_eq!(v["gathered"]["unidentified"], 1);
+    let per_class = v["per_class"].as_array().unwrap();
+    assert_eq!(per_class.len(), 4);
+    assert_eq!(per_class[0]["label"], "EOSINOPHIL");
+    assert_eq!(per_class[0]["cells"], 8);
+    assert_eq!(per_class[3]["cells"], 0);
+    assert!(v["accuracy_after"].as_f64() >= v["accuracy_before"].as_f64());
+    assert!(v["strength"].as_f64().unwrap() > 0.0);
+    let html = v["html"].as_str().unwrap();
+    assert!(
+        html.contains("teach-table") && html.contains("Accepted"),
+        "{html}"
+    );
+
+    // Written durably under calibrations/, named by date and content.
+    let written = calibrations(dir.path());
+    assert_eq!(written.len(), 1, "{written:?}");
+    let file = &written[0];
+    let name = file.file_name().unwrap().to_string_lossy().into_owned();
+    let bytes = std::fs::read(file).unwrap();
+    let sha = hematovision::model::integrity::sha256_hex(&bytes);
+    assert!(name.ends_with(&format!("-{}.json", &sha[..12])), "{name}");
+    assert_eq!(name.len(), "2026-12-01-".len() + 12 + ".json".len());
+    assert_eq!(
+        std::path::absolute(file).unwrap().to_string_lossy(),
+        v["calibration"].as_str().unwrap()
+    );
+    let line = v["config_line"].as_str().unwrap();
+    let parsed: toml::Value = toml::from_str(line).unwrap();
+    assert_eq!(parsed["calibration"].as_str(), v["calibration"].as_str());
+    assert!(v["message"].as_str().unwrap().contains("restart"), "{v}");
+
+    // The file loads: classify --calibration answers through it.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_hematovision"))
+        .args(["classify", "--json", "--threads", "1", "--model"])
+        .arg(int8_model())
+        .arg("--calibration")
+        .arg(file)
+        .arg(dir.path().join("crops/20250105T000000Z/00001.jpg"))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let answer: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(
+        answer["head"].as_str().unwrap_or("").contains("calibrat"),
+        "{answer}"
+    );
+
+    // One chosen slide, from the slide page's button: too few cells, and it says so.
+    let a = post_json(
+        station.addr,
+        "/api/calibrate",
+        r#"{"slides": ["20250106T000000Z"]}"#,
+    );
+    assert_eq!(a.status, 422, "{}", a.text());
+    let why = a.json()["error"].as_str().unwrap().to_string();
+    assert!(
+        why.contains("not enough reviewed cells") && why.contains("at least 6"),
+        "{why}"
+    );
+    assert_eq!(calibrations(dir.path()).len(), 1, "nothing more written");
+}
+
+#[test]
+fn a_refused_recalibration_writes_nothing_and_says_why() {
+    // The same picture reviewed as three eosinophils and three lymphocytes: a head fitted
+    // without the held-out cell answers the other class, worse than the neutral head.
+    let work = tempfile::tempdir().unwrap();
+    let model = neutral_bundle(&work.path().join("model"));
+    let dir = work.path().join("data");
+    let same = disc([120, 80, 160], 0);
+    let cells: Vec<(RgbImage, Option<&str>)> = ["EOSINOPHIL", "LYMPHOCYTE"]
+        .iter()
+        .flat_map(|l| std::iter::repeat_n((same.clone(), Some(*l)), 3))
+        .collect();
+    slide(&dir, "20250105T000000Z", &cells, true);
+    let station = serve_with(&dir, service(&model), Setup::default());
+    let a = post_json(station.addr, "/api/calibrate", r#"{"slides": []}"#);
+    assert_eq!(a.status, 200, "{}", a.text());
+    let v = a.json();
+    assert_eq!(v["accepted"], false, "{v}");
+    assert!(v["calibration"].is_null() && v["config_line"].is_null());
+    let why = v["refused"].as_str().unwrap();
+    assert!(why.contains("shipped head stays in use"), "{why}");
+    assert!(v["html"].as_str().unwrap().contains("Refused"), "{v}");
+    assert!(v["accuracy_after"].as_f64() < v["accuracy_before"].as_f64());
+    assert!(calibrations(&dir).is_empty(), "nothing written");
+}
+
+#[test]
+fn a_model_without_embedding_and_bad_requests_get_a_clear_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    slide(dir.path(), "20250105T000000Z", &three_classes(3), true);
+    let labels: Vec<&str> = LABELS.to_vec();
+    let station = serve(
+        dir.path(),
+        Box::new(Always::new(&labels, vec![0.25; 4])),
+        Setup::default(),
+    );
+    let a = post_json(station.addr, "/api/calibrate", "{}");
+    assert_eq!(a.status, 422, "{}", a.text());
+    let why = a.json()["error"].as_str().unwrap().to_string();
+    assert!(why.contains("exports no embedding"), "{why}");
+
+    // Another site may not start it; no slide id leads outside the data directory; the
+    // body is small and of the expected shape.
+    let a = request(
+        station.addr,
+        "POST",
+        "/api/calibrate",
+        &[
+            ("Origin", "http://evil.example"),
+            ("Content-Type", "application/json"),
+        ],
+        b"{}",
+    );
+    assert_eq!(a.status, 403, "{}", a.text());
+    let station = serve_with(dir.path(), service(&int8_model()), Setup::default());
+    let a = post_json(station.addr, "/api/calibrate", r#"{"slides": ["../x"]}"#);
+    assert_eq!(a.status, 400, "{}", a.text());
+    let a = post_json(station.addr, "/api/calibrate", r#"{"slide": "x"}"#);
+    assert_eq!(a.status, 422, "{}", a.text());
+    let big = format!(r#"{{"slides": ["{}"]}}"#, "a".repeat(100 * 1024));
+    let a = post_json(station.addr, "/api/calibrate", &big);
+    assert_eq!(a.status, 413, "{}", a.text());
+    assert!(calibrations(dir.path()).is_empty());
+}
+
+#[test]
+fn a_second_request_while_one_runs_is_told_it_is_running() {
+    // Enough cells that a run lasts a while; requests sent together until one overlaps.
+    let dir = tempfile::tempdir().unwrap();
+    slide(dir.path(), "20250105T000000Z", &three_classes(40), true);
+    let station = serve_with(dir.path(), service(&int8_model()), Setup::default());
+    let addr = station.addr;
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        let both: Vec<_> = (0..2)
+            .map(|_| std::thread::spawn(move || post_json(addr, "/api/calibrate", "{}")))
+            .collect();
+        let answers: Vec<_> = both.into_iter().map(|t| t.join().unwrap()).collect();
+        statuses.extend(answers.iter().map(|a| a.status));
+        if let Some(busy) = answers.iter().find(|a| a.status == 409) {
+            assert!(
+                busy.json()["error"]
+                    .as_str()
+                    .unwrap()
+                    .contains("already running"),
+                "{}",
+                busy.text()
+            );
+            assert!(answers.iter().any(|a| a.status == 200), "{statuses:?}");
+            return;
+        }
+    }
+    panic!("no two requests overlapped: {statuses:?}");
+}
