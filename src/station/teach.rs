@@ -199,7 +199,12 @@ pub(super) fn run(shared: &Shared, slides: Vec<String>) -> Result<TeachOutcome, 
     let config_line = calibration
         .as_ref()
         .map(|path| format!("calibration = {}", toml_string(&path.display().to_string())));
-    let refused = done.refused.as_ref().map(ToString::to_string);
+    let refused = done.refused.as_ref().map(|r| {
+        format!(
+            "{}. The shipped head stays in use. Review more cells (a few dozen of each class), check that each reviewed class is right, and teach again.",
+            r.findings()
+        )
+    });
     let message = match (&calibration, &refused) {
         (Some(path), _) => format!(
             "Accepted: written to {}. To count with it, add the line below to [model] in the configuration and restart the daemon; delete it to go back to the shipped head.",
