@@ -128,7 +128,10 @@ fn a_refused_recalibration_writes_nothing_and_says_why() {
     assert!(v["calibration"].is_null() && v["config_line"].is_null());
     let why = v["refused"].as_str().unwrap();
     assert!(why.contains("shipped head stays in use"), "{why}");
-    assert!(!why.contains("--force"), "the station has no --force: {why}");
+    assert!(
+        !why.contains("--force"),
+        "the station has no --force: {why}"
+    );
     assert!(v["html"].as_str().unwrap().contains("Refused"), "{v}");
     assert!(v["accuracy_after"].as_f64() < v["accuracy_before"].as_f64());
     assert!(calibrations(&dir).is_empty(), "nothing written");
