@@ -96,12 +96,15 @@ fn an_accepted_recalibration_writes_a_file_that_classify_loads() {
     let a = post_json(
         station.addr,
         "/api/calibrate",
-        r#"{"slides": ["20250106T000000Z"]}"#,
+        r#"{"slides": ["20250106T000000Z", "20250106T000000Z"]}"#,
     );
     assert_eq!(a.status, 422, "{}", a.text());
     let why = a.json()["error"].as_str().unwrap().to_string();
     assert!(
-        why.contains("not enough reviewed cells") && why.contains("at least 6"),
+        why.contains("not enough reviewed cells")
+            && why.contains("at least 6")
+            && why.contains("3 cell(s) of 3 class(es)")
+            && why.contains("from 1 slide(s)"),
         "{why}"
     );
     assert_eq!(calibrations(dir.path()).len(), 1, "nothing more written");

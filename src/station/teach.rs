@@ -128,35 +128,7 @@ pub(super) fn run(shared: &Shared, slides: Vec<String>) -> Result<TeachOutcome, 
     } else {
         slides
     };
-    let mut gathered = ExportSummary::default();
-    let mut crops: Vec<(usize, Vec<u8>)> = Vec::new();
-    let labels = shipped.labels();
-    for id in &ids {
-        let session = shared.slides.load(id)?;
-        for_each_reviewed(
-            &shared.slides,
-            &session,
-            &mut gathered,
-            |label: &str, _, bytes| {
-                let class = labels
-                    .iter()
-                    .position(|l| l.eq_ignore_ascii_case(label))
-                    .ok_or_else(|| {
-                        ApiError::new(
-                            StatusCode::UNPROCESSABLE_ENTITY,
-                            format!(
-                                "slide {}: class {label:?} is not a class of this model ({})",
-                                session.id,
-                                labels.join(", ")
-                            ),
-                        )
-                    })?;
-                crops.push((class, bytes));
-                Ok(())
-            },
-        )?;
-        gathered.slides.push(session.id.clone());
-    }
+    let (gathered, crops) = gather(shared, &ids, shipped.labels())?;
     check_enough(&gathered)?;
     let mut cells = Vec::with_capacity(crops.len());
     for (class, bytes) in crops {
@@ -237,6 +209,50 @@ pub(super) fn run(shared: &Shared, slides: Vec<String>) -> Result<TeachOutcome, 
         seconds: started.elapsed().as_secs_f64(),
         message,
     })
+}
+
+/// A reviewed cell: its class (index into the model's labels) and its crop's bytes.
+type ClassCrop = (usize, Vec<u8>);
+
+/// The reviewed cells of `ids` (each slide once), under the class of the model their
+/// reviewer gave them (matched to `labels` in any case), as crops; and what was skipped.
+fn gather(
+    shared: &Shared,
+    ids: &[String],
+    labels: &[String],
+) -> Result<(ExportSummary, Vec<ClassCrop>), ApiError> {
+    let mut gathered = ExportSummary::default();
+    let mut crops = Vec::new();
+    for id in ids {
+        if gathered.slides.contains(id) {
+            continue;
+        }
+        let session = shared.slides.load(id)?;
+        for_each_reviewed(
+            &shared.slides,
+            &session,
+            &mut gathered,
+            |label: &str, _, bytes| {
+                let class = labels
+                    .iter()
+                    .position(|l| l.eq_ignore_ascii_case(label))
+                    .ok_or_else(|| {
+                        ApiError::new(
+                            StatusCode::UNPROCESSABLE_ENTITY,
+                            format!(
+                                "slide {}: class {label:?} is not a class of this model ({})",
+                                session.id,
+                                labels.join(", ")
+                            ),
+                        )
+                    })?;
+                crops.push((class, bytes));
+                Ok(())
+            },
+        )?;
+        gathered.slides.push(session.id.clone());
+    }
+    Ok((gathered, crops))
 }
 
 /// Every signed-off slide, newest first: the default, as a signed-off slide's reviews are
