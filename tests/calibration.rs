@@ -3,6 +3,8 @@
 //! the model, `calibrate` writing, refusing and naming why, `classify`, `eval` and the
 //! daemon answering through the file, and the shipped head when the file is refused.
 
+mod tiny_model;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
@@ -15,18 +17,10 @@ use hematovision::model::preprocess::read_rgb;
 use hematovision::model::{
     ActiveCalibration, Classifier, ClassifierOptions, ModelBundle, TfliteClassifier,
 };
-use image::{Rgb, RgbImage};
+use tiny_model::{disc, fixture_dir, int8_model, neutral_bundle};
 
 fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_hematovision"))
-}
-
-fn fixture_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models/tiny/embedding")
-}
-
-fn int8_model() -> PathBuf {
-    fixture_dir().join("hematovision-tiny.tflite")
 }
 
 fn float_model() -> PathBuf {
@@ -44,25 +38,6 @@ fn run(args: &[&str], extra: &[&Path]) -> Output {
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// A 40x40 picture of a disc of `colour` on a pale background, its place and colour
-/// varied by `i` (a cell of one class looks alike, not the same).
-fn disc(colour: [u8; 3], i: u32) -> RgbImage {
-    let (cx, cy, r) = (
-        18.0 + (i % 3) as f32,
-        19.0 + (i % 2) as f32,
-        9.0 + (i % 4) as f32,
-    );
-    let shade = |c: u8| c.saturating_add((i * 7 % 20) as u8);
-    RgbImage::from_fn(40, 40, |x, y| {
-        let d = ((x as f32 - cx).powi(2) + (y as f32 - cy).powi(2)).sqrt();
-        if d <= r {
-            Rgb(colour.map(shade))
-        } else {
-            Rgb([235, 225, 230])
-        }
-    })
 }
 
 /// Reviewed cells: each class a colour, `per_class` pictures in a folder named in its
@@ -241,28 +216,6 @@ fn calibrate_writes_a_file_that_classify_and_eval_answer_with_exactly() {
 
 /// A copy of the int8 bundle whose shipped head is all zeros: it answers every cell the
 /// same (the first class, on a tie), so what a fitted head does is the data's doing alone.
-fn neutral_bundle(dir: &Path) -> PathBuf {
-    std::fs::create_dir_all(dir).unwrap();
-    for file in ["hematovision-tiny.tflite", "labels.txt"] {
-        std::fs::copy(fixture_dir().join(file), dir.join(file)).unwrap();
-    }
-    let head = serde_json::json!({
-        "format": "dense_softmax",
-        "labels": ["EOSINOPHIL", "LYMPHOCYTE", "MONOCYTE", "NEUTROPHIL"],
-        "embedding_size": 16, "classes": 4, "bias": [0.0, 0.0, 0.0, 0.0],
-        "kernel": vec![vec![0.0; 4]; 16],
-    });
-    let head = head.to_string();
-    std::fs::write(dir.join("head.json"), &head).unwrap();
-    let mut meta: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(fixture_dir().join("metadata.json")).unwrap())
-            .unwrap();
-    meta["sha256"]["head.json"] =
-        serde_json::json!(hematovision::model::integrity::sha256_hex(head.as_bytes()));
-    std::fs::write(dir.join("metadata.json"), meta.to_string()).unwrap();
-    dir.join("hematovision-tiny.tflite")
-}
-
 #[test]
 fn calibrate_refuses_a_harmful_head_and_says_why_unless_forced() {
     // The same picture reviewed as three eosinophils and three lymphocytes. Cross-validated,

@@ -3,7 +3,8 @@
 //! reclassify → the differential changes and survives a restart; the printed report holds
 //! every cell. Then the real daemon (the demo configuration, its simulated button): the
 //! gallery fills while the button counts, without a reload; a reclassification survives
-//! a daemon restart; an upload saved to the slide joins it. Screenshots of each page are
+//! a daemon restart; an upload saved to the slide joins it. "Teach this microscope" with
+//! the tiny real model: the before/after table appears. Screenshots of each page are
 //! written to docs/station/.
 //!
 //! Skipped, with the reason printed, only when chromedriver is not installed; `.ci/run`
@@ -11,6 +12,7 @@
 
 mod station_support;
 mod support;
+mod tiny_model;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -18,7 +20,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use station_support::{Setup, jpeg, make_slide, request, serve};
+use station_support::{Setup, jpeg, make_slide, request, serve, serve_with};
 use support::Always;
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -337,6 +339,50 @@ fn the_station_works_in_a_real_browser() {
     assert!(page.contains("<svg"));
     browser.screenshot("report.png");
     drop(base);
+}
+
+/// "Teach this microscope" on the slides list: the signed-off slide is ticked, the click
+/// runs the recalibration, and the before/after table and the configuration line appear.
+#[test]
+fn teach_this_microscope_shows_before_and_after() {
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    tiny_model::slide(
+        data.path(),
+        "20250105T093000Z",
+        &tiny_model::three_classes(8),
+        true,
+    );
+    let station = serve_with(
+        data.path(),
+        tiny_model::service(&tiny_model::int8_model()),
+        Setup::default(),
+    );
+    let base = format!("http://{}", station.addr);
+    browser.go(&format!("{base}/slides"));
+    browser.wait("#teach input[value='20250105T093000Z']:checked");
+    browser.click(&browser.wait("#teach button"));
+    let table = browser.wait("#teach-table");
+    let text = browser.text(&table);
+    for label in ["EOSINOPHIL", "LYMPHOCYTE", "MONOCYTE", "all"] {
+        assert!(text.contains(label), "{text}");
+    }
+    let verdict = browser.text(&browser.wait("#teach-verdict"));
+    assert!(verdict.starts_with("Accepted"), "{verdict}");
+    let line = browser.text(&browser.wait("#teach-config"));
+    assert!(line.contains("calibration = \""), "{line}");
+    assert!(
+        std::fs::read_dir(data.path().join("calibrations"))
+            .unwrap()
+            .count()
+            == 1
+    );
+    browser.screenshot_after(
+        "teach.png",
+        "document.getElementById('teach-section').scrollIntoView()",
+    );
 }
 
 /// The real daemon (demo configuration: replayed fields, real model, simulated button)

@@ -4,6 +4,7 @@
 
 mod station_support;
 mod support;
+mod tiny_model;
 
 use std::sync::mpsc;
 use std::time::Duration;
@@ -12,10 +13,12 @@ use hematovision::app::{App, AppSettings, CellFinder, Devices, FoundCell, Statio
 use hematovision::camera::{CameraError, Frame, FrameSource};
 use hematovision::hw::button::{ButtonError, ButtonEvent, Buttons};
 use hematovision::hw::display::SimDisplay;
+use hematovision::station::ClassifyService;
 use image::RgbImage;
 use serde_json::Value;
 use station_support::{
-    Events, Setup, jpeg, post_json, post_pictures, request, serve, with_crops_unwritable,
+    Events, Running, Setup, jpeg, post_json, post_pictures, request, serve, serve_with,
+    with_crops_unwritable,
 };
 use support::Always;
 
@@ -96,6 +99,36 @@ fn daemon(
     (press, thread)
 }
 
+/// The daemon's loop with a station linked to it, the open slide's id, and the live
+/// stream of its changes.
+fn daemon_with_station(
+    dir: &std::path::Path,
+    classify: ClassifyService,
+) -> (
+    mpsc::Sender<ButtonEvent>,
+    std::thread::JoinHandle<()>,
+    Running,
+    String,
+    Events,
+) {
+    let (link, handle) = hematovision::app::link();
+    let (press, thread) = daemon(dir, link);
+    let station = serve_with(
+        dir,
+        classify,
+        Setup {
+            daemon: Some(handle),
+            ..Setup::default()
+        },
+    );
+    let id = request(station.addr, "GET", "/api/slides", &[], b"").json()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let events = Events::open(station.addr);
+    (press, thread, station, id, events)
+}
+
 fn journal_lines(dir: &std::path::Path, id: &str) -> Vec<Value> {
     std::fs::read_to_string(dir.join(format!("journal/{id}.jsonl")))
         .unwrap()
@@ -107,21 +140,12 @@ fn journal_lines(dir: &std::path::Path, id: &str) -> Vec<Value> {
 #[test]
 fn inside_the_daemon_every_change_goes_through_the_loop_and_pages_follow_it() {
     let dir = tempfile::tempdir().unwrap();
-    let (link, handle) = hematovision::app::link();
-    let (press, thread) = daemon(dir.path(), link);
-    let station = serve(
-        dir.path(),
+    let classify = ClassifyService::new(
         Box::new(Always::new(&LABELS, vec![0.9, 0.1])),
-        Setup {
-            daemon: Some(handle),
-            ..Setup::default()
-        },
+        Setup::default().threshold,
+        Setup::default().max_pixels,
     );
-    let id = request(station.addr, "GET", "/api/slides", &[], b"").json()[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let mut events = Events::open(station.addr);
+    let (press, thread, station, id, mut events) = daemon_with_station(dir.path(), classify);
 
     // A press is announced live, and the slide served is the loop's own copy.
     press.send(ButtonEvent::Count).unwrap();
@@ -260,6 +284,52 @@ fn inside_the_daemon_every_change_goes_through_the_loop_and_pages_follow_it() {
         "the new slide has no cell 1 yet: {}",
         a.text()
     );
+}
+
+/// "Teach this microscope" in the daemon: over the open slide (the loop's own copy), on
+/// the station's model, while the button keeps counting through the loop.
+#[test]
+fn the_daemons_station_teaches_from_the_open_slide_while_the_button_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let classify = tiny_model::service(&tiny_model::int8_model());
+    let (press, thread, station, id, mut events) = daemon_with_station(dir.path(), classify);
+    for _ in 0..8 {
+        press.send(ButtonEvent::Count).unwrap();
+        assert_eq!(events.next()["event"], "cell_counted");
+    }
+    for seq in 1..=8 {
+        let label = if seq % 2 == 0 {
+            "lymphocyte"
+        } else {
+            "neutrophil"
+        };
+        let a = post_json(
+            station.addr,
+            &format!("/api/slides/{id}/cells/{seq}"),
+            &format!(r#"{{"label": "{label}", "reviewer": "Ana"}}"#),
+        );
+        assert_eq!(a.status, 200, "{}", a.text());
+        assert_eq!(events.next()["event"], "cell_reviewed");
+    }
+    let addr = station.addr;
+    let body = format!(r#"{{"slides": ["{id}"]}}"#);
+    let teaching = std::thread::spawn(move || post_json(addr, "/api/calibrate", &body));
+    // The button is answered by the loop meanwhile, whatever the station is doing.
+    let pressed = std::time::Instant::now();
+    press.send(ButtonEvent::Count).unwrap();
+    assert_eq!(events.next()["event"], "cell_counted");
+    assert!(pressed.elapsed() < Duration::from_secs(2));
+    let a = teaching.join().unwrap();
+    assert_eq!(a.status, 200, "{}", a.text());
+    let v = a.json();
+    assert_eq!(v["slides"], serde_json::json!([id]));
+    assert_eq!(
+        v["cells"], 8,
+        "the reviewed cells, not the one counted meanwhile: {v}"
+    );
+    assert!(v["accepted"].is_boolean() && v["html"].is_string(), "{v}");
+    press.send(ButtonEvent::Quit).unwrap();
+    thread.join().unwrap();
 }
 
 #[test]

@@ -306,14 +306,15 @@ pub struct CalibrationRefused {
     pub after: Accuracy,
 }
 
-impl fmt::Display for CalibrationRefused {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
+impl CalibrationRefused {
+    /// What cross-validation found, without advice: the accuracies, and the classes the
+    /// new head does worse on (the station and the CLI advise differently).
+    pub fn findings(&self) -> String {
+        let mut text = format!(
             "calibration refused: in cross-validation the new head answers {} right, \
              the shipped head {}",
             self.after, self.before
-        )?;
+        );
         let worse: Vec<String> = self
             .before
             .per_class
@@ -323,13 +324,20 @@ impl fmt::Display for CalibrationRefused {
             .map(|(b, a)| format!("{} {}/{} (was {})", b.label, a.correct, a.cells, b.correct))
             .collect();
         if !worse.is_empty() {
-            write!(f, "; worse on {}", worse.join(", "))?;
+            text.push_str(&format!("; worse on {}", worse.join(", ")));
         }
+        text
+    }
+}
+
+impl fmt::Display for CalibrationRefused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            ". The shipped head stays in use. Review more cells (a few dozen of each class), \
+            "{}. The shipped head stays in use. Review more cells (a few dozen of each class), \
              check that each folder holds only its class, and calibrate again; or pass \
-             --force to write it anyway"
+             --force to write it anyway",
+            self.findings()
         )
     }
 }

@@ -13,15 +13,12 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use hematovision::calib::{
-    Accuracy, Calibration, CalibrationFile, CvOptions, LabelledCell, calibrate, decide,
-    stratified_subset,
-};
+use hematovision::calib::{Accuracy, Calibration, LabelledCell, stratified_subset};
 use hematovision::config::Config;
 use hematovision::eval::model::{LabelledImage, list_labelled};
 use hematovision::eval::thread_cpu;
-use hematovision::model::TfliteClassifier;
 use hematovision::model::integrity::sha256_hex;
+use hematovision::model::{TfliteClassifier, recalibrate};
 use hematovision::store::write_file_durably;
 use serde_json::json;
 
@@ -88,10 +85,12 @@ pub fn run(dir: &Path, model: &ModelArgs, options: &Options) -> anyhow::Result<E
     let embedded = started.elapsed();
     let fit_started = Instant::now();
     let cpu_embedded = thread_cpu();
-    let calibration = calibrate(
+    let recalibrated = recalibrate(
         &shipped,
         &cells,
-        &CvOptions::default(),
+        bundle.sha256(),
+        options.force,
+        now_ms(),
         &mut |done, total| {
             progress.show("fitting", done, total);
         },
@@ -103,15 +102,14 @@ pub fn run(dir: &Path, model: &ModelArgs, options: &Options) -> anyhow::Result<E
     let cpu = |from: Option<Duration>, to: Option<Duration>| {
         from.zip(to).map(|(a, b)| b.saturating_sub(a).as_secs_f64())
     };
-    let refused = decide(&calibration.before, &calibration.after, options.force).err();
-    let written = match &refused {
-        Some(_) => None,
-        None => {
-            let file = CalibrationFile::new(&calibration, bundle.sha256(), now_ms());
-            let bytes = file.to_json_bytes()?;
-            write_file_durably(&options.out, &bytes)
+    let calibration = recalibrated.calibration;
+    let refused = recalibrated.refused;
+    let written = match &recalibrated.file {
+        None => None,
+        Some(bytes) => {
+            write_file_durably(&options.out, bytes)
                 .with_context(|| format!("cannot write {}", options.out.display()))?;
-            Some(format!("sha256:{}", &sha256_hex(&bytes)[..12]))
+            Some(format!("sha256:{}", &sha256_hex(bytes)[..12]))
         }
     };
     let summary = Summary {

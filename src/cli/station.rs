@@ -88,12 +88,21 @@ fn build(
                 _ => classifier.info().to_string(),
             };
             let cell_fraction = classifier.bundle().cell_fraction();
-            let service = ClassifyService::new(
+            // Recalibration starts from the shipped head, whatever head answers now.
+            let shipped = classifier
+                .bundle()
+                .shipped_head()
+                .cloned()
+                .map(|head| (head, classifier.bundle().sha256().to_string()));
+            let mut service = ClassifyService::new(
                 Box::new(classifier),
                 config.counting.confidence_threshold,
                 config.limits.max_image_pixels,
             )
             .with_reframing(config.locator.clone(), cell_fraction);
+            if let Some((head, sha256)) = shipped {
+                service = service.with_shipped_head(head, sha256);
+            }
             (service, Some(model))
         }
         Err(e) => {

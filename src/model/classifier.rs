@@ -63,4 +63,9 @@ pub trait Classifier {
     fn provenance(&self) -> Provenance {
         Provenance::default()
     }
+    /// The embedding of every orientation view of `image` (what a head reads), for
+    /// recalibration; a model without an embedding output has none.
+    fn embeddings(&mut self, _image: &image::RgbImage) -> Result<Vec<Vec<f32>>, ClassifyError> {
+        Err(ClassifyError::NoEmbedding)
+    }
 }

@@ -12,6 +12,7 @@ pub mod integrity;
 pub mod litert;
 pub mod metadata;
 pub mod preprocess;
+pub mod recalibrate;
 pub mod reframe;
 mod tflite;
 pub mod views;
@@ -20,6 +21,7 @@ pub use bundle::{DEFAULT_CELL_FRACTION, ModelBundle};
 pub use calibration::{ActiveCalibration, CalibrationError};
 pub use classifier::{Classifier, ClassifyError, Provenance};
 pub use error::ModelError;
+pub use recalibrate::{RecalibrateError, Recalibrated, recalibrate};
 pub use tflite::{
     CellOutputs, ClassifierOptions, ModelInfo, TfliteClassifier, default_threads, softmax,
 };

@@ -656,6 +656,10 @@ impl Classifier for TfliteClassifier {
         self.bundle.labels()
     }
 
+    fn embeddings(&mut self, image: &RgbImage) -> Result<Vec<Vec<f32>>, ClassifyError> {
+        TfliteClassifier::embeddings(self, image)
+    }
+
     /// Preprocesses, runs every orientation view (one run each) and returns one value per
     /// label, averaged over the views. Probabilities from a quantised output are dequantised
     /// as they are, so they sum to 1 only within quantisation error.

@@ -9,6 +9,7 @@ use std::sync::Mutex;
 use image::RgbImage;
 use serde::Serialize;
 
+use crate::calib::Head;
 use crate::imagefile::decode_rgb_within;
 use crate::model::Classifier;
 use crate::model::reframe::reframe;
@@ -64,6 +65,8 @@ pub struct ClassifyService {
     max_pixels: u64,
     /// The locator's settings and the model's `cell_fraction`, to frame the white cell.
     framing: Option<(LocatorParams, f32)>,
+    /// The shipped head and the model's checksum, when the model can be recalibrated.
+    shipped: Option<(Head, String)>,
 }
 
 impl std::fmt::Debug for ClassifyService {
@@ -86,7 +89,35 @@ impl ClassifyService {
             threshold,
             max_pixels,
             framing: None,
+            shipped: None,
         }
+    }
+
+    /// Lets the station recalibrate the model ("Teach this microscope"): its shipped
+    /// `head` and the checksum (`model_sha256`) a calibration file is tied to.
+    pub fn with_shipped_head(mut self, head: Head, model_sha256: impl Into<String>) -> Self {
+        self.shipped = Some((head, model_sha256.into()));
+        self
+    }
+
+    /// The shipped head and the model's checksum, when the model can be recalibrated.
+    pub fn shipped_head(&self) -> Option<(&Head, &str)> {
+        self.shipped.as_ref().map(|(h, s)| (h, s.as_str()))
+    }
+
+    /// The embedding of every view of a kept crop (already framed as the model saw it),
+    /// the model locked for this one picture only, so uploads are answered in between.
+    pub fn embeddings(&self, bytes: &[u8]) -> Result<Vec<Vec<f32>>, String> {
+        let Some(classifier) = &self.classifier else {
+            return Err(self.missing.clone());
+        };
+        let image = decode_rgb_within(bytes, self.max_pixels)
+            .map_err(|e| format!("a kept crop cannot be read: {e}"))?;
+        classifier
+            .lock()
+            .map_err(|_| "the model failed on an earlier picture; restart the station".to_string())?
+            .embeddings(&image)
+            .map_err(|e| e.to_string())
     }
 
     /// Frames the white cell of every upload as the daemon frames a camera's (the
@@ -106,6 +137,7 @@ impl ClassifyService {
             threshold: 1.0,
             max_pixels: 0,
             framing: None,
+            shipped: None,
         }
     }
 

@@ -96,6 +96,22 @@ pub fn export_slide(
     out: &Path,
     summary: &mut ExportSummary,
 ) -> Result<(), ApiError> {
+    for_each_reviewed(store, session, summary, |label, name, bytes| {
+        let path = out.join(class_folder(label)).join(name);
+        write_file_durably(&path, &bytes)
+            .map_err(|e| ApiError::internal(format!("export not finished: {e}")))
+    })
+}
+
+/// Hands every reviewed, identified cell of `session` with a readable crop to `take` as
+/// (the reviewer's class, a file name `<slide>-<seq>.jpg`, the crop's bytes), counting
+/// in `summary` what was taken per class and what was skipped and why.
+pub fn for_each_reviewed(
+    store: &SlideStore,
+    session: &Session,
+    summary: &mut ExportSummary,
+    mut take: impl FnMut(&str, String, Vec<u8>) -> Result<(), ApiError>,
+) -> Result<(), ApiError> {
     for cell in session.cells() {
         if session.review(cell.seq).is_none() {
             summary.unreviewed += 1;
@@ -124,11 +140,7 @@ pub fn export_slide(
             summary.without_crop += 1;
             continue;
         };
-        let path = out
-            .join(class_folder(label))
-            .join(format!("{}-{:05}.jpg", session.id, cell.seq));
-        write_file_durably(&path, &bytes)
-            .map_err(|e| ApiError::internal(format!("export not finished: {e}")))?;
+        take(label, format!("{}-{:05}.jpg", session.id, cell.seq), bytes)?;
         *summary.written.entry(label.clone()).or_default() += 1;
     }
     Ok(())

@@ -28,11 +28,13 @@ mod events;
 pub mod export;
 pub mod guard;
 pub mod html;
+mod job;
 mod pages;
 pub mod report;
 mod server;
 mod shared;
 mod slides;
+pub mod teach;
 mod thread;
 
 use std::future::Future;
@@ -103,6 +105,7 @@ impl Station {
             token: self.options.token,
             max_upload_bytes: self.options.max_upload_bytes,
             model: self.options.model,
+            teaching: Default::default(),
             stopping,
         });
         // Live streams never end by themselves: they are told to, or the graceful

@@ -66,11 +66,39 @@ pub fn slide_list(items: &[SlideItem]) -> String {
         r#"<div id="live" data-live="*"><h1>Slides</h1><p>No slide has been counted in this data directory yet.</p></div>"#.to_string()
     } else {
         format!(
-            r#"<div id="live" data-live="*"><h1>Slides</h1><table id="slides"><thead><tr><th>Slide</th><th>State</th><th>Started</th><th>Differential</th><th>Unidentified</th><th>Counts</th></tr></thead><tbody>{rows}</tbody></table></div>"#
+            r#"<div id="live" data-live="*"><h1>Slides</h1><table id="slides"><thead><tr><th>Slide</th><th>State</th><th>Started</th><th>Differential</th><th>Unidentified</th><th>Counts</th></tr></thead><tbody>{rows}</tbody></table></div>{teach}"#,
+            teach = teach_form(items)
         )
     };
     layout("Slides", &body)
 }
+
+/// "Teach this microscope" over chosen slides, every signed-off slide ticked. Outside
+/// `#live`, so a live refresh never clears the choice or the result.
+fn teach_form(items: &[SlideItem]) -> String {
+    let mut choices = String::new();
+    for s in items {
+        let _ = write!(
+            choices,
+            r#"<label><input type="checkbox" name="slide" value="{id}"{checked}> {id} ({state})</label> "#,
+            id = escape(&s.id),
+            checked = if s.state == "signed off" {
+                " checked"
+            } else {
+                ""
+            },
+            state = s.state
+        );
+    }
+    format!(
+        r#"<section id="teach-section"><h2>Teach this microscope</h2><p>Recalibrates the model from the cells reviewers confirmed or corrected on the ticked slides (unreviewed and unidentified cells are skipped), as <code>hematovision calibrate</code> does, and shows how the shipped and the new head do in cross-validation. An accepted calibration is written to <code>calibrations/</code> in the data directory; the configuration is not changed.</p><form id="teach" class="teach">{choices}<button type="submit">Teach this microscope</button></form>{result}</section>"#,
+        result = TEACH_RESULT
+    )
+}
+
+/// Where the result of "Teach this microscope" goes, and the message while it runs.
+const TEACH_RESULT: &str =
+    r#"<p id="teach-message" class="error" role="alert" hidden></p><div id="teach-result"></div>"#;
 
 /// One slide: differential, chart, progress, the gallery with review controls, sign-off.
 /// Everything that changes is inside `#live`, which the page refreshes on each change
@@ -94,7 +122,8 @@ pub fn slide(doc: &SlideDoc, read_only: Option<&str>) -> String {
         ""
     };
     let body = format!(
-        r#"<h1>Slide <span id="slide-id">{name}</span></h1><p><a href="/slides/{id}/report.html">Printable report</a> · <a href="/slides/{id}/report.csv">CSV</a> · <button type="button" id="export" title="Copies the crops of confirmed and corrected cells to exports/ in the data directory, one folder per class, for recalibration">Export reviewed cells</button> <span id="export-result"></span></p>{reviewer}<p id="message" class="error" role="alert" hidden></p><div id="live" data-live="{id}"><p>State: <b id="state">{state}</b></p><div class="summary" data-slide="{id}">{table}{chart}</div>{progress}{status}<h2>Cells (<span id="cell-count">{n}</span>)</h2>{gallery}</div>"#,
+        r#"<h1>Slide <span id="slide-id">{name}</span></h1><p><a href="/slides/{id}/report.html">Printable report</a> · <a href="/slides/{id}/report.csv">CSV</a> · <button type="button" id="export" title="Copies the crops of confirmed and corrected cells to exports/ in the data directory, one folder per class, for recalibration">Export reviewed cells</button> <span id="export-result"></span> · <button type="button" id="teach-slide" title="Recalibrates the model from this slide's reviewed cells, as on the slides page">Teach this microscope from this slide</button></p>{teach}{reviewer}<p id="message" class="error" role="alert" hidden></p><div id="live" data-live="{id}"><p>State: <b id="state">{state}</b></p><div class="summary" data-slide="{id}">{table}{chart}</div>{progress}{status}<h2>Cells (<span id="cell-count">{n}</span>)</h2>{gallery}</div>"#,
+        teach = TEACH_RESULT,
         name = escape(doc.id()),
         state = doc.state,
         table = differential_table(doc),

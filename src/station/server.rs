@@ -45,6 +45,10 @@ pub(super) fn router(shared: Shared) -> Router {
         .route("/api/slides/{id}/cells/{seq}", post(api_review))
         .route("/api/slides/{id}/sign-off", post(api_sign_off))
         .route("/api/slides/{id}/export", post(api_export))
+        .route(
+            "/api/calibrate",
+            post(api_calibrate).layer(DefaultBodyLimit::max(super::teach::MAX_BODY_BYTES)),
+        )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn_with_state(state.clone(), guard_layer))
@@ -432,4 +436,27 @@ async fn api_export(
     .await?;
     let message = summary.to_string();
     Ok(Json(serde_json::json!({ "summary": summary, "message": message })).into_response())
+}
+
+/// `POST /api/calibrate` with `{"slides": [...]}` (none: every signed-off slide): "Teach
+/// this microscope". The job runs on a blocking worker that holds the slot until it ends,
+/// even when the client goes away, so a second request meanwhile is told it is running.
+async fn api_calibrate(
+    State(state): State<AppState>,
+    body: Result<Json<super::teach::TeachBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(body) = body.map_err(json_error)?;
+    let slides = body.slides()?;
+    // Refused here, before a worker is spent on it.
+    drop(state.teaching.take()?);
+    let outcome = blocking(move || {
+        let _job = state.teaching.take()?;
+        super::teach::run(&state, slides)
+    })
+    .await?;
+    let html = super::teach::html(&outcome);
+    let mut answer = serde_json::to_value(&outcome)
+        .map_err(|e| ApiError::internal(format!("the answer could not be written: {e}")))?;
+    answer["html"] = serde_json::Value::String(html);
+    Ok(Json(answer).into_response())
 }

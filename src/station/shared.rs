@@ -13,6 +13,8 @@ pub(super) struct Shared {
     pub max_upload_bytes: usize,
     /// The model's description for reports, when a model is loaded.
     pub model: Option<String>,
+    /// The one recalibration ("Teach this microscope") that may run at a time.
+    pub teaching: super::job::JobSlot,
     /// Becomes true when the station stops: live streams end then.
     pub stopping: tokio::sync::watch::Receiver<bool>,
 }

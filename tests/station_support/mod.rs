@@ -56,6 +56,11 @@ impl Default for Setup {
 /// Serves `data_dir` with `classifier`.
 pub fn serve(data_dir: &Path, classifier: Box<dyn Classifier + Send>, setup: Setup) -> Running {
     let classify = ClassifyService::new(classifier, setup.threshold, setup.max_pixels);
+    serve_with(data_dir, classify, setup)
+}
+
+/// Serves `data_dir` with a classify service made by the test.
+pub fn serve_with(data_dir: &Path, classify: ClassifyService, setup: Setup) -> Running {
     let station = Station::new(
         StationOptions {
             data_dir: data_dir.to_path_buf(),

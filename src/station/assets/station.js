@@ -154,6 +154,34 @@ function slidePage(live) {
   });
 }
 
+// "Teach this microscope": the station runs the recalibration and answers with the
+// before/after table rendered (and escaped) on the server.
+async function teach(slides, button) {
+  const message = document.getElementById("teach-message");
+  const result = document.getElementById("teach-result");
+  const say = text => { message.textContent = text || ""; message.hidden = !text; };
+  say("");
+  result.replaceChildren(el("p", null, "Recalibrating: embedding every reviewed cell and cross-validating…"));
+  button.disabled = true;
+  try {
+    const sent = { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ slides: slides }) };
+    const done = await answer(await fetch("/api/calibrate", sent));
+    result.innerHTML = done.html;
+  } catch (err) { result.replaceChildren(); say(err.message); }
+  button.disabled = false;
+}
+
+const teachForm = document.getElementById("teach");
+if (teachForm) teachForm.addEventListener("submit", e => {
+  e.preventDefault();
+  const slides = Array.from(teachForm.elements.slide ? (teachForm.elements.slide.length === undefined ? [teachForm.elements.slide] : teachForm.elements.slide) : [])
+    .filter(box => box.checked).map(box => box.value);
+  if (slides.length === 0) { document.getElementById("teach-result").textContent = "Tick the slides to learn from first."; return; }
+  teach(slides, teachForm.querySelector("button"));
+});
+const teachSlide = document.getElementById("teach-slide");
+if (teachSlide) teachSlide.addEventListener("click", () => teach([document.getElementById("slide-id").textContent], teachSlide));
+
 const upload = document.getElementById("upload");
 if (upload) classifyPage(upload);
 const live = document.getElementById("live");
