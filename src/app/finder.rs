@@ -25,6 +25,8 @@ pub struct LocatorFinder {
     params: crate::vision::LocatorParams,
     cell_fraction: f32,
     reticle: Option<(u32, u32)>,
+    /// What the frames so far measured of the microscope (used by the adaptive locator).
+    session: crate::vision::SessionNorms,
 }
 
 impl LocatorFinder {
@@ -39,13 +41,19 @@ impl LocatorFinder {
             params,
             cell_fraction,
             reticle,
+            session: crate::vision::SessionNorms::new(),
         }
     }
 }
 
 impl CellFinder for LocatorFinder {
     fn find(&mut self, frame: &RgbImage) -> Option<FoundCell> {
-        let chosen = crate::vision::find_cell(frame, &self.params, self.reticle)?;
+        let chosen = crate::vision::find_cell_in_session(
+            frame,
+            &self.params,
+            self.reticle,
+            &mut self.session,
+        )?;
         Some(FoundCell {
             crop: crate::vision::frame_cell(frame, &chosen, self.cell_fraction),
             cells_in_view: chosen.count,

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use hematovision::config::Config;
 use hematovision::eval::crop::evaluate_crops;
-use hematovision::eval::evaluate_dir;
 use hematovision::eval::locate::evaluate_dir_shifted;
 use hematovision::eval::shifts::{self, Shift};
 use hematovision::vision::LocatorParams;
@@ -24,6 +23,8 @@ pub struct Options {
     pub masks: Option<std::path::PathBuf>,
     /// One JSON object per report.
     pub json: bool,
+    /// Each field its own session (no session ruler or stain strength).
+    pub per_frame: bool,
 }
 
 /// Scores the locator (settings from the configuration when one is given) and prints the
@@ -48,7 +49,7 @@ pub fn run(dir: &Path, opts: &Options) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let Some(names) = &opts.shift else {
-        let report = evaluate_dir(dir, &params)?;
+        let report = evaluate_dir_shifted(dir, &params, None, opts.per_frame)?;
         if opts.json {
             println!("{}", serde_json::to_string(&report)?);
         } else {
@@ -66,7 +67,7 @@ pub fn run(dir: &Path, opts: &Options) -> anyhow::Result<ExitCode> {
         .map(|n| Shift::parse(n).map(|s| (*n, s)))
         .collect::<Result<Vec<_>, _>>()?;
     for (name, shift) in parsed {
-        let report = evaluate_dir_shifted(dir, &params, Some((shift, opts.seed)))?;
+        let report = evaluate_dir_shifted(dir, &params, Some((shift, opts.seed)), opts.per_frame)?;
         if opts.json {
             let mut value = serde_json::to_value(&report)?;
             if let Some(map) = value.as_object_mut() {

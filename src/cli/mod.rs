@@ -134,6 +134,10 @@ pub enum Command {
         /// One JSON object (recall, fp_per_field, fields, ms_median, ...).
         #[arg(long)]
         json: bool,
+        /// Fields: score each field as its own session (the adaptive locator corrects each
+        /// frame by its own red cells instead of the session's running median).
+        #[arg(long)]
+        per_frame: bool,
     },
     /// Measure a model on a labelled folder DIR/CLASS/*.jpg through the daemon's own path:
     /// accuracy, per-class precision/recall/F1, confusion matrix, speed.
@@ -409,6 +413,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             seed,
             masks,
             json,
+            per_frame,
         } => locate_eval::run(
             &dir,
             &locate_eval::Options {
@@ -417,6 +422,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 seed,
                 masks,
                 json,
+                per_frame,
             },
         ),
         Command::Doctor { config } => doctor::run(&config),

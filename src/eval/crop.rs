@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::locate::EvalError;
 use crate::vision::PixelBox;
-use crate::vision::framing::find_in_picture;
+use crate::vision::framing::{crop_framing, find_in_picture};
 use crate::vision::params::LocatorParams;
 
 /// IoU the chosen cell's box must reach against the mask's cell box to count as framed.
@@ -39,6 +39,11 @@ pub struct CropReport {
     pub iou_median: f64,
     /// Median red-cell diameter measured, pixels, over pictures where red cells were seen.
     pub red_cell_px_median: Option<f64>,
+    /// The found cells' framing ([`crop_framing`]): fraction of the short side at the 2nd,
+    /// 50th and 98th percentile, over pictures where a cell was found.
+    pub fraction_p2_p50_p98: Option<[f64; 3]>,
+    /// 98th percentile of the found cells' distance from the centre ([`crop_framing`]).
+    pub offset_p98: Option<f64>,
     /// Median locator time per picture, milliseconds.
     pub ms_median: f64,
     /// Pictures with no white cell found.
@@ -106,12 +111,18 @@ fn list_pictures(dir: &Path) -> Result<Vec<PathBuf>, EvalError> {
     Ok(out)
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+fn median(v: Vec<f64>) -> f64 {
+    quantile(v, 0.5).unwrap_or(0.0)
+}
+
+/// The `q` quantile (nearest rank), `None` for no values.
+fn quantile(mut v: Vec<f64>, q: f64) -> Option<f64> {
     if v.is_empty() {
-        return 0.0;
+        return None;
     }
     v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+    let i = ((v.len() - 1) as f64 * q.clamp(0.0, 1.0)).round() as usize;
+    Some(v[i])
 }
 
 /// Finds and chooses the white cell in every `dir/CLASS/*.{jpg,jpeg,png}` and scores it.
@@ -123,6 +134,7 @@ pub fn evaluate_crops(
     let pictures = list_pictures(dir)?;
     let (mut found, mut centred, mut with_mask, mut iou_ok) = (0, 0, 0, 0);
     let (mut ious, mut times, mut rulers) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut fractions, mut offsets) = (Vec::new(), Vec::new());
     let (mut missed_in, mut off_centre_in, mut low_iou_in, mut skipped) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut scored = 0;
@@ -162,6 +174,9 @@ pub fn evaluate_crops(
         let cell = chosen.as_ref().map(|c| c.candidate.cell);
         if let Some(found_cell) = &chosen {
             found += 1;
+            let framing = crop_framing(w, h, &found_cell.candidate.cell);
+            fractions.push(f64::from(framing.fraction));
+            offsets.push(f64::from(framing.offset));
             if let Some(d) = found_cell.red_cell_px {
                 rulers.push(f64::from(d));
             }
@@ -206,6 +221,15 @@ pub fn evaluate_crops(
         },
         iou_median: median(ious),
         red_cell_px_median: (!rulers.is_empty()).then(|| median(rulers)),
+        fraction_p2_p50_p98: match (
+            quantile(fractions.clone(), 0.02),
+            quantile(fractions.clone(), 0.5),
+            quantile(fractions, 0.98),
+        ) {
+            (Some(a), Some(b), Some(c)) => Some([a, b, c]),
+            _ => None,
+        },
+        offset_p98: quantile(offsets, 0.98),
         ms_median: median(times),
         missed_in,
         off_centre_in,
@@ -244,6 +268,12 @@ impl fmt::Display for CropReport {
         match self.red_cell_px_median {
             Some(d) => writeln!(f, "red-cell diameter {d:.1} px median")?,
             None => writeln!(f, "red-cell diameter not measured (no red cells seen)")?,
+        }
+        if let (Some([a, b, c]), Some(o)) = (self.fraction_p2_p50_p98, self.offset_p98) {
+            writeln!(
+                f,
+                "cell fraction     {b:.3} median, {a:.3}-{c:.3} (2nd-98th percentile); off centre {o:.3} (98th)"
+            )?;
         }
         writeln!(
             f,
@@ -292,6 +322,16 @@ mod tests {
                 y1: 6
             })
         );
+    }
+
+    #[test]
+    fn quantiles_take_the_nearest_rank() {
+        assert_eq!(quantile(vec![], 0.5), None);
+        let v: Vec<f64> = (0..101).rev().map(f64::from).collect();
+        assert_eq!(quantile(v.clone(), 0.02), Some(2.0));
+        assert_eq!(quantile(v.clone(), 0.5), Some(50.0));
+        assert_eq!(quantile(v, 0.98), Some(98.0));
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
     }
 
     #[test]

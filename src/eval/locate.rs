@@ -15,7 +15,8 @@ use serde::Serialize;
 use super::shifts::{self, Shift};
 use super::voc::parse_voc;
 use crate::vision::PixelBox;
-use crate::vision::locator::locate_detailed;
+use crate::vision::SessionNorms;
+use crate::vision::locator::{locate_detailed, locate_in_session};
 use crate::vision::params::LocatorParams;
 
 /// Minimum IoU for a detection to count as finding an annotated cell.
@@ -161,18 +162,23 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// Runs the locator over every `JPEGImages/*.jpg` (or `.jpeg`/`.png`) of `dir` that has an
-/// `Annotations/<stem>.xml` and scores it. Images without a readable annotation are listed
-/// in [`LocateReport::skipped`] and not scored.
+/// `Annotations/<stem>.xml` and scores it. The fields are taken, in name order, as the
+/// frames of one session ([`crate::vision::session`]), as the daemon sees a microscope's
+/// frames. Images without a readable annotation are listed in [`LocateReport::skipped`] and
+/// not scored.
 pub fn evaluate_dir(dir: &Path, params: &LocatorParams) -> Result<LocateReport, EvalError> {
-    evaluate_dir_shifted(dir, params, None)
+    evaluate_dir_shifted(dir, params, None, false)
 }
 
 /// [`evaluate_dir`] on every field changed by a synthetic `shift` first (with its seed;
-/// see [`super::shifts`]). Only the locator is timed, not the shift.
+/// see [`super::shifts`]); `per_frame` makes each field its own session (the adaptive
+/// locator then corrects each frame by its own measurements). Only the locator is timed,
+/// not the shift.
 pub fn evaluate_dir_shifted(
     dir: &Path,
     params: &LocatorParams,
     shift: Option<(Shift, u64)>,
+    per_frame: bool,
 ) -> Result<LocateReport, EvalError> {
     let images_dir = dir.join("JPEGImages");
     let entries = std::fs::read_dir(&images_dir).map_err(|source| EvalError::Io {
@@ -193,6 +199,7 @@ pub fn evaluate_dir_shifted(
     let mut decode_times = Vec::with_capacity(images.len());
     let mut rulers = Vec::new();
     let (mut total, mut found, mut fps) = (0, 0, 0);
+    let mut session = SessionNorms::new();
     let (mut missed_in, mut false_positive_in, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
     for (index, image_path) in images.iter().enumerate() {
         let name = image_path
@@ -222,8 +229,13 @@ pub fn evaluate_dir_shifted(
             }
         };
         let start = Instant::now();
-        let sighting = locate_detailed(&image, params);
+        let sighting = if per_frame {
+            locate_detailed(&image, params)
+        } else {
+            locate_in_session(&image, params, session.norms())
+        };
         times.push(start.elapsed().as_secs_f64() * 1000.0);
+        session.observe(&sighting);
         let candidates = sighting.candidates;
         if let Some(d) = sighting.red_cell_px {
             rulers.push(f64::from(d));

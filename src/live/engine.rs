@@ -8,7 +8,7 @@ use super::config::LiveConfig;
 use super::motion::{Motion, MotionEstimator};
 use super::steady::SteadyDetector;
 use super::tracker::{Detection, Tracker, TrackerParams};
-use crate::vision::{LocatorParams, PixelBox, crop_square, locate};
+use crate::vision::{LocatorParams, PixelBox, SessionNorms, crop_square, locate_in_session};
 
 /// What the app must do after a frame.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,6 +64,9 @@ pub const MAX_UNTRUSTED_FRAMES: u32 = 15;
 pub struct LiveEngine {
     config: LiveConfig,
     locator: LocatorParams,
+    /// What the located frames measured of the microscope (kept across slides: the
+    /// microscope does not change with the slide).
+    session: SessionNorms,
     cell_fraction: f32,
     target: Option<u32>,
     motion: MotionEstimator,
@@ -88,6 +91,7 @@ impl LiveEngine {
         LiveEngine {
             config: config.clone(),
             locator,
+            session: SessionNorms::new(),
             cell_fraction,
             target,
             motion: MotionEstimator::new(config.motion_scale),
@@ -202,7 +206,10 @@ impl LiveEngine {
         let mut actions = Vec::new();
         if steady && !self.tracker.target_reached() {
             self.stats.located_frames += 1;
-            let detections: Vec<Detection> = locate(frame, &self.locator)
+            let seen = locate_in_session(frame, &self.locator, self.session.norms());
+            self.session.observe(&seen);
+            let detections: Vec<Detection> = seen
+                .candidates
                 .into_iter()
                 .map(|c| Detection {
                     cell: c.cell,

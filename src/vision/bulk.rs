@@ -22,6 +22,8 @@ pub const DEFAULT_RED_CELL_HUE: f32 = 345.0;
 pub const MAX_HUE_SHIFT: f32 = 50.0;
 /// Red-cell chroma of the BCCD fields (the reference saturation).
 pub const REFERENCE_CHROMA: f32 = 0.085;
+/// Range the saturation correction is clamped to.
+pub const SATURATION_RANGE: (f32, f32) = (0.4, 2.0);
 /// Fraction of the brightest pixels taken as background.
 const BACKGROUND_SHARE: f32 = 0.2;
 /// Darkness above which a pixel is not background, at least.
@@ -36,6 +38,9 @@ pub struct Bulk {
     pub red_cell_hue: f32,
     /// Red cells' chroma divided by [`REFERENCE_CHROMA`] (clamped to 0.4..=2.0).
     pub saturation: f32,
+    /// Whether `saturation` was measured on this frame (enough red cells, hue trusted)
+    /// rather than assumed (1.0).
+    pub saturation_measured: bool,
     /// Unit vector of the nuclear stain in RGB-relative space (sums to 0).
     pub nucleus_dir: [f32; 3],
     /// Darkness above which a pixel belongs to something on the background.
@@ -105,19 +110,21 @@ pub fn measure(red: &[f32], green: &[f32], blue: &[f32]) -> Bulk {
             count += 1;
         }
     }
-    let (mut hue, mut saturation) = (DEFAULT_RED_CELL_HUE, 1.0);
+    let (mut hue, mut saturation, mut saturation_measured) = (DEFAULT_RED_CELL_HUE, 1.0, false);
     if count * 50 >= n {
         let (h, chroma) = hue_of(sum.map(|s| s / count as f32));
         log::trace!("red cells: hue {h:.1}, chroma {chroma:.3}");
         if angle_between(h, DEFAULT_RED_CELL_HUE) <= MAX_HUE_SHIFT {
             hue = h;
-            saturation = (chroma / REFERENCE_CHROMA).clamp(0.4, 2.0);
+            saturation = (chroma / REFERENCE_CHROMA).clamp(SATURATION_RANGE.0, SATURATION_RANGE.1);
+            saturation_measured = true;
         }
     }
     Bulk {
         background: bg,
         red_cell_hue: hue,
         saturation,
+        saturation_measured,
         nucleus_dir: hue_vector(hue + NUCLEUS_TURN_DEG),
         foreground_darkness,
     }
@@ -134,6 +141,7 @@ pub fn fixed(red: &[f32], _green: &[f32], blue: &[f32]) -> Bulk {
         background: [r, r, b],
         red_cell_hue: DEFAULT_RED_CELL_HUE,
         saturation: 1.0,
+        saturation_measured: false,
         nucleus_dir: [-s, 0.0, s],
         foreground_darkness: MIN_FOREGROUND_DARKNESS,
     }

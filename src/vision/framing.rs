@@ -12,8 +12,11 @@ use serde::Serialize;
 
 use super::PixelBox;
 use super::crop::choose_cell;
-use super::locator::{Candidate, Sighting, locate_detailed, locate_tight_crop};
+use super::locator::{
+    Candidate, Sighting, locate_crop, locate_detailed, locate_in_session, locate_tight_crop,
+};
 use super::params::LocatorParams;
+use super::session::SessionNorms;
 
 /// Smallest and largest `cell_fraction` accepted; values outside are clamped so that a bad
 /// metadata file cannot ask for a huge allocation (non-finite values mean 1.0).
@@ -92,6 +95,19 @@ pub fn find_cell(
     chosen_in(image, locate_detailed(image, params), reticle)
 }
 
+/// [`find_cell`] for the frames of a session, in order: the locator uses what `session`
+/// has measured of the microscope so far, and the frame's measurements are added to it.
+pub fn find_cell_in_session(
+    image: &RgbImage,
+    params: &LocatorParams,
+    reticle: Option<(u32, u32)>,
+    session: &mut SessionNorms,
+) -> Option<PictureCell> {
+    let seen = locate_in_session(image, params, session.norms());
+    session.observe(&seen);
+    chosen_in(image, seen, reticle)
+}
+
 /// The cell nearest `reticle` (the centre when `None`) among what the locator saw.
 fn chosen_in(image: &RgbImage, seen: Sighting, reticle: Option<(u32, u32)>) -> Option<PictureCell> {
     let chosen = choose_cell(&seen.candidates, image.dimensions(), reticle)?;
@@ -105,8 +121,9 @@ fn chosen_in(image: &RgbImage, seen: Sighting, reticle: Option<(u32, u32)>) -> O
 }
 
 /// The white cell of a picture that is already a crop (an upload, a dataset image): the
-/// adaptive locator (a crop's bulk is not a field's: the cell may fill most of it, under
-/// any stain), and the cell nearest the picture's centre. When it sees no nucleus, the
+/// adaptive locator measuring the cytoplasm ([`locate_crop`]: a crop's bulk is not a
+/// field's, the cell may fill most of it, under any stain), and the cell nearest the
+/// picture's centre. When it sees no nucleus, the
 /// picture is taken for a tight crop, whose bulk is the cell itself, and searched again
 /// with [`locate_tight_crop`].
 pub fn find_in_picture(image: &RgbImage, params: &LocatorParams) -> Option<PictureCell> {
@@ -114,10 +131,34 @@ pub fn find_in_picture(image: &RgbImage, params: &LocatorParams) -> Option<Pictu
         adaptive: true,
         ..params.clone()
     };
-    find_cell(image, &params, None).or_else(|| {
+    chosen_in(image, locate_crop(image, &params), None).or_else(|| {
         let seen = locate_tight_crop(image, &params);
         chosen_in(image, seen, None)
     })
+}
+
+/// How a picture that is already a crop frames its cell, as the model sees it after its
+/// central square crop: the cell's longer side over the picture's shorter side, and how far
+/// the cell's centre sits from the picture's centre, in the same unit.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CropFraming {
+    /// Cell diameter (longer box side) over the picture's shorter side.
+    pub fraction: f32,
+    /// Largest of the horizontal and vertical distance between the cell's centre and the
+    /// picture's centre, over the picture's shorter side.
+    pub offset: f32,
+}
+
+/// [`CropFraming`] of `cell` in a `width` x `height` picture.
+pub fn crop_framing(width: u32, height: u32, cell: &PixelBox) -> CropFraming {
+    let short = width.min(height).max(1) as f32;
+    let diameter = cell.width().max(cell.height()) as f32;
+    let dx = ((cell.x0 + cell.x1) as f32 - width as f32).abs() / 2.0;
+    let dy = ((cell.y0 + cell.y1) as f32 - height as f32).abs() / 2.0;
+    CropFraming {
+        fraction: diameter / short,
+        offset: dx.max(dy) / short,
+    }
 }
 
 /// The classifier's crop of a found cell: [`framing_box`] cut with background padding.
@@ -182,6 +223,16 @@ mod tests {
             };
             assert_eq!(framing_box(&b(n[0], n[1], n[2], n[3]), f), want, "{c}");
         }
+    }
+
+    #[test]
+    fn crop_framing_is_relative_to_the_short_side() {
+        let f = crop_framing(320, 240, &b(100, 60, 220, 180));
+        assert!((f.fraction - 0.5).abs() < 1e-6, "{f:?}");
+        assert!(f.offset.abs() < 1e-6, "{f:?}");
+        let f = crop_framing(200, 200, &b(0, 0, 40, 20));
+        assert!((f.fraction - 0.2).abs() < 1e-6, "{f:?}");
+        assert!((f.offset - 0.45).abs() < 1e-6, "{f:?}");
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //!
 //! - [`locator`]: candidate white-cell boxes in a whole camera field,
 //! - [`crop`]: choosing the cell to classify and cutting a square around it,
-//! - [`framing`]: the classifier's square framed by the found cell (fields and crops).
+//! - [`framing`]: the classifier's square framed by the found cell (fields and crops),
+//! - [`session`]: what a session has measured of its microscope (ruler, stain strength).
 
 pub mod bulk;
 pub mod components;
@@ -14,11 +15,17 @@ pub mod morphology;
 pub mod own_threshold;
 pub mod params;
 pub mod ruler;
+pub mod session;
 
 pub use crop::{ChosenCell, choose_cell, crop_square};
-pub use framing::{FramingBox, PictureCell, find_cell, frame_cell, framing_box};
-pub use locator::{Candidate, Sighting, locate, locate_detailed, locate_tight_crop};
+pub use framing::{
+    FramingBox, PictureCell, find_cell, find_cell_in_session, frame_cell, framing_box,
+};
+pub use locator::{
+    Candidate, Sighting, locate, locate_crop, locate_detailed, locate_in_session, locate_tight_crop,
+};
 pub use params::LocatorParams;
+pub use session::{Norms, SessionNorms};
 
 /// An axis-aligned box in image pixels; `x0`/`y0` inclusive, `x1`/`y1` exclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

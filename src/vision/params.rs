@@ -34,21 +34,23 @@ pub struct LocatorParams {
     /// Largest ratio of the longer to the shorter side of a nucleus box (default 5.0; allowed
     /// 1.0..=100.0). Rejects thin streaks such as scratches and stain precipitate.
     pub max_aspect: f32,
-    /// Fixed locator only: the nucleus box is grown on every side by this fraction of its
-    /// longer side to cover the whole cell (default 0.18; allowed 0.0..=2.0).
+    /// Camera fields (fixed and adaptive locator): the nucleus box is grown on every side by
+    /// this fraction of its longer side to cover the whole cell (default 0.18; allowed
+    /// 0.0..=2.0).
     pub cell_margin: f32,
     /// Use the adaptive locator on camera fields: background, nuclear-stain direction and
-    /// saturation measured on each frame, sizes scaled by the frame's red cells, cytoplasm
-    /// measured (default false: the fixed locator tuned on BCCD fields, which still scores
-    /// higher on them; pictures that are already crops always use the adaptive one).
+    /// saturation measured on the frames, sizes scaled by the red cells, the session's running
+    /// medians used once measured ([`crate::vision::session`]) (default false: the fixed
+    /// locator tuned on BCCD fields, which still scores higher on them; pictures that are
+    /// already crops always use the adaptive one).
     pub adaptive: bool,
-    /// Adaptive locator: the measured cytoplasm reaches at most this fraction of the
-    /// nucleus's longer side beyond it on each side (default 0.6; allowed 0.0..=3.0).
+    /// Crops (adaptive locator): the measured cytoplasm reaches at most this fraction of
+    /// the nucleus's longer side beyond it on each side (default 0.6; allowed 0.0..=3.0).
     pub max_cytoplasm: f32,
     /// Adaptive locator: red-cell size, in working pixels as [`crate::vision::ruler`] measures it, that the
     /// size limits above are given for (default 8, the BCCD fields' median; allowed
-    /// 2.0..=200.0). Each frame measures its own red
-    /// cells and scales `min_fragment_area` and `min_nucleus_area` by the squared ratio and
+    /// 2.0..=200.0). The session's red cells (each frame's own until
+    /// [`crate::vision::session::MIN_FRAMES`] frames measured them) scale `min_fragment_area` and `min_nucleus_area` by the squared ratio and
     /// `merge_gap` by the ratio, so other objectives need no retuning.
     pub red_cell_diameter: f32,
     /// Fields whose background (median red or blue, whichever is brighter) is darker than

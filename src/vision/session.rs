@@ -1,0 +1,123 @@
+//! What a session has learnt about its microscope. A frame's own measurements of the
+//! red cells (their diameter, the frame's ruler; their saturation, the stain's strength)
+//! scatter from frame to frame with what happens to be in view (on the BCCD fields the
+//! saturation's 5th–95th percentile is 0.79–1.19 for one microscope), and correcting each
+//! frame by its own noisy value loses cells. The objective and the stain do not change
+//! between frames, so the locator takes the median of the last frames instead.
+//!
+//! A pure state machine: frames are observed in order, nothing else.
+
+use std::collections::VecDeque;
+
+use super::locator::Sighting;
+
+/// Frames remembered: the last 25, so a change of objective is followed within about 13.
+pub const WINDOW: usize = 25;
+/// Measurements needed before the session's value replaces each frame's own.
+pub const MIN_FRAMES: usize = 5;
+
+/// The values a session gives the locator; `None` leaves the frame's own measurement.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Norms {
+    /// Typical red-cell diameter, picture pixels.
+    pub red_cell_px: Option<f32>,
+    /// Red-cell saturation against the reference ([`super::bulk::Bulk::saturation`]).
+    pub saturation: Option<f32>,
+}
+
+/// Running medians of the red-cell measurements of the last [`WINDOW`] frames.
+#[derive(Debug, Clone, Default)]
+pub struct SessionNorms {
+    rulers: VecDeque<f32>,
+    saturations: VecDeque<f32>,
+}
+
+fn push(window: &mut VecDeque<f32>, value: Option<f32>) {
+    if let Some(v) = value.filter(|v| v.is_finite() && *v > 0.0) {
+        if window.len() == WINDOW {
+            window.pop_front();
+        }
+        window.push_back(v);
+    }
+}
+
+fn median(window: &VecDeque<f32>) -> Option<f32> {
+    if window.len() < MIN_FRAMES {
+        return None;
+    }
+    let mut v: Vec<f32> = window.iter().copied().collect();
+    v.sort_by(f32::total_cmp);
+    Some(v[v.len() / 2])
+}
+
+impl SessionNorms {
+    /// A session that has seen nothing yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records what the locator measured on a frame (frames without red cells add nothing).
+    pub fn observe(&mut self, seen: &Sighting) {
+        push(&mut self.rulers, seen.red_cell_px);
+        push(&mut self.saturations, seen.saturation);
+    }
+
+    /// The session's values, once [`MIN_FRAMES`] frames measured them.
+    pub fn norms(&self) -> Norms {
+        Norms {
+            red_cell_px: median(&self.rulers),
+            saturation: median(&self.saturations),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seen(ruler: Option<f32>, saturation: Option<f32>) -> Sighting {
+        Sighting {
+            candidates: Vec::new(),
+            red_cell_px: ruler,
+            saturation,
+            background: [0; 3],
+        }
+    }
+
+    #[test]
+    fn nothing_until_enough_frames_then_the_median() {
+        let mut s = SessionNorms::new();
+        for i in 0..MIN_FRAMES - 1 {
+            s.observe(&seen(Some(30.0 + i as f32), Some(1.0)));
+            assert_eq!(s.norms(), Norms::default());
+        }
+        s.observe(&seen(Some(90.0), Some(0.5)));
+        let n = s.norms();
+        assert_eq!(n.red_cell_px, Some(32.0));
+        assert_eq!(n.saturation, Some(1.0));
+    }
+
+    #[test]
+    fn frames_without_red_cells_or_with_nonsense_add_nothing() {
+        let mut s = SessionNorms::new();
+        for _ in 0..10 {
+            s.observe(&seen(None, Some(f32::NAN)));
+            s.observe(&seen(Some(-1.0), Some(0.0)));
+        }
+        assert_eq!(s.norms(), Norms::default());
+    }
+
+    #[test]
+    fn a_new_objective_takes_over_within_half_the_window() {
+        let mut s = SessionNorms::new();
+        for _ in 0..WINDOW {
+            s.observe(&seen(Some(32.0), None));
+        }
+        for k in 1..=WINDOW {
+            s.observe(&seen(Some(16.0), None));
+            let want = if k > WINDOW / 2 { 16.0 } else { 32.0 };
+            assert_eq!(s.norms().red_cell_px, Some(want), "after {k} frames");
+        }
+        assert_eq!(s.norms().saturation, None);
+    }
+}
