@@ -96,3 +96,37 @@ fn full_bccd_set_report() {
     println!("{report}");
     println!("{}", serde_json::to_string(&report).unwrap());
 }
+
+#[test]
+fn the_adaptive_locator_finds_every_fixture_cell_under_other_colours_and_magnification() {
+    use hematovision::eval::locate::evaluate_dir_shifted;
+    use hematovision::eval::shifts::Shift;
+    let adaptive = LocatorParams {
+        adaptive: true,
+        ..Default::default()
+    };
+    for name in ["hue+30", "blue-grey", "scale0.5"] {
+        let shift = Shift::parse(name).unwrap();
+        let fixed = evaluate_dir_shifted(
+            &fixtures(),
+            &LocatorParams::default(),
+            Some((shift, 20)),
+            false,
+        )
+        .unwrap();
+        let session =
+            evaluate_dir_shifted(&fixtures(), &adaptive, Some((shift, 20)), false).unwrap();
+        assert!(
+            fixed.wbc_found < fixed.wbc_total,
+            "{name}: the shift should defeat the fixed locator, or it proves nothing"
+        );
+        assert_eq!(
+            session.wbc_found, session.wbc_total,
+            "{name}: missed in {:?}",
+            session.missed_in
+        );
+        assert_eq!(session.false_positives, 0, "{name}: {session}");
+    }
+    let plain = evaluate_dir_shifted(&fixtures(), &adaptive, None, false).unwrap();
+    assert_eq!(plain.wbc_found, 13, "missed in {:?}", plain.missed_in);
+}

@@ -22,17 +22,16 @@ pub fn run(
     png: Option<&Path>,
     fields: Option<&Path>,
     reframe: bool,
+    config: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
+    let params = match config {
+        Some(path) => hematovision::config::Config::load(path)?.locator,
+        None => LocatorParams::default(),
+    };
     let mut classifier = model.open_calibrated(calibration)?;
     if let Some(labels_csv) = fields {
         let cell_fraction = classifier.bundle().cell_fraction();
-        let report = evaluate_fields(
-            &mut classifier,
-            dir,
-            labels_csv,
-            &LocatorParams::default(),
-            cell_fraction,
-        )?;
+        let report = evaluate_fields(&mut classifier, dir, labels_csv, &params, cell_fraction)?;
         if json {
             println!("{}", serde_json::to_string(&report)?);
         } else {
@@ -48,7 +47,7 @@ pub fn run(
     };
     let cell_fraction = classifier.bundle().cell_fraction();
     let report = if reframe {
-        let mut framed = Reframing::new(&mut classifier, LocatorParams::default(), cell_fraction);
+        let mut framed = Reframing::new(&mut classifier, params, cell_fraction);
         let report = evaluate(&mut framed, dir, &mut progress)?;
         log::info!(
             "re-framed by the white cell; no cell found in {} pictures (classified as they are)",

@@ -164,6 +164,10 @@ pub enum Command {
         /// cell_fraction, background padding), as the model's metadata `framing` describes.
         #[arg(long)]
         reframe: bool,
+        /// Take the locator settings (`[locator]`, e.g. `adaptive = true`) from this
+        /// configuration file for --fields and --reframe.
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
     /// Time preprocessing, inference (against the reference Python interpreter when it is
     /// installed) and the whole path from a button press to the display and the journal.
@@ -397,6 +401,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             png,
             fields,
             reframe,
+            config,
         } => eval::run(
             &dir,
             &model,
@@ -405,6 +410,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             png.as_deref(),
             fields.as_deref(),
             reframe,
+            config.as_deref(),
         ),
         Command::LocateEval {
             dir,

@@ -16,7 +16,7 @@ use super::model::{ClassMetrics, EvalError, metrics_from_confusion, top1};
 use super::voc::parse_voc;
 use crate::imagefile::read_rgb;
 use crate::model::Classifier;
-use crate::vision::{LocatorParams, choose_cell, crop_square, locate};
+use crate::vision::{LocatorParams, SessionNorms, choose_cell, crop_square, locate_in_session};
 
 /// The result of scoring fields.
 #[derive(Debug, Clone, Serialize)]
@@ -105,6 +105,8 @@ pub fn evaluate_fields(
     let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
     let mut skip = |reason: &str| *skipped.entry(reason.to_string()).or_default() += 1;
     let (mut fields, mut correct, mut no_cell) = (0usize, 0usize, 0usize);
+    // The fields, in the CSV's order, are the frames of one session, as for the daemon.
+    let mut session = SessionNorms::new();
     for (index, category) in read_categories(labels_csv)? {
         let Some(truth) = labels
             .iter()
@@ -133,8 +135,9 @@ pub fn evaluate_fields(
             continue;
         };
         fields += 1;
-        let candidates = locate(&image, params);
-        let Some(chosen) = choose_cell(&candidates, image.dimensions(), None) else {
+        let seen = locate_in_session(&image, params, session.norms());
+        session.observe(seen.measured());
+        let Some(chosen) = choose_cell(&seen.candidates, image.dimensions(), None) else {
             no_cell += 1;
             continue;
         };

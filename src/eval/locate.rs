@@ -235,7 +235,7 @@ pub fn evaluate_dir_shifted(
             locate_in_session(&image, params, session.norms())
         };
         times.push(start.elapsed().as_secs_f64() * 1000.0);
-        session.observe(&sighting);
+        session.observe(sighting.measured());
         let candidates = sighting.candidates;
         if let Some(d) = sighting.red_cell_px {
             rulers.push(f64::from(d));

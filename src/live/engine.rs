@@ -207,7 +207,7 @@ impl LiveEngine {
         if steady && !self.tracker.target_reached() {
             self.stats.located_frames += 1;
             let seen = locate_in_session(frame, &self.locator, self.session.norms());
-            self.session.observe(&seen);
+            self.session.observe(seen.measured());
             let detections: Vec<Detection> = seen
                 .candidates
                 .into_iter()

@@ -104,7 +104,7 @@ pub fn find_cell_in_session(
     session: &mut SessionNorms,
 ) -> Option<PictureCell> {
     let seen = locate_in_session(image, params, session.norms());
-    session.observe(&seen);
+    session.observe(seen.measured());
     chosen_in(image, seen, reticle)
 }
 

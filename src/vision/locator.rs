@@ -110,6 +110,16 @@ pub struct Sighting {
     pub background: [u8; 3],
 }
 
+impl Sighting {
+    /// What this frame measured of the microscope, for [`super::SessionNorms::observe`].
+    pub fn measured(&self) -> Norms {
+        Norms {
+            red_cell_px: self.red_cell_px,
+            saturation: self.saturation,
+        }
+    }
+}
+
 /// Finds candidate white cells in a whole field, strongest stain contrast first.
 ///
 /// `params` should have passed [`LocatorParams::validate`]; out-of-range values are not

@@ -9,8 +9,6 @@
 
 use std::collections::VecDeque;
 
-use super::locator::Sighting;
-
 /// Frames remembered: the last 25, so a change of objective is followed within about 13.
 pub const WINDOW: usize = 25;
 /// Measurements needed before the session's value replaces each frame's own.
@@ -56,10 +54,11 @@ impl SessionNorms {
         Self::default()
     }
 
-    /// Records what the locator measured on a frame (frames without red cells add nothing).
-    pub fn observe(&mut self, seen: &Sighting) {
-        push(&mut self.rulers, seen.red_cell_px);
-        push(&mut self.saturations, seen.saturation);
+    /// Records what the locator measured on a frame ([`super::Sighting::measured`]);
+    /// frames without red cells add nothing.
+    pub fn observe(&mut self, frame: Norms) {
+        push(&mut self.rulers, frame.red_cell_px);
+        push(&mut self.saturations, frame.saturation);
     }
 
     /// The session's values, once [`MIN_FRAMES`] frames measured them.
@@ -75,12 +74,10 @@ impl SessionNorms {
 mod tests {
     use super::*;
 
-    fn seen(ruler: Option<f32>, saturation: Option<f32>) -> Sighting {
-        Sighting {
-            candidates: Vec::new(),
+    fn seen(ruler: Option<f32>, saturation: Option<f32>) -> Norms {
+        Norms {
             red_cell_px: ruler,
             saturation,
-            background: [0; 3],
         }
     }
 
@@ -88,10 +85,10 @@ mod tests {
     fn nothing_until_enough_frames_then_the_median() {
         let mut s = SessionNorms::new();
         for i in 0..MIN_FRAMES - 1 {
-            s.observe(&seen(Some(30.0 + i as f32), Some(1.0)));
+            s.observe(seen(Some(30.0 + i as f32), Some(1.0)));
             assert_eq!(s.norms(), Norms::default());
         }
-        s.observe(&seen(Some(90.0), Some(0.5)));
+        s.observe(seen(Some(90.0), Some(0.5)));
         let n = s.norms();
         assert_eq!(n.red_cell_px, Some(32.0));
         assert_eq!(n.saturation, Some(1.0));
@@ -101,8 +98,8 @@ mod tests {
     fn frames_without_red_cells_or_with_nonsense_add_nothing() {
         let mut s = SessionNorms::new();
         for _ in 0..10 {
-            s.observe(&seen(None, Some(f32::NAN)));
-            s.observe(&seen(Some(-1.0), Some(0.0)));
+            s.observe(seen(None, Some(f32::NAN)));
+            s.observe(seen(Some(-1.0), Some(0.0)));
         }
         assert_eq!(s.norms(), Norms::default());
     }
@@ -111,10 +108,10 @@ mod tests {
     fn a_new_objective_takes_over_within_half_the_window() {
         let mut s = SessionNorms::new();
         for _ in 0..WINDOW {
-            s.observe(&seen(Some(32.0), None));
+            s.observe(seen(Some(32.0), None));
         }
         for k in 1..=WINDOW {
-            s.observe(&seen(Some(16.0), None));
+            s.observe(seen(Some(16.0), None));
             let want = if k > WINDOW / 2 { 16.0 } else { 32.0 };
             assert_eq!(s.norms().red_cell_px, Some(want), "after {k} frames");
         }
