@@ -13,17 +13,30 @@ use hematovision::vision::LocatorParams;
 
 use super::ModelArgs;
 
-/// Evaluates the model on `dir/CLASS/*.{jpg,jpeg,png}`.
+/// Where the classifier's pictures come from.
+pub struct Pictures<'a> {
+    /// `dir` holds whole camera fields scored against this labels.csv.
+    pub fields: Option<&'a Path>,
+    /// Re-frame every crop by its white cell first.
+    pub reframe: bool,
+    /// Configuration whose `[locator]` finds the cells (defaults without one).
+    pub config: Option<&'a Path>,
+}
+
+/// Evaluates the model on `dir/CLASS/*.{jpg,jpeg,png}` (or on fields, see [`Pictures`]).
 pub fn run(
     dir: &Path,
     model: &ModelArgs,
     calibration: Option<&Path>,
     json: bool,
     png: Option<&Path>,
-    fields: Option<&Path>,
-    reframe: bool,
-    config: Option<&Path>,
+    pictures: &Pictures<'_>,
 ) -> anyhow::Result<ExitCode> {
+    let Pictures {
+        fields,
+        reframe,
+        config,
+    } = *pictures;
     let params = match config {
         Some(path) => hematovision::config::Config::load(path)?.locator,
         None => LocatorParams::default(),

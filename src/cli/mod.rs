@@ -408,9 +408,11 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             head.calibration.as_deref(),
             json,
             png.as_deref(),
-            fields.as_deref(),
-            reframe,
-            config.as_deref(),
+            &eval::Pictures {
+                fields: fields.as_deref(),
+                reframe,
+                config: config.as_deref(),
+            },
         ),
         Command::LocateEval {
             dir,
