@@ -75,3 +75,56 @@ fn a_model_without_labels_is_a_clear_error() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("labels.txt"));
 }
+
+#[test]
+fn the_locator_settings_come_from_the_configuration_given() {
+    use hematovision::eval::shifts::{Shift, apply};
+    let dir = tempfile::tempdir().unwrap();
+    // A BCCD field as a microscope with another stain shows it: hue turned by 30 degrees.
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/bccd/JPEGImages/BloodImage_00000.jpg");
+    let field = image::open(&fixture).unwrap().into_rgb8();
+    let shifted = apply(&field, &[], Shift::parse("hue+30").unwrap(), 20, 0).image;
+    let picture = dir.path().join("field.png");
+    shifted.save(&picture).unwrap();
+    let config = dir.path().join("adaptive.toml");
+    std::fs::write(&config, "[locator]\nadaptive = true\n").unwrap();
+
+    let fixed = classify(&["--locate".as_ref(), "--json".as_ref(), picture.as_os_str()]);
+    let line: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&fixed.stdout).trim()).unwrap();
+    assert!(
+        line["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("no white cell"),
+        "the default locator should miss this field: {line}"
+    );
+
+    let adaptive = classify(&[
+        "--locate".as_ref(),
+        "--json".as_ref(),
+        "--config".as_ref(),
+        config.as_os_str(),
+        picture.as_os_str(),
+    ]);
+    assert!(adaptive.status.success(), "{adaptive:?}");
+    let line: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&adaptive.stdout).trim()).unwrap();
+    assert!(line["cell"]["x1"].as_u64().unwrap() > 0, "{line}");
+    assert!(line["red_cell_px"].as_f64().unwrap() > 0.0, "{line}");
+
+    let missing = dir.path().join("missing.toml");
+    let bad = classify(&[
+        "--locate".as_ref(),
+        "--config".as_ref(),
+        missing.as_os_str(),
+        picture.as_os_str(),
+    ]);
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("missing.toml"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+}

@@ -20,6 +20,7 @@ use hematovision::eval::thread_cpu;
 use hematovision::model::integrity::sha256_hex;
 use hematovision::model::{TfliteClassifier, recalibrate};
 use hematovision::store::write_file_durably;
+use hematovision::vision::SessionNorms;
 use serde_json::json;
 
 use super::ModelArgs;
@@ -160,8 +161,9 @@ fn embed_all(
     };
     let mut cells = Vec::with_capacity(images.len());
     let mut skipped = Vec::new();
+    let mut session = SessionNorms::new();
     for (done, item) in images.iter().enumerate() {
-        match picture_of(&item.path, &how) {
+        match picture_of(&item.path, &how, &mut session) {
             Ok((picture, _)) => {
                 let views = classifier
                     .embeddings(&picture)

@@ -7,7 +7,9 @@ use hematovision::config::Config;
 use hematovision::model::Classifier;
 use hematovision::model::preprocess::read_rgb;
 use hematovision::vision::framing::find_in_picture;
-use hematovision::vision::{LocatorParams, PictureCell, find_cell, frame_cell, framing_box};
+use hematovision::vision::{
+    LocatorParams, PictureCell, SessionNorms, find_cell_in_session, frame_cell, framing_box,
+};
 use image::RgbImage;
 use serde_json::json;
 
@@ -34,6 +36,7 @@ pub fn run(
     model: &ModelArgs,
     calibration: Option<&Path>,
     options: Options,
+    config: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     let Options {
         locate,
@@ -42,7 +45,12 @@ pub fn run(
     } = options;
     let mut classifier = model.open_calibrated(calibration)?;
     let head = classifier.provenance().head;
-    let config = Config::default();
+    let config = match config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    // Whole fields given together are frames of one microscope: one session.
+    let mut session = SessionNorms::new();
     let cell_fraction = classifier.bundle().cell_fraction();
     let reticle = config.camera.reticle.map(|[x, y]| (x, y));
     let labels = classifier.labels().to_vec();
@@ -55,7 +63,7 @@ pub fn run(
             cell_fraction,
             reticle,
         };
-        match classify_one(&mut classifier, file, &how) {
+        match classify_one(&mut classifier, file, &how, &mut session) {
             Ok((probabilities, seen)) => {
                 let (best, confidence) = probabilities
                     .iter()
@@ -164,19 +172,24 @@ fn classify_one(
     classifier: &mut dyn Classifier,
     file: &Path,
     how: &How<'_>,
+    session: &mut SessionNorms,
 ) -> Result<(Vec<f32>, Option<PictureCell>), String> {
-    let (picture, seen) = picture_of(file, how)?;
+    let (picture, seen) = picture_of(file, how, session)?;
     let probabilities = classifier.classify(&picture).map_err(|e| e.to_string())?;
     Ok((probabilities, seen))
 }
 
 /// The picture the classifier sees for `file`, framed as `how` says (as the daemon frames
 /// a camera field with `locate`), and the cell found when locating or re-framing.
-pub fn picture_of(file: &Path, how: &How<'_>) -> Result<(RgbImage, Option<PictureCell>), String> {
+pub fn picture_of(
+    file: &Path,
+    how: &How<'_>,
+    session: &mut SessionNorms,
+) -> Result<(RgbImage, Option<PictureCell>), String> {
     let image = read_rgb(file).map_err(|e| format!("cannot read the image: {e}"))?;
     let seen = if how.locate {
-        let cell =
-            find_cell(&image, how.params, how.reticle).ok_or("no white cell found in the field")?;
+        let cell = find_cell_in_session(&image, how.params, how.reticle, session)
+            .ok_or("no white cell found in the field")?;
         Some(cell)
     } else if how.reframe {
         let cell = find_in_picture(&image, how.params);

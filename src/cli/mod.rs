@@ -109,6 +109,10 @@ pub enum Command {
         /// the model's cell_fraction (background padding) before classifying.
         #[arg(long, conflicts_with = "locate")]
         reframe: bool,
+        /// Take the locator settings (`[locator]`) and the reticle (`[camera]`) from this
+        /// configuration file for --locate and --reframe.
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
     /// Score the white-cell locator on annotated camera fields (JPEGImages/ + Annotations/),
     /// on seeded synthetic shifts of them, or on single-cell crops (CLASS/*: is the chosen
@@ -369,6 +373,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             locate,
             json,
             reframe,
+            config,
         } => classify::run(
             &images,
             &model,
@@ -378,6 +383,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 reframe,
                 json,
             },
+            config.as_deref(),
         ),
         Command::CheckConfig { file, skip_paths } => check::run(&file, !skip_paths),
         Command::Bench {
