@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use hematovision::eval::evaluate_dir;
-use hematovision::vision::{LocatorParams, choose_cell, crop_square, locate};
+use hematovision::vision::{LocatorParams, choose_cell, frame_box, locate};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bccd")
@@ -40,7 +40,7 @@ fn two_cell_field_chooses_the_one_nearest_the_reticle() {
     assert!(upper.count >= 2);
     assert_ne!(upper.index, lower.index);
     assert!(upper.candidate.cell.y1 < 300 && lower.candidate.cell.y0 > 250);
-    let crop = crop_square(&img, &lower.candidate.cell, 0.5);
+    let crop = frame_box(&img, &lower.candidate.cell, [255, 255, 255], 0.5);
     assert_eq!(crop.width(), crop.height());
     assert!(
         crop.width()

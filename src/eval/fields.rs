@@ -16,7 +16,7 @@ use super::model::{ClassMetrics, EvalError, metrics_from_confusion, top1};
 use super::voc::parse_voc;
 use crate::imagefile::read_rgb;
 use crate::model::Classifier;
-use crate::vision::{LocatorParams, SessionNorms, choose_cell, crop_square, locate_in_session};
+use crate::vision::{LocatorParams, SessionNorms, choose_cell, frame_box, locate_in_session};
 
 /// The result of scoring fields.
 #[derive(Debug, Clone, Serialize)]
@@ -141,7 +141,12 @@ pub fn evaluate_fields(
             no_cell += 1;
             continue;
         };
-        let crop = crop_square(&image, &chosen.candidate.cell, cell_fraction);
+        let crop = frame_box(
+            &image,
+            &chosen.candidate.cell,
+            seen.background,
+            cell_fraction,
+        );
         let probabilities = classifier
             .classify(&crop)
             .map_err(|e| EvalError::Classify(format!("{}: {e}", image_path.display())))?;

@@ -8,7 +8,7 @@ use super::config::LiveConfig;
 use super::motion::{Motion, MotionEstimator};
 use super::steady::SteadyDetector;
 use super::tracker::{Detection, Tracker, TrackerParams};
-use crate::vision::{LocatorParams, PixelBox, SessionNorms, crop_square, locate_in_session};
+use crate::vision::{LocatorParams, PixelBox, SessionNorms, frame_box, locate_in_session};
 
 /// What the app must do after a frame.
 #[derive(Debug, Clone, PartialEq)]
@@ -80,7 +80,7 @@ pub struct LiveEngine {
 
 impl LiveEngine {
     /// An engine for a new slide. `locator` finds the cells, `cell_fraction` frames the
-    /// crop as the model expects (see [`crop_square`]), `target` stops classification once
+    /// crop as the model expects (see [`frame_box`]), `target` stops classification once
     /// that many cells were counted.
     pub fn new(
         config: &LiveConfig,
@@ -208,6 +208,7 @@ impl LiveEngine {
             self.stats.located_frames += 1;
             let seen = locate_in_session(frame, &self.locator, self.session.norms());
             self.session.observe(seen.measured());
+            let background = seen.background;
             let detections: Vec<Detection> = seen
                 .candidates
                 .into_iter()
@@ -218,7 +219,7 @@ impl LiveEngine {
                 .collect();
             for req in self.tracker.observe(&detections, frame.dimensions(), true) {
                 actions.push(LiveAction::Classify {
-                    crop: crop_square(frame, &req.cell, self.cell_fraction),
+                    crop: frame_box(frame, &req.cell, background, self.cell_fraction),
                     cell_id: req.cell_id,
                     slide_pos: req.slide_pos,
                     cell: req.cell,

@@ -184,7 +184,7 @@ impl ModelBundle {
     }
 
     /// How much of a crop's side the cell fills in the model's training images, so the
-    /// locator's crops (`vision::crop_square`) are framed alike.
+    /// locator's crops (`vision::framing_box`) are framed alike.
     pub fn cell_fraction(&self) -> f32 {
         self.metadata
             .as_ref()

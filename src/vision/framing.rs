@@ -163,8 +163,19 @@ pub fn crop_framing(width: u32, height: u32, cell: &PixelBox) -> CropFraming {
 
 /// The classifier's crop of a found cell: [`framing_box`] cut with background padding.
 pub fn frame_cell(image: &RgbImage, cell: &PictureCell, cell_fraction: f32) -> RgbImage {
-    let frame = framing_box(&cell.candidate.cell, cell_fraction);
-    cut(image, &frame, Rgb(cell.background))
+    frame_box(image, &cell.candidate.cell, cell.background, cell_fraction)
+}
+
+/// The classifier's crop around the cell box `cell`: [`framing_box`] cut with `background`
+/// (the picture's background colour, [`super::Sighting::background`]) as padding. The one
+/// framing of the button, live mode, `classify`, `eval` and the station.
+pub fn frame_box(
+    image: &RgbImage,
+    cell: &PixelBox,
+    background: [u8; 3],
+    cell_fraction: f32,
+) -> RgbImage {
+    cut(image, &framing_box(cell, cell_fraction), Rgb(background))
 }
 
 #[cfg(test)]

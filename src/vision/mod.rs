@@ -1,7 +1,7 @@
 //! Image processing with no I/O: finding white cells and cropping them.
 //!
 //! - [`locator`]: candidate white-cell boxes in a whole camera field,
-//! - [`crop`]: choosing the cell to classify and cutting a square around it,
+//! - [`crop`]: choosing the cell to classify,
 //! - [`framing`]: the classifier's square framed by the found cell (fields and crops),
 //! - [`session`]: what a session has measured of its microscope (ruler, stain strength).
 
@@ -17,9 +17,9 @@ pub mod params;
 pub mod ruler;
 pub mod session;
 
-pub use crop::{ChosenCell, choose_cell, crop_square};
+pub use crop::{ChosenCell, choose_cell};
 pub use framing::{
-    FramingBox, PictureCell, find_cell, find_cell_in_session, frame_cell, framing_box,
+    FramingBox, PictureCell, find_cell, find_cell_in_session, frame_box, frame_cell, framing_box,
 };
 pub use locator::{
     Candidate, Sighting, locate, locate_crop, locate_detailed, locate_in_session, locate_tight_crop,
