@@ -27,6 +27,8 @@ pub struct LocatorFinder {
     reticle: Option<(u32, u32)>,
     /// What the frames so far measured of the microscope (used by the adaptive locator).
     session: crate::vision::SessionNorms,
+    /// The session's values last written to the log.
+    logged: crate::vision::Norms,
 }
 
 impl LocatorFinder {
@@ -42,6 +44,39 @@ impl LocatorFinder {
             cell_fraction,
             reticle,
             session: crate::vision::SessionNorms::new(),
+            logged: crate::vision::Norms::default(),
+        }
+    }
+}
+
+/// Relative change of the session's ruler or stain strength worth a log line (a new
+/// objective or stain, not frame-to-frame noise).
+const NOTABLE_CHANGE: f32 = 0.2;
+
+fn notable(old: Option<f32>, new: Option<f32>) -> bool {
+    match (old, new) {
+        (None, Some(_)) => true,
+        (Some(a), Some(b)) => (b - a).abs() > NOTABLE_CHANGE * a.abs(),
+        _ => false,
+    }
+}
+
+impl LocatorFinder {
+    /// Says what the session has measured of the microscope once it knows, and again when
+    /// it changes notably, so a new microscope's setup can be checked in the log.
+    fn log_session(&mut self) {
+        let now = self.session.norms();
+        if notable(self.logged.red_cell_px, now.red_cell_px)
+            || notable(self.logged.saturation, now.saturation)
+        {
+            log::info!(
+                "locator session: red cells {} across, stain strength {} of the reference",
+                now.red_cell_px
+                    .map_or("not measured".into(), |d| format!("{d:.0} px")),
+                now.saturation
+                    .map_or("not measured".into(), |s| format!("{s:.2}")),
+            );
+            self.logged = now;
         }
     }
 }
@@ -53,10 +88,26 @@ impl CellFinder for LocatorFinder {
             &self.params,
             self.reticle,
             &mut self.session,
-        )?;
+        );
+        self.log_session();
+        let chosen = chosen?;
         Some(FoundCell {
             crop: crate::vision::frame_cell(frame, &chosen, self.cell_fraction),
             cells_in_view: chosen.count,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::notable;
+
+    #[test]
+    fn only_a_first_value_or_a_large_change_is_notable() {
+        assert!(notable(None, Some(32.0)));
+        assert!(!notable(Some(32.0), Some(35.0)));
+        assert!(notable(Some(32.0), Some(16.0)));
+        assert!(!notable(Some(32.0), None));
+        assert!(!notable(None, None));
     }
 }
