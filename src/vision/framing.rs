@@ -12,9 +12,7 @@ use serde::Serialize;
 
 use super::PixelBox;
 use super::crop::choose_cell;
-use super::locator::{
-    Candidate, Sighting, locate_crop, locate_detailed, locate_in_session, locate_tight_crop,
-};
+use super::locator::{Candidate, Sighting, locate_crop, locate_in_session, locate_tight_crop};
 use super::params::LocatorParams;
 use super::session::SessionNorms;
 
@@ -85,18 +83,10 @@ pub struct PictureCell {
     pub background: [u8; 3],
 }
 
-/// Locates the white cells of `image` and chooses the one nearest `reticle` (the centre
-/// when `None`): the same for camera fields and for pictures that are already crops.
-pub fn find_cell(
-    image: &RgbImage,
-    params: &LocatorParams,
-    reticle: Option<(u32, u32)>,
-) -> Option<PictureCell> {
-    chosen_in(image, locate_detailed(image, params), reticle)
-}
-
-/// [`find_cell`] for the frames of a session, in order: the locator uses what `session`
-/// has measured of the microscope so far, and the frame's measurements are added to it.
+/// Locates the white cells of a camera frame and chooses the one nearest `reticle` (the
+/// centre when `None`). Frames come in order, as the frames of a session: the locator
+/// uses what `session` has measured of the microscope so far, and the frame's
+/// measurements are added to it.
 pub fn find_cell_in_session(
     image: &RgbImage,
     params: &LocatorParams,
@@ -283,16 +273,14 @@ mod tests {
             })
         });
         let params = LocatorParams::default();
+        let adaptive = LocatorParams {
+            adaptive: true,
+            ..params.clone()
+        };
         assert!(
-            find_cell(
-                &img,
-                &LocatorParams {
-                    adaptive: true,
-                    ..params.clone()
-                },
-                None
-            )
-            .is_none()
+            crate::vision::locate_detailed(&img, &adaptive)
+                .candidates
+                .is_empty()
         );
         let cell = find_in_picture(&img, &params).expect("found as a tight crop");
         assert!(

@@ -19,7 +19,7 @@ pub mod session;
 
 pub use crop::{ChosenCell, choose_cell};
 pub use framing::{
-    FramingBox, PictureCell, find_cell, find_cell_in_session, frame_box, frame_cell, framing_box,
+    FramingBox, PictureCell, find_cell_in_session, frame_box, frame_cell, framing_box,
 };
 pub use locator::{
     Candidate, Sighting, locate, locate_crop, locate_detailed, locate_in_session, locate_tight_crop,

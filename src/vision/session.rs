@@ -39,12 +39,17 @@ fn push(window: &mut VecDeque<f32>, value: Option<f32>) {
     }
 }
 
+/// Median of the window, sorted on the stack (called for every located frame).
 fn median(window: &VecDeque<f32>) -> Option<f32> {
     if window.len() < MIN_FRAMES {
         return None;
     }
-    let mut v: Vec<f32> = window.iter().copied().collect();
-    v.sort_by(f32::total_cmp);
+    let mut v = [0.0f32; WINDOW];
+    for (slot, value) in v.iter_mut().zip(window) {
+        *slot = *value;
+    }
+    let v = &mut v[..window.len()];
+    v.sort_unstable_by(f32::total_cmp);
     Some(v[v.len() / 2])
 }
 
