@@ -113,18 +113,33 @@ fn chosen_in(image: &RgbImage, seen: Sighting, reticle: Option<(u32, u32)>) -> O
 /// The white cell of a picture that is already a crop (an upload, a dataset image): the
 /// adaptive locator measuring the cytoplasm ([`locate_crop`]: a crop's bulk is not a
 /// field's, the cell may fill most of it, under any stain), and the cell nearest the
-/// picture's centre. When it sees no nucleus, the
-/// picture is taken for a tight crop, whose bulk is the cell itself, and searched again
-/// with [`locate_tight_crop`].
+/// picture's centre. The picture is also searched as a tight crop, whose bulk is the cell
+/// itself ([`locate_tight_crop`]); that reading is taken when the first sees no nucleus,
+/// or when it sees the whole of a nucleus the first saw only part of.
 pub fn find_in_picture(image: &RgbImage, params: &LocatorParams) -> Option<PictureCell> {
     let params = LocatorParams {
         adaptive: true,
         ..params.clone()
     };
-    chosen_in(image, locate_crop(image, &params), None).or_else(|| {
-        let seen = locate_tight_crop(image, &params);
-        chosen_in(image, seen, None)
-    })
+    let tight = || chosen_in(image, locate_tight_crop(image, &params), None);
+    match chosen_in(image, locate_crop(image, &params), None) {
+        Some(loose) => Some(tight().filter(|t| sees_more_of(t, &loose)).unwrap_or(loose)),
+        None => tight(),
+    }
+}
+
+/// Whether the tight-crop reading `tight` saw the whole of a nucleus that the loose
+/// reading `loose` saw only part of (one lobe of a neutrophil, the dark corner of a
+/// lymphocyte, as in tight Jiangxi crops): its nucleus holds the loose one and is larger,
+/// and stays inside the picture (a "nucleus" reaching the edge is red cells merged in,
+/// as in loose crops full of them).
+fn sees_more_of(tight: &PictureCell, loose: &PictureCell) -> bool {
+    let (t, l) = (&tight.candidate.nucleus, &loose.candidate.nucleus);
+    let holds = t.x0 <= l.x0 && t.y0 <= l.y0 && t.x1 >= l.x1 && t.y1 >= l.y1;
+    holds
+        && !tight.candidate.at_border
+        && u64::from(t.width()) * u64::from(t.height())
+            > u64::from(l.width()) * u64::from(l.height())
 }
 
 /// How a picture that is already a crop frames its cell, as the model sees it after its
