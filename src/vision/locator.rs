@@ -462,27 +462,45 @@ mod tests {
         assert!(!inside[0].at_border);
     }
 
+    /// A `width` x `height` picture of one round cell in its middle: `colours` are the
+    /// nucleus (radius `nucleus_r`), the cytoplasm (radius `cell_r`, 0 for none) and the
+    /// background.
+    fn concentric(
+        size: (u32, u32),
+        nucleus_r: i32,
+        cell_r: i32,
+        colours: [[u8; 3]; 3],
+    ) -> RgbImage {
+        let (cx, cy) = (size.0 as i32 / 2, size.1 as i32 / 2);
+        RgbImage::from_fn(size.0, size.1, |x, y| {
+            let d2 = (x as i32 - cx).pow(2) + (y as i32 - cy).pow(2);
+            Rgb(if d2 < nucleus_r * nucleus_r {
+                colours[0]
+            } else if d2 < cell_r * cell_r {
+                colours[1]
+            } else {
+                colours[2]
+            })
+        })
+    }
+
     /// A pale field with one cell: a nucleus of radius `nucleus_r` in a cytoplasm of
     /// radius `cell_r` (0 for none), centred at (320, 240), and no red cells.
     fn lone_cell(nucleus_r: i32, cell_r: i32) -> RgbImage {
-        RgbImage::from_fn(640, 480, |x, y| {
-            let d2 = (x as i32 - 320).pow(2) + (y as i32 - 240).pow(2);
-            if d2 < nucleus_r * nucleus_r {
-                Rgb([120, 90, 200])
-            } else if d2 < cell_r * cell_r {
-                Rgb([190, 170, 195])
-            } else {
-                Rgb([225, 215, 220])
-            }
-        })
+        let colours = [[120, 90, 200], [190, 170, 195], [225, 215, 220]];
+        concentric((640, 480), nucleus_r, cell_r, colours)
+    }
+
+    fn adaptive() -> LocatorParams {
+        LocatorParams {
+            adaptive: true,
+            ..Default::default()
+        }
     }
 
     #[test]
     fn in_a_field_the_box_is_the_margin_and_in_a_crop_the_measured_cytoplasm() {
-        let p = LocatorParams {
-            adaptive: true,
-            ..Default::default()
-        };
+        let p = adaptive();
         let img = lone_cell(40, 76);
         let field = locate_detailed(&img, &p).candidates;
         let crop = locate_crop(&img, &p).candidates;
@@ -505,10 +523,7 @@ mod tests {
     fn a_session_ruler_finds_small_cells_the_frame_alone_cannot_size() {
         // Half the magnification: a nucleus of radius 20 is under the reference's smallest
         // nucleus, and the frame has no red cells to measure.
-        let p = LocatorParams {
-            adaptive: true,
-            ..Default::default()
-        };
+        let p = adaptive();
         let img = lone_cell(20, 0);
         assert!(locate_detailed(&img, &p).candidates.is_empty());
         let half = Norms {
@@ -528,19 +543,10 @@ mod tests {
 
     #[test]
     fn a_session_saturation_lifts_a_washed_out_stain() {
-        let p = LocatorParams {
-            adaptive: true,
-            ..Default::default()
-        };
+        let p = adaptive();
         // A faint nucleus: nucleus-ness about 0.15, under the 0.25 threshold.
-        let img = RgbImage::from_fn(640, 480, |x, y| {
-            let d2 = (x as i32 - 320).pow(2) + (y as i32 - 240).pow(2);
-            if d2 < 50 * 50 {
-                Rgb([190, 170, 220])
-            } else {
-                Rgb([225, 215, 220])
-            }
-        });
+        let faint = [[190, 170, 220], [0; 3], [225, 215, 220]];
+        let img = concentric((640, 480), 50, 0, faint);
         assert!(locate_detailed(&img, &p).candidates.is_empty());
         let washed = Norms {
             red_cell_px: None,
@@ -552,24 +558,13 @@ mod tests {
     /// A Jiangxi-like tight crop: yellow background, a cell of radius `cell_r` filling most
     /// of a 120x120 picture, pink-brown cytoplasm and a magenta nucleus of radius 22.
     fn tight_crop(cell_r: i32) -> RgbImage {
-        RgbImage::from_fn(120, 120, |x, y| {
-            let d2 = (x as i32 - 60).pow(2) + (y as i32 - 60).pow(2);
-            if d2 < 22 * 22 {
-                Rgb([132, 22, 79])
-            } else if d2 < cell_r * cell_r {
-                Rgb([175, 94, 89])
-            } else {
-                Rgb([250, 235, 139])
-            }
-        })
+        let colours = [[132, 22, 79], [175, 94, 89], [250, 235, 139]];
+        concentric((120, 120), 22, cell_r, colours)
     }
 
     #[test]
     fn a_tight_crop_is_found_from_its_own_values() {
-        let p = LocatorParams {
-            adaptive: true,
-            ..Default::default()
-        };
+        let p = adaptive();
         let img = tight_crop(44);
         assert!(
             locate_detailed(&img, &p).candidates.is_empty(),
