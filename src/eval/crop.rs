@@ -10,7 +10,7 @@ use std::time::Instant;
 use image::GrayImage;
 use serde::Serialize;
 
-use super::locate::EvalError;
+use super::locate::{EvalError, percentile};
 use crate::vision::PixelBox;
 use crate::vision::framing::{crop_framing, find_in_picture};
 use crate::vision::params::LocatorParams;
@@ -115,14 +115,13 @@ fn median(v: Vec<f64>) -> f64 {
     quantile(v, 0.5).unwrap_or(0.0)
 }
 
-/// The `q` quantile (nearest rank), `None` for no values.
+/// The `q` quantile by `locate-eval`'s nearest-rank rule, `None` for no values.
 fn quantile(mut v: Vec<f64>, q: f64) -> Option<f64> {
     if v.is_empty() {
         return None;
     }
     v.sort_by(f64::total_cmp);
-    let i = ((v.len() - 1) as f64 * q.clamp(0.0, 1.0)).round() as usize;
-    Some(v[i])
+    Some(percentile(&v, q.clamp(0.0, 1.0)))
 }
 
 /// Finds and chooses the white cell in every `dir/CLASS/*.{jpg,jpeg,png}` and scores it.

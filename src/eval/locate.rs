@@ -153,7 +153,8 @@ fn load_field(image_path: &Path, xml_path: &Path) -> Result<(RgbImage, Vec<Pixel
     Ok((image, truth))
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+/// The `p` quantile of `sorted` values by nearest rank (0 for none).
+pub(super) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
