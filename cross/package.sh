@@ -11,7 +11,8 @@
 #
 # Installs what is missing (cargo-deb from crates.io; the rustup target; the cross linker
 # from Debian, when running as root). Needs the shipped model in models/
-# (hematovision-wbc4.tflite, labels.txt, metadata.json, head.json). Packages land in target/debian/.
+# (hematovision-wbc4.tflite, labels.txt, metadata.json, head.json, gate.json). Packages land in
+# target/debian/.
 # Check them with: HV_DEB=target/debian/<file>.deb cargo test --test package_contents -- --ignored
 set -euo pipefail
 
@@ -26,7 +27,7 @@ die() {
 
 [ "$#" -gt 0 ] || set -- amd64 arm64
 
-for f in models/hematovision-wbc4.tflite models/labels.txt models/metadata.json models/head.json; do
+for f in models/hematovision-wbc4.tflite models/labels.txt models/metadata.json models/head.json models/gate.json; do
     [ -s "$f" ] || die "$f is missing: the package ships the trained model (see models/)"
 done
 

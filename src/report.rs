@@ -43,8 +43,11 @@ pub struct SlideReport {
         serialize_with = "one_decimal"
     )]
     pub per_100_wbc: BTreeMap<String, f64>,
-    /// Cells under the confidence threshold (not in the differential).
+    /// Cells under the confidence threshold or unfamiliar (not in the differential).
     pub unidentified: u32,
+    /// Of the unidentified cells, those the model's gate found unlike every class it
+    /// knows (a basophil, an immature granulocyte or an erythroblast, perhaps).
+    pub unfamiliar: u32,
     /// Cells in the differential.
     pub differential_total: u32,
     /// Every cell recorded, identified or not.
@@ -67,6 +70,9 @@ pub struct SlideReport {
     /// The calibration that counted it; absent for the shipped head.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub calibration: Option<String>,
+    /// The unfamiliar-cell gate in use; absent when the slide was counted without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gate: Option<String>,
     /// Classes in model order.
     #[serde(skip)]
     pub lines: Vec<ClassLine>,
@@ -112,6 +118,7 @@ impl SlideReport {
                 .filter_map(|l| Some((l.label.clone(), l.per_100_wbc?)))
                 .collect(),
             unidentified: session.unidentified(),
+            unfamiliar: session.unfamiliar(),
             differential_total: session.differential_total(),
             total: session.total(),
             target: session.target,
@@ -122,6 +129,7 @@ impl SlideReport {
             finished: session.finished.map(|f| rfc3339_utc(f.wall_ms)),
             model: session.model.clone(),
             calibration: session.calibration.clone(),
+            gate: session.gate.clone(),
             lines,
         }
     }
@@ -150,6 +158,9 @@ impl fmt::Display for SlideReport {
                 )
             )?;
         }
+        if let Some(gate) = &self.gate {
+            writeln!(f, "  unfamiliar-cell gate {gate}")?;
+        }
         for line in self.lines.iter().filter(|l| l.per_100_wbc.is_none()) {
             writeln!(
                 f,
@@ -175,12 +186,17 @@ impl fmt::Display for SlideReport {
                 )?;
             }
         }
+        let under = format!("confidence under {:.0}%", self.threshold * 100.0);
+        let why = match self.unfamiliar {
+            0 => under,
+            n => format!(
+                "{n} unlike any class the model knows, the others {under}; check them by eye"
+            ),
+        };
         write!(
             f,
-            "  {:<12} {:>4}  (confidence under {:.0}%, not in the differential)",
-            "unidentified",
-            self.unidentified,
-            self.threshold * 100.0
+            "  {:<12} {:>4}  ({why}, not in the differential)",
+            "unidentified", self.unidentified
         )
     }
 }

@@ -10,7 +10,7 @@ use hematovision::hw::button::ButtonEvent;
 use hematovision::hw::display::transport::TransportError;
 use hematovision::hw::display::{Display, DisplayError, Screen, Status, UNSURE_REMOVED};
 use hematovision::model::litert::{self, LiteRtError};
-use hematovision::model::{Classifier, ClassifyError};
+use hematovision::model::{CellAnswer, Classifier, ClassifyError, Provenance};
 use image::RgbImage;
 use support::NoButtons;
 
@@ -436,4 +436,95 @@ fn a_four_class_slide_journals_no_outside_classes() {
         .collect::<String>();
     assert!(journal.contains("\"session_started\""), "{journal}");
     assert!(!journal.contains("outside_differential"), "{journal}");
+}
+
+/// A classifier with a gate: queued answers, each flagged unfamiliar or not.
+struct Gated {
+    inner: Fixed,
+    flags: VecDeque<bool>,
+}
+
+impl Classifier for Gated {
+    fn labels(&self) -> &[String] {
+        self.inner.labels()
+    }
+    fn classify(&mut self, image: &RgbImage) -> Result<Vec<f32>, ClassifyError> {
+        self.inner.classify(image)
+    }
+    fn classify_cell(&mut self, image: &RgbImage) -> Result<CellAnswer, ClassifyError> {
+        Ok(CellAnswer {
+            probabilities: self.inner.classify(image)?,
+            unfamiliar: self.flags.pop_front().unwrap_or(false),
+        })
+    }
+    fn provenance(&self) -> Provenance {
+        Provenance {
+            model: Some("gated 1".into()),
+            gate: Some("sha256:0123456789ab".into()),
+            ..Provenance::default()
+        }
+    }
+}
+
+#[test]
+fn an_unfamiliar_cell_is_shown_as_such_and_kept_out_of_the_differential() {
+    let dir = tempfile::tempdir().unwrap();
+    let display = Recorder::default();
+    let confident_lymphocyte = vec![0.01, 0.97, 0.01, 0.01];
+    let devices = Devices {
+        camera: Box::new(QueueCamera(VecDeque::new())),
+        finder: Box::new(Finder(true)),
+        classifier: Box::new(Gated {
+            inner: Fixed {
+                labels: labels(&FOUR),
+                answers: vec![confident_lymphocyte.clone(); 2].into(),
+            },
+            flags: vec![true, false].into(),
+        }),
+        display: Box::new(display.clone()),
+        buttons: Box::new(NoButtons),
+    };
+    let settings = AppSettings {
+        target: 100,
+        confidence_threshold: 0.6,
+        outside_differential: Vec::new(),
+        data_dir: dir.path().to_path_buf(),
+        save_crops: true,
+    };
+    let mut app = App::start(devices, settings).unwrap();
+    assert_eq!(
+        app.counter().session().unwrap().gate.as_deref(),
+        Some("sha256:0123456789ab"),
+        "the slide records the gate that checks it"
+    );
+    app.handle(ButtonEvent::Count);
+    let last_result = || {
+        display
+            .shown
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .find_map(|s| match s {
+                Screen::Result {
+                    unsure, unfamiliar, ..
+                } => Some((*unsure, *unfamiliar)),
+                _ => None,
+            })
+    };
+    assert_eq!(last_result(), Some((true, true)));
+    let s = app.counter().session().unwrap();
+    assert_eq!((s.unidentified(), s.unfamiliar(), s.counts()[1]), (1, 1, 0));
+    assert!(s.cells()[0].unfamiliar);
+    app.handle(ButtonEvent::Count);
+    assert_eq!(last_result(), Some((false, false)));
+    let s = app.counter().session().unwrap();
+    assert_eq!((s.unidentified(), s.counts()[1]), (1, 1));
+    // Undo names the unfamiliar cell as the unidentified one it was.
+    app.handle(ButtonEvent::Undo);
+    app.handle(ButtonEvent::Undo);
+    assert_eq!(
+        display.last_status(),
+        Some(Status::Undone(UNSURE_REMOVED.into()))
+    );
 }

@@ -319,6 +319,7 @@ fn doctor_line(calibration: PathBuf) -> (Vec<Check>, Check) {
         threads: 1,
         views: 0,
         calibration: Some(calibration),
+        unfamiliar_gate: true,
     };
     let checks = inference::check_model(&section);
     let line = checks

@@ -58,8 +58,21 @@ fn result(label: &str, confidence: f32, unsure: bool, cells: usize) -> Screen {
         label: label.into(),
         confidence,
         unsure,
+        unfamiliar: false,
         cells_in_view: cells,
         tally: tally([2, 14, 3, 28], if unsure { 2 } else { 0 }),
+    }
+}
+
+/// A cell the model's gate flagged: unidentified whatever its confidence.
+fn unfamiliar(label: &str, confidence: f32) -> Screen {
+    Screen::Result {
+        label: label.into(),
+        confidence,
+        unsure: true,
+        unfamiliar: true,
+        cells_in_view: 1,
+        tally: tally([2, 14, 3, 28], 3),
     }
 }
 
@@ -102,6 +115,11 @@ fn catalogue() -> Vec<(String, &'static str, Screen)> {
             result("monocyte", 0.41, true, 1),
         ),
         (
+            "result-unfamiliar",
+            "Unlike any class the model knows (a basophil, an IG, an NRBC?): unidentified",
+            unfamiliar("lymphocyte", 0.91),
+        ),
+        (
             "result-two-cells",
             "Two cells in view: centre the one you mean",
             result("lymphocyte", 0.88, false, 2),
@@ -140,6 +158,7 @@ fn catalogue() -> Vec<(String, &'static str, Screen)> {
                 label: "ERYTHROBLAST".into(),
                 confidence: 0.93,
                 unsure: false,
+                unfamiliar: false,
                 cells_in_view: 1,
                 tally: tally7([3, 28, 6, 55, 1, 4, 2], 2),
             },
@@ -295,6 +314,44 @@ fn unsure_marker_appears_only_when_unsure() {
         }
         assert_ne!(sure.as_bytes(), unsure.as_bytes());
     }
+}
+
+#[test]
+fn an_unfamiliar_cell_names_no_class_and_shows_the_unsure_marker() {
+    let draw_top = |text: &str, font| {
+        let mut fb = Framebuffer::new();
+        let style = TextStyleBuilder::new()
+            .alignment(Alignment::Center)
+            .baseline(Baseline::Top)
+            .build();
+        Text::with_text_style(
+            text,
+            Point::new(64, 0),
+            MonoTextStyle::new(font, BinaryColor::On),
+            style,
+        )
+        .draw(&mut fb)
+        .unwrap();
+        fb
+    };
+    let same_top = |a: &Framebuffer, b: &Framebuffer| {
+        (0..20).all(|y| (0..WIDTH).all(|x| a.pixel(x, y) == b.pixel(x, y)))
+    };
+    for confidence in [0.3, 0.91] {
+        let fb = render(&unfamiliar("lymphocyte", confidence));
+        assert!(same_top(&fb, &draw_top(screens::UNFAMILIAR, &FONT_10X20)));
+        assert!(!same_top(&fb, &draw_top("LYMPHOCYTE", &FONT_10X20)));
+        let area = region(UNSURE_MARKER);
+        assert!(lit(&fb, UNSURE_MARKER) * 10 > area * 6, "marker missing");
+        // The hint, not a confidence, left of the marker; no bar under it.
+        assert!(screens::UNFAMILIAR_HINT.len() * 6 <= UNSURE_MARKER.0);
+        assert!(fb.lit_in(0, 22, UNSURE_MARKER.0, 36) > 40);
+    }
+    // The confidence is not drawn: two confidences give the same screen.
+    assert_eq!(
+        render(&unfamiliar("lymphocyte", 0.3)).as_bytes(),
+        render(&unfamiliar("lymphocyte", 0.91)).as_bytes()
+    );
 }
 
 #[test]

@@ -28,14 +28,19 @@ fn real_model_loads_and_classifies_the_test_image() {
             threads: 1,
             views: 8,
             calibration: None,
+            unfamiliar_gate: true,
         };
         let checks = inference::check_model(&section);
         let names: Vec<&str> = checks.iter().map(|c| c.name).collect();
-        assert_eq!(names, ["runtime", "model", "calibration", "inference"]);
+        assert_eq!(
+            names,
+            ["runtime", "model", "calibration", "gate", "inference"]
+        );
         for c in &checks {
             assert_eq!(c.status, Status::Ok, "{model}: {c}");
         }
-        assert!(checks[3].detail.contains("ms"), "{}", checks[3]);
+        assert!(checks[4].detail.contains("ms"), "{}", checks[4]);
+        assert!(checks[3].detail.contains("ships none"), "{}", checks[3]);
         assert!(checks[1].detail.contains("8 views"), "{}", checks[1]);
     }
 }
@@ -48,6 +53,7 @@ fn non_image_model_fails_the_model_line() {
         threads: 1,
         views: 0,
         calibration: None,
+        unfamiliar_gate: true,
     };
     let checks = inference::check_model(&section);
     assert_eq!(checks[0].status, Status::Ok, "{}", checks[0]);
@@ -55,6 +61,50 @@ fn non_image_model_fails_the_model_line() {
     assert!(checks[1].detail.contains("not an image"), "{}", checks[1]);
     assert_eq!(checks[2].status, Status::Fail);
     assert_eq!(checks[3].status, Status::Fail);
+    assert_eq!(checks[4].status, Status::Fail);
+}
+
+/// The gate line on the shipped model: in use, turned off by the configuration, or lost.
+#[test]
+fn the_gate_line_says_whether_unfamiliar_cells_are_kept_out() {
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+    let section = |path: PathBuf, on: bool| ModelSection {
+        path,
+        runtime_library: None,
+        threads: 1,
+        views: 1,
+        calibration: None,
+        unfamiliar_gate: on,
+    };
+    let gate_line = |s: &ModelSection| {
+        let checks = inference::check_model(s);
+        assert_eq!(checks[4].status, Status::Ok, "{}", checks[4]);
+        checks[3].clone()
+    };
+    let model = shipped.join("hematovision-wbc4.tflite");
+    let on = gate_line(&section(model.clone(), true));
+    assert_eq!(on.status, Status::Ok, "{on}");
+    assert!(on.detail.contains("in use"), "{on}");
+    let off = gate_line(&section(model, false));
+    assert_eq!(off.status, Status::Warn, "{off}");
+    assert!(off.detail.contains("unfamiliar_gate = false"), "{off}");
+    // The gate file lost from an installed model: a warning naming the fix.
+    let dir = tempfile::tempdir().unwrap();
+    for file in [
+        "hematovision-wbc4.tflite",
+        "labels.txt",
+        "metadata.json",
+        "head.json",
+    ] {
+        std::fs::copy(shipped.join(file), dir.path().join(file)).unwrap();
+    }
+    let lost = gate_line(&section(dir.path().join("hematovision-wbc4.tflite"), true));
+    assert_eq!(lost.status, Status::Warn, "{lost}");
+    let fix = lost.fix.clone().unwrap_or_default();
+    assert!(
+        lost.detail.contains("gate.json") && fix.contains("reinstall"),
+        "{lost}"
+    );
 }
 
 fn doctor(config: &Path) -> (i32, Vec<String>) {
@@ -222,6 +272,7 @@ fn shipped_models_with_simulated_devices_pass_every_check() {
             threads: 1,
             views: 0,
             calibration: None,
+            unfamiliar_gate: true,
         };
         let checks = inference::check_model(&section);
         for c in &checks {

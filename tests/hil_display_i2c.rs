@@ -51,6 +51,7 @@ fn oled_initialises_and_draws_through_the_stub() {
             label: "neutrophil".into(),
             confidence: 0.93,
             unsure: false,
+            unfamiliar: false,
             cells_in_view: 1,
             tally: TallyView {
                 labels: vec!["eosinophil".into(), "neutrophil".into()],

@@ -310,15 +310,18 @@ fn wrong_values_in_the_journal_are_refused_with_file_and_line() {
     identified_under["cell"]["confidence"] = 0.4.into();
     identified_under["cell"]["probabilities"] = serde_json::json!([0.2, 0.2, 0.2, 0.4]);
     let wraps = cell_line(s, u64::MAX);
+    let mut unfamiliar_counted = cell_line(s, 2);
+    unfamiliar_counted["cell"]["unfamiliar"] = true.into();
     let lines = [
-        start_line(s),    // 1
-        cell_line(s, 1),  // 2
-        unknown_label,    // 3
-        over_one,         // 4
-        negative,         // 5
-        identified_under, // 6
-        wraps,            // 7
-        cell_line(s, 2),  // 8
+        start_line(s),      // 1
+        cell_line(s, 1),    // 2
+        unknown_label,      // 3
+        over_one,           // 4
+        negative,           // 5
+        identified_under,   // 6
+        wraps,              // 7
+        unfamiliar_counted, // 8
+        cell_line(s, 2),    // 9
     ];
     write_lines(dir.path(), "s1.jsonl", &lines);
     let replay = read_session(dir.path(), Some(s)).unwrap();
@@ -326,7 +329,7 @@ fn wrong_values_in_the_journal_are_refused_with_file_and_line() {
     let seqs: Vec<u64> = session.cells().iter().map(|c| c.seq).collect();
     assert_eq!(seqs, vec![1, 2], "{:?}", replay.problems);
     assert_eq!(session.counts(), &[0, 0, 0, 2]);
-    assert_eq!(replay.problems.len(), 5, "{:?}", replay.problems);
+    assert_eq!(replay.problems.len(), 6, "{:?}", replay.problems);
     for (problem, line) in replay.problems.iter().zip(3..) {
         assert!(problem.contains(&format!("s1.jsonl:{line}:")), "{problem}");
         assert!(problem.contains("not counted"), "{problem}");
@@ -385,6 +388,7 @@ fn new_lines_record_the_model_and_the_head_and_replay() {
     let cell = counter
         .count_event_by(
             vec![0.1, 0.7, 0.1, 0.1],
+            false,
             "f.jpg".into(),
             None,
             head.clone(),
@@ -416,4 +420,72 @@ fn new_lines_record_the_model_and_the_head_and_replay() {
     let read = read_session(dir.path(), Some(&id)).unwrap();
     assert!(read.problems.is_empty(), "{:?}", read.problems);
     assert_eq!(read.counter.session().unwrap().cells().len(), 2);
+}
+
+#[test]
+fn an_unfamiliar_cell_is_journaled_unidentified_and_replays_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut journal, replay) = Journal::open(dir.path()).unwrap();
+    let mut counter = replay.counter;
+    let id = journal.new_session_id(at(0).wall_ms);
+    let start = counter
+        .start_event(id.clone(), labels(), 100, 0.6, at(0))
+        .unwrap()
+        .with_model(Some("hematovision-wbc4 1.3.1".into()), None)
+        .with_gate(Some("sha256:abcdefabcdef".into()));
+    commit(&mut journal, &mut counter, start);
+    // Confident, but the gate flagged it: unidentified whatever the confidence.
+    let flagged = counter
+        .count_event_by(
+            vec![0.02, 0.95, 0.02, 0.01],
+            true,
+            "b.jpg".into(),
+            None,
+            None,
+            at(1),
+        )
+        .unwrap();
+    commit(&mut journal, &mut counter, flagged);
+    let known = counter
+        .count_event_by(
+            vec![0.02, 0.95, 0.02, 0.01],
+            false,
+            "l.jpg".into(),
+            None,
+            None,
+            at(2),
+        )
+        .unwrap();
+    commit(&mut journal, &mut counter, known);
+    drop(journal);
+
+    let text = fs::read_to_string(journal_file(dir.path(), &id)).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["gate"], "sha256:abcdefabcdef");
+    assert_eq!(lines[1]["cell"]["unfamiliar"], true);
+    assert_eq!(lines[1]["cell"]["identified"], false);
+    // A cell the gate passed carries no flag, as every line written before the gate.
+    assert!(lines[2]["cell"].get("unfamiliar").is_none(), "{}", lines[2]);
+
+    let (_journal, replay) = Journal::open(dir.path()).unwrap();
+    assert!(replay.problems.is_empty(), "{:?}", replay.problems);
+    let session = replay.counter.session().unwrap();
+    assert_eq!(session.gate.as_deref(), Some("sha256:abcdefabcdef"));
+    assert_eq!(session.counts(), &[0, 1, 0, 0]);
+    assert_eq!(session.unidentified(), 1);
+    assert_eq!(session.unfamiliar(), 1);
+    let report = hematovision::report::SlideReport::of(session);
+    assert_eq!((report.unidentified, report.unfamiliar), (1, 1));
+    let text = report.to_string();
+    assert!(
+        text.contains("unfamiliar-cell gate sha256:abcdefabcdef"),
+        "{text}"
+    );
+    assert!(
+        text.contains("1 unlike any class the model knows"),
+        "{text}"
+    );
 }

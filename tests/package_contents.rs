@@ -82,6 +82,7 @@ fn check_package(deb: &Path) {
         "/usr/share/hematovision/models/labels.txt",
         "/usr/share/hematovision/models/metadata.json",
         "/usr/share/hematovision/models/head.json",
+        "/usr/share/hematovision/models/gate.json",
         "/usr/lib/hematovision/libLiteRt.so",
         "/etc/hematovision/hematovision.toml",
         "/lib/udev/rules.d/60-hematovision.rules",

@@ -613,3 +613,41 @@ fn an_upload_saved_to_the_open_slide_is_counted_and_reviewed_cells_are_exported(
     assert!(!run.status.success());
     assert!(String::from_utf8_lossy(&run.stderr).contains("no journal/ folder"));
 }
+
+#[test]
+fn an_unfamiliar_upload_is_shown_and_saved_as_unidentified() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = "20250106T000000Z";
+    make_slide(dir.path(), id, &[[0.1, 0.9]], false);
+    // A confident answer the gate flags: unsure whatever the confidence.
+    let gated = Box::new(Always::new(&LABELS, vec![0.05, 0.95]).unfamiliar());
+    let station = serve(dir.path(), gated, Setup::default());
+    let picture = jpeg(48, 40, [120, 60, 160]);
+    let parts = [("image", "odd.jpg", picture.as_slice())];
+    let v = post_pictures(station.addr, "/api/classify", &parts).json();
+    assert_eq!(v["images"][0]["label"], "neutrophil", "{v}");
+    assert_eq!(v["images"][0]["unfamiliar"], true, "{v}");
+    assert_eq!(v["images"][0]["unsure"], true, "{v}");
+
+    let a = post_pictures(station.addr, &format!("/api/slides/{id}/cells"), &parts);
+    assert_eq!(a.status, 200, "{}", a.text());
+    let slide = request(station.addr, "GET", &format!("/api/slides/{id}"), &[], b"").json();
+    assert_eq!(slide["unidentified"], 1, "{slide}");
+    assert_eq!(slide["unfamiliar"], 1, "{slide}");
+    assert_eq!(
+        slide["counts"]["neutrophil"], 1,
+        "only the first cell: {slide}"
+    );
+    assert_eq!(slide["cells"][1]["unfamiliar"], true, "{slide}");
+    assert_eq!(slide["cells"][1]["final_label"], "unidentified", "{slide}");
+    let page = request(
+        station.addr,
+        "GET",
+        &format!("/slides/{id}/report.html"),
+        &[],
+        b"",
+    );
+    let text = page.text();
+    assert!(text.contains("UNFAMILIAR"), "{text}");
+    assert!(text.contains("check them by eye"), "{text}");
+}

@@ -290,6 +290,24 @@ fn the_station_works_in_a_real_browser() {
         );
         browser.screenshot("classify-error.png");
 
+        // A cell the gate flags → UNFAMILIAR beside the class, in the page.
+        let odd_station = serve(
+            data.path(),
+            Box::new(Always::new(&labels, vec![0.05, 0.95]).unfamiliar()),
+            Setup::default(),
+        );
+        browser.go(&format!("http://{}/", odd_station.addr));
+        let input = browser.wait("#files");
+        browser.type_into(&input, cell.to_str().unwrap());
+        browser.click(&browser.wait("#classify"));
+        let flag = browser.wait(".result .unsure");
+        assert!(
+            browser.text(&flag).starts_with("UNFAMILIAR"),
+            "{}",
+            browser.text(&flag)
+        );
+        drop(odd_station);
+
         // The slide list, then reclassify cell 1 (neutrophil → lymphocyte).
         browser.go(&format!("{base}/slides"));
         browser.wait("#slides");

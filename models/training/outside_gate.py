@@ -17,7 +17,12 @@ differential. This script measures such a gate with a rule fixed before any figu
   the four at the 60% confidence threshold), and the unseen microscopes.
 
     python3 models/training/outside_gate.py --model models/hematovision-wbc4.tflite \
-        --data ../shared/datasets --out models/training/results/outside_gate.json
+        --data ../shared/datasets --out models/training/results/outside_gate.json \
+        --write-gate models/gate.json
+
+`--write-gate` writes the fitted gate for the daemon (`src/model/gate.rs` reads it): the
+standardisation folded into the weights, so the daemon computes one dot product on the mean
+embedding, `score = weights . embedding + bias`, and flags the cell when `score > threshold`.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ FALSE_FLAG = 0.02
 LAMBDAS = (1e-4, 1e-3, 1e-2, 1e-1)
 THRESHOLD_CONFIDENCE = 0.6
 IMAGE_EXTS = {".jpg", ".jpeg", ".png"}
+GATE_FORMAT = "hematovision-gate/1"
 
 # (key, folder under --data, sample size, role): "in"/"out" train the gate; "four"/"extra" are reported.
 SETS = (
@@ -163,6 +169,7 @@ def main() -> None:
     ap.add_argument("--data", type=Path, required=True, help="the shared datasets folder")
     ap.add_argument("--out", type=Path, required=True, help="JSON figures")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--write-gate", type=Path, help="also write the gate file the daemon reads")
     args = ap.parse_args()
 
     from common import quiet_tensorflow
@@ -203,6 +210,48 @@ def main() -> None:
         print(key, json.dumps(result["sets"][key]), flush=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"written {args.out}")
+    if args.write_gate:
+        args.write_gate.write_text(json.dumps(gate_file(gate, mean, std, result), indent=1) + "\n")
+        print(f"written {args.write_gate}")
+        record_gate(args.write_gate)
+
+
+def record_gate(gate_path: Path) -> None:
+    """Names the gate file, with its sha256, in the metadata.json beside it (if there is one)."""
+    import hashlib
+
+    meta_path = gate_path.parent / "metadata.json"
+    if not meta_path.is_file():
+        return
+    meta = json.loads(meta_path.read_text())
+    meta["gate"] = {
+        "file": gate_path.name,
+        "reads": "mean over the orientation views of the embedding output",
+        "flags": "cells unlike the four classes (basophils, immature granulocytes, erythroblasts): "
+                 "counted as unidentified",
+        "fitted_by": "models/training/outside_gate.py",
+    }
+    meta.setdefault("sha256", {})[gate_path.name] = hashlib.sha256(gate_path.read_bytes()).hexdigest()
+    meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+    print(f"recorded in {meta_path}")
+
+
+def gate_file(gate: dict, mean: np.ndarray, std: np.ndarray, result: dict) -> dict:
+    """The daemon's gate: `(z - mean) / std . w + b` folded into `weights . z + bias`."""
+    weights = gate["w"] / std
+    bias = float(gate["b"] - np.sum(gate["w"] * mean / std))
+    return {
+        "format": GATE_FORMAT,
+        "reads": "mean over the orientation views of the embedding output",
+        "flags": "weights . embedding + bias > threshold",
+        "embedding_size": int(len(weights)),
+        "weights": [round(float(v), 7) for v in weights],
+        "bias": round(bias, 7),
+        "threshold": round(float(gate["threshold"]), 7),
+        "rule": result["rule"],
+        "lambda": gate["lambda"],
+        "training_cells": result["training_cells"],
+    }
 
 
 if __name__ == "__main__":

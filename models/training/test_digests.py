@@ -33,6 +33,8 @@ class ModelDigestsTest(unittest.TestCase):
         files = [models / "hematovision-wbc4.tflite", models / "hematovision-wbc4-float32.tflite"]
         if "head" in meta:  # since 1.3.1 the head's weights are a file of the bundle too
             files.append(models / meta["head"]["file"])
+        if "gate" in meta:  # and the unfamiliar-cell gate (outside_gate.py --write-gate)
+            files.append(models / meta["gate"]["file"])
         self.assertEqual(meta["sha256"], model_digests(files))
 
 

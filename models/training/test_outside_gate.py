@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from outside_gate import choose_gate, fit_logistic, report_extra, report_four  # noqa: E402
+from outside_gate import (  # noqa: E402
+    choose_gate, fit_logistic, gate_file, record_gate, report_extra, report_four)
 
 
 class GateTest(unittest.TestCase):
@@ -50,3 +51,33 @@ class GateTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class GateFileTest(unittest.TestCase):
+    def test_the_folded_gate_scores_raw_embeddings_as_the_fit_scores_standardised_ones(self) -> None:
+        rng = np.random.default_rng(3)
+        x = rng.normal(2.0, 3.0, (50, 6))
+        mean, std = x.mean(0), x.std(0) + 1e-6
+        gate = {"w": rng.normal(0, 1, 6), "b": 0.3, "threshold": -0.2, "lambda": 0.01}
+        result = {"rule": "r", "training_cells": {"a": 50}}
+        file = gate_file(gate, mean, std, result)
+        self.assertEqual(file["embedding_size"], 6)
+        folded = x @ np.array(file["weights"]) + file["bias"]
+        fitted = ((x - mean) / std) @ gate["w"] + gate["b"]
+        np.testing.assert_allclose(folded, fitted, atol=1e-4)
+        self.assertEqual(list(folded > file["threshold"]), list(fitted > gate["threshold"]))
+
+    def test_the_gate_is_recorded_with_its_digest_in_the_metadata_beside_it(self) -> None:
+        import hashlib
+        import json
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            (folder / "gate.json").write_text('{"format": "hematovision-gate/1"}\n')
+            (folder / "metadata.json").write_text(json.dumps({"name": "m", "sha256": {"m.tflite": "ab"}}))
+            record_gate(folder / "gate.json")
+            meta = json.loads((folder / "metadata.json").read_text())
+            self.assertEqual(meta["gate"]["file"], "gate.json")
+            digest = hashlib.sha256((folder / "gate.json").read_bytes()).hexdigest()
+            self.assertEqual(meta["sha256"], {"m.tflite": "ab", "gate.json": digest})

@@ -20,6 +20,7 @@ use serde::Serialize;
 use tokio::sync::{broadcast, oneshot, watch};
 
 use crate::count::{CountError, Event, Session};
+use crate::model::CellAnswer;
 use crate::store::StoreError;
 
 /// Requests waiting for the loop at most; more are refused until it catches up.
@@ -133,8 +134,8 @@ pub enum Request {
         slide: String,
         /// The crop the model saw, kept as the cell's picture.
         crop: RgbImage,
-        /// The model's probabilities for it.
-        probabilities: Vec<f32>,
+        /// The model's answer for it.
+        answer: CellAnswer,
         /// Where it came from (`upload:<file name>`).
         origin: String,
         /// The slide after it, and the new cell's number.

@@ -23,7 +23,7 @@ use crate::camera::FrameSource;
 use crate::count::{Counter, Event, Stamp};
 use crate::hw::button::{ButtonEvent, Buttons};
 use crate::hw::display::{Display, ErrorCode, Screen, Status, TallyView};
-use crate::model::Classifier;
+use crate::model::{CellAnswer, Classifier};
 use crate::service::ServiceNotifier;
 use crate::store::{DataDirLock, Journal, StoreError};
 
@@ -370,7 +370,9 @@ impl App {
         ) {
             Ok(event) => {
                 // Which model and head count this slide, for whoever reads the journal.
-                let event = event.with_model(provenance.model, provenance.calibration);
+                let event = event
+                    .with_model(provenance.model, provenance.calibration)
+                    .with_gate(provenance.gate);
                 log::info!("new slide {}", event.session());
                 self.commit(event)
             }
@@ -405,7 +407,7 @@ impl App {
                                 "undo: cell {} {}{} ({}) removed from the count",
                                 cell.seq,
                                 cell.label,
-                                if cell.identified { "" } else { " UNSURE" },
+                                cell.unsure_tag(),
                                 cell.frame
                             );
                             if cell.identified {
@@ -454,21 +456,21 @@ impl App {
         origin: &str,
         cells_in_view: usize,
     ) -> CountOutcome {
-        let probabilities = match self.devices.classifier.classify(crop) {
-            Ok(p) => p,
+        let answer = match self.devices.classifier.classify_cell(crop) {
+            Ok(answer) => answer,
             Err(e) => {
                 log::error!("{origin}: {e}");
                 return CountOutcome::Failed(format!("classifier: {e}"));
             }
         };
-        self.count_probabilities(probabilities, crop, origin, cells_in_view, false)
+        self.count_answer(answer, crop, origin, cells_in_view, false)
     }
 
     /// Journals a classified crop as a counted cell; its picture is kept when the
     /// settings say so, or always (`keep_crop`: an upload saved from the station).
-    fn count_probabilities(
+    fn count_answer(
         &mut self,
-        probabilities: Vec<f32>,
+        answer: CellAnswer,
         crop: &image::RgbImage,
         origin: &str,
         cells_in_view: usize,
@@ -482,7 +484,8 @@ impl App {
         }
         let head = self.devices.classifier.provenance().head;
         let event = match self.counter.count_event_by(
-            probabilities,
+            answer.probabilities,
+            answer.unfamiliar,
             origin.to_string(),
             crop_path,
             head,
@@ -508,7 +511,7 @@ impl App {
             cell.seq,
             cell.label,
             cell.confidence * 100.0,
-            if cell.identified { "" } else { " UNSURE" },
+            cell.unsure_tag(),
             cells_in_view
         );
         CountOutcome::Counted {
@@ -566,6 +569,7 @@ impl App {
                     label: cell.label.clone(),
                     confidence: cell.confidence,
                     unsure: !cell.identified,
+                    unfamiliar: cell.unfamiliar,
                     cells_in_view: *cells_in_view,
                     tally: tally.clone(),
                 });

@@ -3,6 +3,7 @@
 
 use crate::count::{CountError, Counter, Event, Session};
 use crate::hw::display::Status;
+use crate::model::CellAnswer;
 use crate::store::{Journal, amend};
 
 use super::link::{LinkError, Request, Update};
@@ -53,12 +54,12 @@ impl App {
             Request::AddCell {
                 slide,
                 crop,
-                probabilities,
+                answer,
                 origin,
                 reply,
             } => {
                 let done = if self.is_open_slide(&slide) {
-                    self.add_upload(&crop, probabilities, &origin)
+                    self.add_upload(&crop, answer, &origin)
                 } else {
                     Err(LinkError::Conflict(format!(
                         "slide {slide} is not the one being counted: an upload can only join the open slide"
@@ -105,10 +106,10 @@ impl App {
     fn add_upload(
         &mut self,
         crop: &image::RgbImage,
-        probabilities: Vec<f32>,
+        answer: CellAnswer,
         origin: &str,
     ) -> Result<(Session, u64), LinkError> {
-        match self.count_probabilities(probabilities, crop, origin, 1, true) {
+        match self.count_answer(answer, crop, origin, 1, true) {
             CountOutcome::Counted { cell, .. } => {
                 self.show_status(Status::Ready);
                 let session = self

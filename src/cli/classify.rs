@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use hematovision::config::Config;
-use hematovision::model::Classifier;
 use hematovision::model::preprocess::read_rgb;
+use hematovision::model::{CellAnswer, Classifier};
 use hematovision::vision::framing::find_in_picture;
 use hematovision::vision::{
     LocatorParams, PictureCell, SessionNorms, find_cell_in_session, frame_cell, framing_box,
@@ -45,6 +45,7 @@ pub fn run(
     } = options;
     let mut classifier = model.open_calibrated(calibration)?;
     let head = classifier.provenance().head;
+    let gated = classifier.gate().is_some();
     let config = match config {
         Some(path) => Config::load(path)?,
         None => Config::default(),
@@ -64,7 +65,13 @@ pub fn run(
             reticle,
         };
         match classify_one(&mut classifier, file, &how, &mut session) {
-            Ok((probabilities, seen)) => {
+            Ok((
+                CellAnswer {
+                    probabilities,
+                    unfamiliar,
+                },
+                seen,
+            )) => {
                 let (best, confidence) = probabilities
                     .iter()
                     .copied()
@@ -84,6 +91,9 @@ pub fn run(
                     });
                     if let (Some(head), Some(map)) = (&head, line.as_object_mut()) {
                         map.insert("head".into(), json!(head));
+                    }
+                    if let (true, Some(map)) = (gated, line.as_object_mut()) {
+                        map.insert("unfamiliar".into(), json!(unfamiliar));
                     }
                     if (locate || reframe)
                         && let Some(map) = line.as_object_mut()
@@ -124,10 +134,15 @@ pub fn run(
                     let all: Vec<String> =
                         ranked.iter().map(|(l, p)| format!("{l} {p:.3}")).collect();
                     println!(
-                        "{}: {} {:.1}%  ({})",
+                        "{}: {} {:.1}%{}  ({})",
                         file.display(),
                         labels[best],
                         confidence * 100.0,
+                        if unfamiliar {
+                            " UNFAMILIAR (unlike any class the model knows)"
+                        } else {
+                            ""
+                        },
                         all.join(", ")
                     );
                 }
@@ -166,17 +181,19 @@ pub struct How<'a> {
     pub reticle: Option<(u32, u32)>,
 }
 
-/// The probabilities, and the cell found when locating or re-framing (`None` when the
-/// picture was classified as it is).
+/// The answer (probabilities, and the gate's verdict), and the cell found when locating or
+/// re-framing (`None` when the picture was classified as it is).
 fn classify_one(
     classifier: &mut dyn Classifier,
     file: &Path,
     how: &How<'_>,
     session: &mut SessionNorms,
-) -> Result<(Vec<f32>, Option<PictureCell>), String> {
+) -> Result<(CellAnswer, Option<PictureCell>), String> {
     let (picture, seen) = picture_of(file, how, session)?;
-    let probabilities = classifier.classify(&picture).map_err(|e| e.to_string())?;
-    Ok((probabilities, seen))
+    let answer = classifier
+        .classify_cell(&picture)
+        .map_err(|e| e.to_string())?;
+    Ok((answer, seen))
 }
 
 /// The picture the classifier sees for `file`, framed as `how` says (as the daemon frames

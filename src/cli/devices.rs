@@ -34,6 +34,23 @@ pub fn classifier(
     Ok(classifier)
 }
 
+/// Turns the model's unfamiliar-cell gate on or off as the configuration says, and logs
+/// what that means.
+pub fn use_gate(classifier: &mut TfliteClassifier, on: bool) {
+    let in_use = classifier.use_gate(on);
+    if !on && classifier.bundle().gate().is_some() {
+        log::warn!(
+            "model.unfamiliar_gate = false: cells unlike the model's classes (basophils, \
+             immature granulocytes, erythroblasts) are counted as one of them"
+        );
+    } else if !in_use {
+        log::info!(
+            "the model ships no unfamiliar-cell gate: only its confidence sends a cell to \
+             the unidentified bin"
+        );
+    }
+}
+
 /// Loads the calibration at `path` into `classifier`; a refused one is an error naming why
 /// and the fix.
 pub fn load_calibration(classifier: &mut TfliteClassifier, path: &Path) -> anyhow::Result<()> {

@@ -106,6 +106,7 @@ pub fn run(config_path: &Path, options: RunOptions) -> anyhow::Result<ExitCode> 
         config.model.threads,
         config.model.views,
     )?;
+    devices::use_gate(&mut classifier, config.model.unfamiliar_gate);
     let head =
         devices::calibrate_or_fall_back(&mut classifier, config.model.calibration.as_deref());
     let camera = devices::camera(&config)?;

@@ -76,7 +76,8 @@ fn build(
         config.model.views,
     ) {
         Ok(mut classifier) => {
-            // The station answers with the head the daemon counts with.
+            // The station answers with the head and the gate the daemon counts with.
+            super::devices::use_gate(&mut classifier, config.model.unfamiliar_gate);
             let head = super::devices::calibrate_or_fall_back(
                 &mut classifier,
                 config.model.calibration.as_deref(),

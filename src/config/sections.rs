@@ -113,6 +113,10 @@ pub struct ModelSection {
     /// model's shipped head; absent: the shipped head. One made for another model, or with
     /// other labels, is refused and the shipped head used (loudly).
     pub calibration: Option<PathBuf>,
+    /// Use the model's unfamiliar-cell gate when it ships one (`gate.json`): a cell unlike
+    /// every class the model knows (a basophil, an immature granulocyte, an erythroblast
+    /// for the four-class model) is counted as unidentified instead of as one of them.
+    pub unfamiliar_gate: bool,
 }
 
 impl Default for ModelSection {
@@ -123,6 +127,7 @@ impl Default for ModelSection {
             threads: 0,
             views: 0,
             calibration: None,
+            unfamiliar_gate: true,
         }
     }
 }

@@ -103,6 +103,7 @@ impl Counter {
             threshold,
             model: None,
             calibration: None,
+            gate: None,
             at,
         };
         Self::check_start(&event)?;
@@ -111,7 +112,7 @@ impl Counter {
 
     /// The event that counts one classified cell: the most probable class, recorded as
     /// unidentified when its probability is under the slide's threshold. The cell is
-    /// recorded as answered by the model's shipped head.
+    /// recorded as answered by the model's shipped head, and not unfamiliar.
     pub fn count_event(
         &self,
         probabilities: Vec<f32>,
@@ -119,14 +120,17 @@ impl Counter {
         crop: Option<String>,
         at: Stamp,
     ) -> Result<Event, CountError> {
-        self.count_event_by(probabilities, frame, crop, None, at)
+        self.count_event_by(probabilities, false, frame, crop, None, at)
     }
 
     /// [`Counter::count_event`] for a cell answered by `head` (`None`: the model's shipped
-    /// head; `calibration sha256:<12 hex>` for a recalibrated one).
+    /// head; `calibration sha256:<12 hex>` for a recalibrated one) and flagged `unfamiliar`
+    /// or not by the model's gate: an unfamiliar cell is unidentified whatever its
+    /// confidence.
     pub fn count_event_by(
         &self,
         probabilities: Vec<f32>,
+        unfamiliar: bool,
         frame: String,
         crop: Option<String>,
         head: Option<String>,
@@ -162,7 +166,8 @@ impl Counter {
             class,
             label: session.labels[class].clone(),
             confidence,
-            identified: confidence >= session.threshold,
+            identified: confidence >= session.threshold && !unfamiliar,
+            unfamiliar,
             probabilities,
             frame,
             crop,
@@ -319,6 +324,7 @@ impl Counter {
                 threshold,
                 model,
                 calibration,
+                gate,
                 at,
             } => {
                 let mut started = Session::new(
@@ -331,6 +337,7 @@ impl Counter {
                 );
                 started.model = model.clone();
                 started.calibration = calibration.clone();
+                started.gate = gate.clone();
                 self.current = Some(started);
             }
             Event::CellCounted { session, cell } => {
@@ -483,7 +490,10 @@ impl Counter {
                 cell.confidence, cell.class
             ));
         }
-        if cell.identified != (cell.confidence >= session.threshold) {
+        if cell.unfamiliar && cell.identified {
+            return invalid("an unfamiliar cell is recorded as identified".into());
+        }
+        if !cell.unfamiliar && cell.identified != (cell.confidence >= session.threshold) {
             return invalid(format!(
                 "identified is {} but confidence {} is {} the slide's threshold {}",
                 cell.identified,

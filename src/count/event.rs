@@ -27,9 +27,15 @@ pub struct CellRecord {
     pub confidence: f32,
     /// Probability of every class, in label order.
     pub probabilities: Vec<f32>,
-    /// False when the confidence was under the threshold: the cell goes to the
-    /// 'unidentified' bin and is not part of the differential.
+    /// False when the confidence was under the threshold, or the cell is unfamiliar: the
+    /// cell goes to the 'unidentified' bin and is not part of the differential.
     pub identified: bool,
+    /// True when the model's unfamiliar-cell gate found the cell unlike every class the
+    /// model knows (a basophil, an immature granulocyte or an erythroblast for the
+    /// four-class model): it is unidentified whatever its confidence. Absent (false) in
+    /// journals written before the gate existed.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub unfamiliar: bool,
     /// Where the frame came from (file name or device).
     pub frame: String,
     /// Path of the saved crop that was classified, if crops are kept.
@@ -42,6 +48,18 @@ pub struct CellRecord {
     pub head: Option<String>,
     /// When the cell was counted.
     pub at: Stamp,
+}
+
+impl CellRecord {
+    /// How a log line or a report marks the cell: `""` when identified, `" UNFAMILIAR"`
+    /// when the gate flagged it, else `" UNSURE"` (under the confidence threshold).
+    pub fn unsure_tag(&self) -> &'static str {
+        match (self.identified, self.unfamiliar) {
+            (true, _) => "",
+            (false, true) => " UNFAMILIAR",
+            (false, false) => " UNSURE",
+        }
+    }
 }
 
 /// Everything that changes the count.
@@ -72,6 +90,10 @@ pub enum Event {
         /// calibration file's sha256>`); `None` for the model's shipped head.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         calibration: Option<String>,
+        /// The unfamiliar-cell gate in use (`sha256:<12 hex>` of its file); `None` when
+        /// the slide was counted without one (and in journals written before it existed).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        gate: Option<String>,
         /// When.
         at: Stamp,
     },
@@ -139,6 +161,15 @@ impl Event {
         self
     }
 
+    /// This event with the unfamiliar-cell gate in use recorded, if it starts a slide
+    /// (other events are returned as they are).
+    pub fn with_gate(mut self, gate: Option<String>) -> Self {
+        if let Event::SessionStarted { gate: g, .. } = &mut self {
+            *g = gate;
+        }
+        self
+    }
+
     /// The event's name, as its journal line's `event` field says.
     pub fn name(&self) -> &'static str {
         match self {
@@ -162,4 +193,9 @@ impl Event {
             | Event::SignedOff { session, .. } => session,
         }
     }
+}
+
+/// For `skip_serializing_if`: a false flag is left out of the journal line.
+fn is_false(flag: &bool) -> bool {
+    !*flag
 }

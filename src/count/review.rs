@@ -189,6 +189,48 @@ mod tests {
     }
 
     #[test]
+    fn an_unfamiliar_cell_is_unidentified_until_a_reviewer_names_it() {
+        let mut c = Counter::new();
+        let labels = vec!["lymphocyte".to_string(), "neutrophil".to_string()];
+        let e = c
+            .start_event("s1".into(), labels, 10, 0.6, stamp(1))
+            .unwrap();
+        c.apply(&e).unwrap();
+        // Confident, yet flagged: the confidence does not let it into the differential.
+        let e = c
+            .count_event_by(vec![0.05, 0.95], true, "f".into(), None, None, stamp(2))
+            .unwrap();
+        let Event::CellCounted { cell, .. } = &e else {
+            panic!("{e:?}")
+        };
+        assert!(cell.unfamiliar && !cell.identified);
+        assert_eq!(cell.unsure_tag(), " UNFAMILIAR");
+        c.apply(&e).unwrap();
+        assert_eq!(counts(&c), (vec![0, 0], 1));
+        assert_eq!(c.session().unwrap().unfamiliar(), 1);
+        // The reviewer's eye decides: counted as named, no longer waiting for review.
+        let e = c
+            .review_event(1, Some("lymphocyte".into()), "Ana".into(), stamp(3))
+            .unwrap();
+        c.apply(&e).unwrap();
+        assert_eq!(counts(&c), (vec![1, 0], 0));
+        assert_eq!(c.session().unwrap().unfamiliar(), 0);
+        // A flagged cell under the threshold is unidentified too, and marked unfamiliar.
+        let e = c
+            .count_event_by(vec![0.45, 0.55], true, "g".into(), None, None, stamp(4))
+            .unwrap();
+        c.apply(&e).unwrap();
+        assert_eq!(counts(&c), (vec![1, 0], 1));
+        assert_eq!(c.session().unwrap().unfamiliar(), 1);
+        // An unflagged confident cell is counted as before.
+        let e = c
+            .count_event_by(vec![0.05, 0.95], false, "h".into(), None, None, stamp(5))
+            .unwrap();
+        c.apply(&e).unwrap();
+        assert_eq!(counts(&c), (vec![1, 1], 1));
+    }
+
+    #[test]
     fn names_are_checked() {
         assert!(check_name("Ana Souza").is_ok());
         assert!(check_name("").is_err());

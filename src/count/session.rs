@@ -39,6 +39,9 @@ pub struct Session {
     /// journal from before calibrations were recorded).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub calibration: Option<String>,
+    /// The unfamiliar-cell gate in use when the slide started (`None`: counted without one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gate: Option<String>,
     /// The reviewer's latest verdict per cell sequence number.
     reviews: BTreeMap<u64, Review>,
     counts: Vec<u32>,
@@ -79,6 +82,7 @@ impl Session {
             signed_off: None,
             model: None,
             calibration: None,
+            gate: None,
             reviews: BTreeMap::new(),
             counts,
             unidentified: 0,
@@ -165,6 +169,13 @@ impl Session {
     /// The counted cells still in the count, oldest first.
     pub fn cells(&self) -> &[CellRecord] {
         &self.cells
+    }
+
+    /// Cells of the unidentified bin that the model's gate found unfamiliar (and no reviewer
+    /// has put in a class since).
+    pub fn unfamiliar(&self) -> u32 {
+        let still = |c: &&CellRecord| c.unfamiliar && self.final_class(c).is_none();
+        self.cells.iter().filter(still).count() as u32
     }
 
     /// The sequence number the next counted cell gets.

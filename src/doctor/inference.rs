@@ -14,6 +14,7 @@ use crate::model::{Classifier, ClassifierOptions, ModelBundle, TfliteClassifier}
 
 use super::Check;
 use super::calibration::check_calibration;
+use super::gate::check_gate;
 
 /// A synthetic smear crop: pale pink background, red cells, one purple lobed nucleus in the
 /// middle. Deterministic, so the check needs no image file on the device.
@@ -67,8 +68,8 @@ pub fn validate_output(probabilities: &[f32], labels: usize, tolerance: f32) -> 
     Ok(())
 }
 
-/// Loads the runtime and the model of `[model]` and its calibration, and classifies
-/// [`test_image`]: four lines, `runtime`, `model`, `calibration` and `inference` (later ones
+/// Loads the runtime and the model of `[model]`, its calibration and its gate, and classifies
+/// [`test_image`]: five lines, `runtime`, `model`, `calibration`, `gate` and `inference` (later ones
 /// fail when an earlier one did; the test image goes through the calibrated head when one
 /// loads).
 pub fn check_model(model: &ModelSection) -> Vec<Check> {
@@ -81,6 +82,7 @@ pub fn check_model(model: &ModelSection) -> Vec<Check> {
                 Check::fail("runtime", e.to_string(), runtime_fix),
                 skipped("model", "runtime"),
                 skipped("calibration", "runtime"),
+                skipped("gate", "runtime"),
                 skipped("inference", "runtime"),
             ];
         }
@@ -104,6 +106,7 @@ pub fn check_model(model: &ModelSection) -> Vec<Check> {
         Err(e) => {
             checks.push(Check::fail("model", e.to_string(), model_fix(&model.path)));
             checks.push(skipped("calibration", "model"));
+            checks.push(skipped("gate", "model"));
             checks.push(skipped("inference", "model"));
             return checks;
         }
@@ -117,6 +120,7 @@ pub fn check_model(model: &ModelSection) -> Vec<Check> {
         &mut classifier,
         model.calibration.as_deref(),
     ));
+    checks.push(check_gate(&mut classifier, model.unfamiliar_gate));
     let image = test_image(info.input_width.max(info.input_height));
     let started = Instant::now();
     let outcome = classifier.classify(&image);
@@ -226,7 +230,7 @@ mod tests {
             ..ModelSection::default()
         };
         let checks = check_model(&section);
-        assert_eq!(checks.len(), 4);
+        assert_eq!(checks.len(), 5);
         for c in &checks[1..] {
             assert_eq!(c.status, crate::doctor::Status::Fail, "{c}");
         }
@@ -241,6 +245,7 @@ mod tests {
             threads: 1,
             views: 0,
             calibration: None,
+            unfamiliar_gate: true,
         };
         let checks = check_model(&section);
         assert_eq!(checks[0].name, "runtime");

@@ -9,6 +9,7 @@
 mod calibration;
 pub mod camera;
 pub mod devices;
+mod gate;
 pub mod inference;
 pub mod system;
 

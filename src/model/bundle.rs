@@ -10,6 +10,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::error::ModelError;
+use super::gate::Gate;
 use super::head_file::parse_head;
 use super::integrity::{self, Mismatch};
 use super::metadata::{self, LABELS_FILE, METADATA_FILE, ModelMetadata, OutputKind};
@@ -35,6 +36,7 @@ const DEFAULT_VIEWS: usize = 1;
 /// A model that exports its pooled embedding (metadata `outputs.embedding` and `head`) also
 /// has its shipped classification head here ([`ModelBundle::shipped_head`]), read from the
 /// head file and checked against its sha256 and the labels: recalibration starts from it.
+/// Such a model may also ship an unfamiliar-cell gate ([`ModelBundle::gate`]), checked alike.
 pub struct ModelBundle {
     model_path: PathBuf,
     labels_path: PathBuf,
@@ -45,6 +47,7 @@ pub struct ModelBundle {
     metadata: Option<ModelMetadata>,
     name: String,
     head: Option<Head>,
+    gate: Option<Gate>,
 }
 
 impl fmt::Debug for ModelBundle {
@@ -56,6 +59,7 @@ impl fmt::Debug for ModelBundle {
             .field("labels", &self.labels)
             .field("has_metadata", &self.metadata.is_some())
             .field("has_head", &self.head.is_some())
+            .field("gate", &self.gate.as_ref().map(Gate::identity))
             .finish()
     }
 }
@@ -96,6 +100,10 @@ impl ModelBundle {
             Some(meta) => read_head(dir, &metadata_path, meta, &labels)?,
             None => None,
         };
+        let gate = match &metadata {
+            Some(meta) => read_gate(dir, &metadata_path, meta)?,
+            None => None,
+        };
         Ok(Self {
             model_path: model_path.to_path_buf(),
             labels_path,
@@ -106,6 +114,7 @@ impl ModelBundle {
             metadata,
             name,
             head,
+            gate,
         })
     }
 
@@ -113,6 +122,12 @@ impl ModelBundle {
     /// for every model before 2.0.
     pub fn shipped_head(&self) -> Option<&Head> {
         self.head.as_ref()
+    }
+
+    /// The unfamiliar-cell gate shipped with the model ([`crate::model::gate`]); `None` for
+    /// a model without one.
+    pub fn gate(&self) -> Option<&Gate> {
+        self.gate.as_ref()
     }
 
     /// The `.tflite` file.
@@ -223,15 +238,51 @@ fn read_head(
     let Some(spec) = &meta.head else {
         return Ok(None);
     };
-    let path = dir.join(&spec.file);
+    // The model answers without it; only recalibration needs the head, and it says so.
+    let missing = "the model counts as shipped, but it cannot be recalibrated";
+    let Some((path, text)) = read_checked(dir, metadata_path, meta, &spec.file, missing)? else {
+        return Ok(None);
+    };
+    parse_head(&text, labels, spec.embedding_size)
+        .map(Some)
+        .map_err(|reason| ModelError::Metadata { path, reason })
+}
+
+/// Reads the unfamiliar-cell gate the metadata names (if any), checked as the head is.
+fn read_gate(
+    dir: &Path,
+    metadata_path: &Path,
+    meta: &ModelMetadata,
+) -> Result<Option<Gate>, ModelError> {
+    let (Some(spec), Some(head)) = (&meta.gate, &meta.head) else {
+        return Ok(None);
+    };
+    let missing = "cells unlike the model's classes (basophils, immature granulocytes, \
+                   erythroblasts) are then counted as one of them";
+    let Some((path, text)) = read_checked(dir, metadata_path, meta, &spec.file, missing)? else {
+        return Ok(None);
+    };
+    Gate::parse(&text, head.embedding_size)
+        .map(Some)
+        .map_err(|reason| ModelError::Metadata { path, reason })
+}
+
+/// Reads `file` beside the model after checking its sha256 against the metadata's record;
+/// `None`, with a warning that says what is lost (`missing`), when it is not there.
+fn read_checked(
+    dir: &Path,
+    metadata_path: &Path,
+    meta: &ModelMetadata,
+    file: &str,
+    missing: &str,
+) -> Result<Option<(PathBuf, String)>, ModelError> {
+    let path = dir.join(file);
     let bytes = match std::fs::read(&path) {
         Ok(bytes) => bytes,
-        // The model answers without it; only recalibration needs the head, and it says so.
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             log::warn!(
-                "{} is missing although {} names it: the model counts as shipped, but it \
-                 cannot be recalibrated; reinstall the model files (apt install --reinstall \
-                 hematovision)",
+                "{} is missing although {} names it: {missing}; reinstall the model files \
+                 (apt install --reinstall hematovision)",
                 path.display(),
                 metadata_path.display()
             );
@@ -244,12 +295,12 @@ fn read_head(
             });
         }
     };
-    match integrity::verify(&meta.sha256, &spec.file, &integrity::sha256_hex(&bytes)) {
+    match integrity::verify(&meta.sha256, file, &integrity::sha256_hex(&bytes)) {
         Ok(()) => {}
         Err(Mismatch::Differs { expected, found }) => {
             return Err(ModelError::Damaged {
                 path,
-                file: spec.file.clone(),
+                file: file.to_string(),
                 expected,
                 found,
             });
@@ -257,15 +308,12 @@ fn read_head(
         Err(Mismatch::NotRecorded { found }) => {
             return Err(ModelError::DigestNotRecorded {
                 meta_path: metadata_path.to_path_buf(),
-                file: spec.file.clone(),
+                file: file.to_string(),
                 found,
             });
         }
     }
-    let text = String::from_utf8_lossy(&bytes);
-    parse_head(&text, labels, spec.embedding_size)
-        .map(Some)
-        .map_err(|reason| ModelError::Metadata { path, reason })
+    Ok(Some((path, String::from_utf8_lossy(&bytes).into_owned())))
 }
 
 /// Verifies the model's sha256 against its metadata; without metadata, refuses a

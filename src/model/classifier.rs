@@ -51,6 +51,29 @@ pub struct Provenance {
     /// The head as a counted cell records it (`calibration sha256:<12 hex>`), `None` for
     /// the shipped head.
     pub head: Option<String>,
+    /// The unfamiliar-cell gate in use (`sha256:<12 hex>` of its file), `None` without one.
+    pub gate: Option<String>,
+}
+
+/// One cell's answer: the class probabilities, and whether the model's unfamiliar-cell
+/// gate ([`crate::model::gate`]) found the cell unlike every class the model knows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellAnswer {
+    /// One probability per label.
+    pub probabilities: Vec<f32>,
+    /// True when the gate flagged the cell: it is counted as unidentified, whatever the
+    /// confidence. Always false without a gate.
+    pub unfamiliar: bool,
+}
+
+impl CellAnswer {
+    /// An answer the gate did not flag (or given without a gate).
+    pub fn known(probabilities: Vec<f32>) -> Self {
+        CellAnswer {
+            probabilities,
+            unfamiliar: false,
+        }
+    }
 }
 
 /// Anything that turns an RGB picture of one cell into class probabilities.
@@ -59,6 +82,11 @@ pub trait Classifier {
     fn labels(&self) -> &[String];
     /// Classifies one image; the result has one probability per label and sums to 1.
     fn classify(&mut self, image: &image::RgbImage) -> Result<Vec<f32>, ClassifyError>;
+    /// Classifies one image and says whether the cell is unfamiliar (by default never: only
+    /// a classifier with a gate can tell).
+    fn classify_cell(&mut self, image: &image::RgbImage) -> Result<CellAnswer, ClassifyError> {
+        Ok(CellAnswer::known(self.classify(image)?))
+    }
     /// Which model and head answer (nothing said, by default).
     fn provenance(&self) -> Provenance {
         Provenance::default()

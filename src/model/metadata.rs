@@ -105,6 +105,18 @@ pub struct ModelMetadata {
     /// exports its embedding (absent: none, as for every model before 2.0).
     #[serde(default)]
     pub head: Option<HeadSpec>,
+    /// The unfamiliar-cell gate on the embedding, in a file beside the model (absent: none);
+    /// see [`crate::model::gate`].
+    #[serde(default)]
+    pub gate: Option<GateSpec>,
+}
+
+/// The `gate` object of `metadata.json`: where the unfamiliar-cell gate is. It reads the
+/// embedding the head reads, so it needs `head`. Other keys document it and are ignored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateSpec {
+    /// The gate file's name, beside the model (`gate.json`); its sha256 is in `sha256`.
+    pub file: String,
 }
 
 /// The `head` object of `metadata.json`: where the shipped head's weights are, and their
@@ -228,6 +240,11 @@ impl ModelMetadata {
                         .into(),
                 );
             }
+        }
+        if self.gate.is_some() && self.head.is_none() {
+            return Err(
+                "gate is given but head is not: the gate reads the embedding the head reads".into(),
+            );
         }
         if let Some(n) = self.views {
             let side = self.input_size as usize;

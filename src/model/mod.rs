@@ -6,6 +6,7 @@ pub mod bundle;
 mod calibration;
 mod classifier;
 mod error;
+pub mod gate;
 pub mod head_file;
 pub mod illumination;
 pub mod integrity;
@@ -19,8 +20,9 @@ pub mod views;
 
 pub use bundle::{DEFAULT_CELL_FRACTION, ModelBundle};
 pub use calibration::{ActiveCalibration, CalibrationError};
-pub use classifier::{Classifier, ClassifyError, Provenance};
+pub use classifier::{CellAnswer, Classifier, ClassifyError, Provenance};
 pub use error::ModelError;
+pub use gate::Gate;
 pub use recalibrate::{RecalibrateError, Recalibrated, recalibrate};
 pub use tflite::{
     CellOutputs, ClassifierOptions, ModelInfo, TfliteClassifier, default_threads, softmax,

@@ -6,7 +6,7 @@
 
 use image::RgbImage;
 
-use super::{Classifier, ClassifyError, Provenance};
+use super::{CellAnswer, Classifier, ClassifyError, Provenance};
 use crate::vision::{LocatorParams, frame_cell, framing::find_in_picture};
 
 /// A classifier that re-frames every picture first.
@@ -48,6 +48,16 @@ impl Classifier for Reframing<'_> {
                 self.unframed += 1;
                 log::debug!("re-framing: no white cell found; classifying the picture as it is");
                 self.inner.classify(image)
+            }
+        }
+    }
+
+    fn classify_cell(&mut self, image: &RgbImage) -> Result<CellAnswer, ClassifyError> {
+        match reframe(image, &self.params, self.cell_fraction) {
+            Some(framed) => self.inner.classify_cell(&framed),
+            None => {
+                self.unframed += 1;
+                self.inner.classify_cell(image)
             }
         }
     }

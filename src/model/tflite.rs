@@ -11,8 +11,9 @@ use serde::Serialize;
 
 use super::bundle::ModelBundle;
 use super::calibration::{ActiveCalibration, CalibrationError};
-use super::classifier::{Classifier, ClassifyError, Provenance};
+use super::classifier::{CellAnswer, Classifier, ClassifyError, Provenance};
 use super::error::ModelError;
+use super::gate::Gate;
 use super::illumination::{self, Illumination};
 use super::litert::{CompiledModel, DType, Model, Quantization, Runtime};
 use super::metadata::{self, OutputKind};
@@ -130,6 +131,8 @@ pub struct TfliteClassifier {
     embedding: Option<TensorOut>,
     /// The head answering instead of the shipped one, if a calibration is loaded.
     calibration: Option<ActiveCalibration>,
+    /// The bundle's unfamiliar-cell gate, while it is in use ([`TfliteClassifier::use_gate`]).
+    gate: Option<Gate>,
     /// Float tensor for quantised inputs (preprocessed, then quantised into the input).
     scratch: Vec<f32>,
     /// A copy of the prepared upright input, turned into the input for each further view.
@@ -342,6 +345,15 @@ impl TfliteClassifier {
             _ => Upright::F32(vec![0.0; len]),
         };
         let illumination = bundle.metadata().and_then(|m| m.illumination.clone());
+        // The gate reads the embedding; a model that does not export it cannot use one.
+        let gate = bundle.gate().filter(|_| embedding.is_some()).cloned();
+        if let Some(g) = &gate {
+            log::info!(
+                "unfamiliar-cell gate {} in use: cells unlike the model's classes are counted \
+                 as unidentified",
+                g.identity()
+            );
+        }
         Ok(Self {
             compiled,
             bundle,
@@ -356,6 +368,7 @@ impl TfliteClassifier {
             output_mode,
             embedding,
             calibration: None,
+            gate,
             scratch,
             upright,
         })
@@ -380,6 +393,25 @@ impl TfliteClassifier {
     /// The calibration answering, `None` when the shipped head does.
     pub fn calibration(&self) -> Option<&ActiveCalibration> {
         self.calibration.as_ref()
+    }
+
+    /// Turns the bundle's unfamiliar-cell gate on (as it is when loaded) or off; returns
+    /// whether a gate is now in use (never for a model without one).
+    pub fn use_gate(&mut self, on: bool) -> bool {
+        self.gate = if on {
+            self.bundle
+                .gate()
+                .filter(|_| self.embedding.is_some())
+                .cloned()
+        } else {
+            None
+        };
+        self.gate.is_some()
+    }
+
+    /// The unfamiliar-cell gate in use, if any.
+    pub fn gate(&self) -> Option<&Gate> {
+        self.gate.as_ref()
     }
 
     /// Whether the model exports its embedding (and so can be recalibrated).
@@ -678,6 +710,27 @@ impl Classifier for TfliteClassifier {
         self.infer_views()
     }
 
+    /// With a gate in use, one pass gives both the answer (the model's own probabilities,
+    /// or the calibrated head's from the same embeddings) and the gate's verdict.
+    fn classify_cell(&mut self, image: &RgbImage) -> Result<CellAnswer, ClassifyError> {
+        if self.gate.is_none() {
+            return Ok(CellAnswer::known(self.classify(image)?));
+        }
+        let outputs = self.outputs(image)?;
+        let probabilities = match &self.calibration {
+            Some(c) => c.head().cell_probabilities(&outputs.embeddings)?,
+            None => outputs.probabilities,
+        };
+        let unfamiliar = self
+            .gate
+            .as_ref()
+            .is_some_and(|g| g.flags(&outputs.embeddings));
+        Ok(CellAnswer {
+            probabilities,
+            unfamiliar,
+        })
+    }
+
     fn provenance(&self) -> Provenance {
         let model = match &self.info.version {
             Some(v) => format!("{} {v}", self.info.name),
@@ -687,6 +740,7 @@ impl Classifier for TfliteClassifier {
             model: Some(model),
             calibration: self.calibration.as_ref().map(ActiveCalibration::identity),
             head: self.calibration.as_ref().map(ActiveCalibration::head_name),
+            gate: self.gate.as_ref().map(|g| g.identity().to_string()),
         }
     }
 }

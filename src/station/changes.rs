@@ -72,7 +72,7 @@ pub(super) async fn add_cell(
             .ask(|reply| Request::AddCell {
                 slide,
                 crop: outcome.crop,
-                probabilities: outcome.probabilities,
+                answer: outcome.answer,
                 origin,
                 reply,
             })
@@ -83,7 +83,7 @@ pub(super) async fn add_cell(
     super::shared::blocking(move || {
         state
             .slides
-            .add_cell(&slide, &outcome.crop, outcome.probabilities, origin)
+            .add_cell(&slide, &outcome.crop, outcome.answer, origin)
             .map(|(_, seq)| seq)
     })
     .await

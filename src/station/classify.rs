@@ -11,8 +11,8 @@ use serde::Serialize;
 
 use crate::calib::Head;
 use crate::imagefile::decode_rgb_within;
-use crate::model::Classifier;
 use crate::model::reframe::reframe;
+use crate::model::{CellAnswer, Classifier};
 use crate::vision::LocatorParams;
 
 /// Longest side of the framing picture sent back with a result (it is shown small).
@@ -32,9 +32,12 @@ pub struct Classified {
     pub confidence: f32,
     /// Every class's probability.
     pub probabilities: BTreeMap<String, f32>,
-    /// True when the confidence is under the threshold: the daemon would count the cell
-    /// as unidentified.
+    /// True when the confidence is under the threshold or the cell is unfamiliar: the
+    /// daemon would count the cell as unidentified.
     pub unsure: bool,
+    /// True when the model's unfamiliar-cell gate found the cell unlike every class the
+    /// model knows (a basophil, an immature granulocyte or an erythroblast, perhaps).
+    pub unfamiliar: bool,
     /// Picture size as decoded, `[width, height]`.
     pub size: [u32; 2],
     /// True when a white cell was found and re-framed as the daemon frames camera cells;
@@ -51,8 +54,8 @@ pub struct Outcome {
     pub classified: Classified,
     /// The picture the model saw (kept as the cell's crop when saved to a slide).
     pub crop: RgbImage,
-    /// The probabilities in label order.
-    pub probabilities: Vec<f32>,
+    /// The probabilities in label order, and the gate's verdict.
+    pub answer: CellAnswer,
 }
 
 /// The model and the rules around it.
@@ -173,11 +176,12 @@ impl ClassifyService {
             .and_then(|(params, fraction)| reframe(&image, params, *fraction));
         let is_framed = framed.is_some();
         let crop = framed.unwrap_or(image);
-        let probabilities = classifier
+        let answer = classifier
             .lock()
             .map_err(|_| "the model failed on an earlier picture; restart the station".to_string())?
-            .classify(&crop)
+            .classify_cell(&crop)
             .map_err(|e| e.to_string())?;
+        let probabilities = &answer.probabilities;
         let (best, confidence) = probabilities
             .iter()
             .copied()
@@ -198,7 +202,8 @@ impl ClassifyService {
                 .cloned()
                 .zip(probabilities.iter().copied())
                 .collect(),
-            unsure: confidence < self.threshold,
+            unsure: confidence < self.threshold || answer.unfamiliar,
+            unfamiliar: answer.unfamiliar,
             size,
             framed: is_framed,
             framing: data_url(&crop),
@@ -206,7 +211,7 @@ impl ClassifyService {
         Ok(Outcome {
             classified,
             crop,
-            probabilities,
+            answer,
         })
     }
 }

@@ -23,8 +23,11 @@ pub struct CellDoc {
     pub model_label: String,
     /// The model's probability of that class.
     pub confidence: f32,
-    /// False when the model was under the slide's threshold (UNSURE).
+    /// False when the model was under the slide's threshold (UNSURE) or the cell is
+    /// unfamiliar.
     pub identified: bool,
+    /// True when the model's gate found the cell unlike every class it knows (UNFAMILIAR).
+    pub unfamiliar: bool,
     /// Every class's probability.
     pub probabilities: BTreeMap<String, f32>,
     /// The class the cell counts as: the reviewer's if reviewed, else the model's when
@@ -112,6 +115,7 @@ fn cell_doc(session: &Session, cell: &CellRecord) -> CellDoc {
         model_label: cell.label.clone(),
         confidence: cell.confidence,
         identified: cell.identified,
+        unfamiliar: cell.unfamiliar,
         probabilities: session
             .labels
             .iter()

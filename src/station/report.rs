@@ -128,6 +128,13 @@ fn flags(doc: &SlideDoc) -> String {
             s.unidentified
         ));
     }
+    if s.unfamiliar > 0 {
+        items.push(format!(
+            "{} of them looked unlike any class the model knows (a basophil, an immature \
+             granulocyte or an erythroblast, perhaps): check them by eye.",
+            s.unfamiliar
+        ));
+    }
     let corrected = doc
         .cells
         .iter()
@@ -199,7 +206,11 @@ fn cell_figure(doc: &SlideDoc, cell: &CellDoc, crop_base: Option<&str>, editable
             "{} {:.0}%{}",
             escape(&cell.model_label),
             cell.confidence * 100.0,
-            if cell.identified { "" } else { " UNSURE" }
+            match (cell.identified, cell.unfamiliar) {
+                (true, _) => "",
+                (false, true) => " UNFAMILIAR",
+                (false, false) => " UNSURE",
+            }
         )
     };
     let mut controls = String::new();

@@ -21,6 +21,7 @@ use tokio::sync::broadcast;
 
 use crate::app::{LoopHandle, Update};
 use crate::count::{CountError, Counter, Event, Session, Stamp, validate_session_id};
+use crate::model::CellAnswer;
 use crate::store::{
     DataDirLock, Journal, StoreError, amend, list_sessions, read_session, write_crop,
 };
@@ -202,7 +203,7 @@ impl SlideStore {
         &self,
         id: &str,
         crop: &image::RgbImage,
-        probabilities: Vec<f32>,
+        answer: CellAnswer,
         origin: String,
     ) -> Result<(SlideDoc, u64), ApiError> {
         let at = self.now();
@@ -213,7 +214,16 @@ impl SlideStore {
             seq = slide.next_seq();
             let path = write_crop(&data_dir, &slide.id, seq, crop)
                 .map_err(|e| CountError::Invalid(format!("the picture was not saved: {e}")))?;
-            c.count_event(probabilities, origin, Some(path.display().to_string()), at)
+            let head = None;
+            let crop = Some(path.display().to_string());
+            c.count_event_by(
+                answer.probabilities,
+                answer.unfamiliar,
+                origin,
+                crop,
+                head,
+                at,
+            )
         })?;
         Ok((doc, seq))
     }

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use hematovision::hw::button::{ButtonError, ButtonEvent, Buttons};
-use hematovision::model::{Classifier, ClassifyError};
+use hematovision::model::{CellAnswer, Classifier, ClassifyError};
 use image::RgbImage;
 
 /// Buttons nobody presses: the first poll asks the event loop to quit, so a test drives the
@@ -24,6 +24,8 @@ impl Buttons for NoButtons {
 pub struct Always {
     labels: Vec<String>,
     answer: Vec<f32>,
+    /// Whether a gate would flag every crop as unfamiliar.
+    unfamiliar: bool,
     /// Width and height of every crop classified, in order.
     pub crops: Vec<(u32, u32)>,
 }
@@ -34,8 +36,15 @@ impl Always {
         Always {
             labels: labels.iter().map(|s| s.to_string()).collect(),
             answer,
+            unfamiliar: false,
             crops: Vec::new(),
         }
+    }
+
+    /// Also flags every crop as unfamiliar, as a model's gate does a cell unlike its classes.
+    pub fn unfamiliar(mut self) -> Self {
+        self.unfamiliar = true;
+        self
     }
 
     /// Answers class `class` with certainty for every crop.
@@ -53,5 +62,11 @@ impl Classifier for Always {
     fn classify(&mut self, image: &RgbImage) -> Result<Vec<f32>, ClassifyError> {
         self.crops.push(image.dimensions());
         Ok(self.answer.clone())
+    }
+    fn classify_cell(&mut self, image: &RgbImage) -> Result<CellAnswer, ClassifyError> {
+        Ok(CellAnswer {
+            probabilities: self.classify(image)?,
+            unfamiliar: self.unfamiliar,
+        })
     }
 }

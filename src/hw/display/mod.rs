@@ -132,8 +132,12 @@ pub enum Screen {
         label: String,
         /// Its probability, 0..=1.
         confidence: f32,
-        /// True when the confidence is under the threshold (counted as unidentified).
+        /// True when the cell is counted as unidentified (under the threshold, or
+        /// unfamiliar).
         unsure: bool,
+        /// True when the model's gate found the cell unlike every class it knows: the
+        /// screen says UNFAMILIAR instead of the class.
+        unfamiliar: bool,
         /// How many white cells were in view (the centre one was classified).
         cells_in_view: usize,
         /// The count after this cell.

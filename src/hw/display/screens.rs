@@ -43,9 +43,13 @@ where
             label,
             confidence,
             unsure,
+            unfamiliar,
             cells_in_view,
             tally,
-        } => draw_result(target, label, *confidence, *unsure, *cells_in_view, tally),
+        } => {
+            let marks = (*unsure, *unfamiliar);
+            draw_result(target, label, *confidence, marks, *cells_in_view, tally)
+        }
         Screen::Tally(tally) => draw_tally(target, tally),
         Screen::Status { status, tally } => draw_status(target, status, tally.as_ref()),
     }
@@ -173,6 +177,12 @@ fn fixed_hint(status: &Status) -> &'static str {
         Status::Stopped => "COUNT SAVED",
     }
 }
+
+/// What the result screen says in large type for a cell the model's gate flagged.
+pub const UNFAMILIAR: &str = "UNFAMILIAR";
+/// What it asks of the technician beside the UNSURE marker (left of it: 12 characters of
+/// 6x10 type).
+pub const UNFAMILIAR_HINT: &str = "CHECK BY EYE";
 
 /// Region (x0, y0, x1, y1, exclusive ends) of the UNSURE marker on the result screen.
 pub const UNSURE_MARKER: (usize, usize, usize, usize) = (76, 22, 128, 35);
@@ -466,34 +476,54 @@ fn draw_result<D>(
     target: &mut D,
     label: &str,
     confidence: f32,
-    unsure: bool,
+    (unsure, unfamiliar): (bool, bool),
     cells_in_view: usize,
     tally: &TallyView,
 ) -> Result<(), D::Error>
 where
     D: DrawTarget<Color = BinaryColor>,
 {
+    // An unfamiliar cell's class is the model's guess among classes it is not one of:
+    // the screen names no class and asks for the technician's eye instead.
+    let shown = if unfamiliar {
+        UNFAMILIAR.to_string()
+    } else {
+        large_label(label)
+    };
     text_at(
         target,
-        &large_label(label),
+        &shown,
         W / 2,
         0,
         style(&FONT_10X20),
         Alignment::Center,
     )?;
 
-    let pct = confidence_percent(confidence);
-    text_at(
-        target,
-        &format!("{pct}%"),
-        0,
-        22,
-        style(&FONT_7X13_BOLD),
-        Alignment::Left,
-    )?;
-    if unsure {
+    if unfamiliar {
+        text_at(
+            target,
+            UNFAMILIAR_HINT,
+            0,
+            24,
+            style(&FONT_6X10),
+            Alignment::Left,
+        )?;
+    } else {
+        let pct = confidence_percent(confidence);
+        text_at(
+            target,
+            &format!("{pct}%"),
+            0,
+            22,
+            style(&FONT_7X13_BOLD),
+            Alignment::Left,
+        )?;
+    }
+    if unsure || unfamiliar {
         // Shorter bar, and a solid inverted UNSURE box that stands out at a glance.
-        bar(target, 31, 23, 42, 11, confidence)?;
+        if !unfamiliar {
+            bar(target, 31, 23, 42, 11, confidence)?;
+        }
         let (x0, y0, x1, y1) = UNSURE_MARKER;
         Rectangle::new(
             Point::new(x0 as i32, y0 as i32),

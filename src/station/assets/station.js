@@ -63,7 +63,7 @@ function resultCard(r, file, slide) {
   if (r.error) { card.append(el("p", "error", r.error)); return card; }
   const head = el("p", "label");
   head.append(el("b", "class", r.label), " " + (100 * r.confidence).toFixed(1) + "%");
-  if (r.unsure) head.append(" ", el("span", "unsure", "UNSURE"));
+  if (r.unsure) head.append(" ", el("span", "unsure", r.unfamiliar ? "UNFAMILIAR: unlike any class the model knows, check by eye" : "UNSURE"));
   card.append(head);
   const bar = el("div", "bar"); const fill = el("div"); fill.style.width = (100 * r.confidence).toFixed(1) + "%"; bar.append(fill); card.append(bar);
   const list = el("ul", "probabilities");
