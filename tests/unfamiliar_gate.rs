@@ -174,3 +174,103 @@ fn the_shipped_gate_keeps_cells_outside_the_four_out_of_the_count() {
         assert!(share <= 0.1, "{class}: {share:.2} flagged");
     }
 }
+
+/// `hematovision` with `args`, its JSON output parsed.
+fn cli_json(args: &[&std::ffi::OsStr]) -> serde_json::Value {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_hematovision"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)))
+}
+
+#[test]
+fn eval_and_classify_report_what_the_gate_does() {
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/hematovision-wbc4.tflite");
+    let tree = tempfile::tempdir().unwrap();
+    for (set, class, n) in [
+        ("pbc-extra/val", "BASOPHIL", 6),
+        ("pbc-extra/val", "IG", 4),
+        ("pbc-wbc4/val", "NEUTROPHIL", 5),
+    ] {
+        let folder = tree.path().join(set.replace('/', "-")).join(class);
+        std::fs::create_dir_all(&folder).unwrap();
+        for file in shared_val(set, class).iter().take(n) {
+            std::fs::copy(file, folder.join(file.file_name().unwrap())).unwrap();
+        }
+    }
+    let extra = tree.path().join("pbc-extra-val");
+    let four = tree.path().join("pbc-wbc4-val");
+    let common = ["--json", "--threads", "1", "--model"].map(std::ffi::OsStr::new);
+    let eval = |dir: &Path, more: &[&str]| {
+        let mut args = vec![std::ffi::OsStr::new("eval")];
+        args.extend(common);
+        args.extend([model.as_os_str(), dir.as_os_str()]);
+        args.extend(more.iter().map(std::ffi::OsStr::new));
+        cli_json(&args)
+    };
+
+    let gated = eval(&extra, &["--outside"]);
+    assert!(
+        gated["gate"].as_str().unwrap().starts_with("sha256:"),
+        "{gated}"
+    );
+    let baso = &gated["classes"][0];
+    assert_eq!(
+        (baso["class"].as_str(), baso["cells"].as_u64()),
+        (Some("BASOPHIL"), Some(6))
+    );
+    // The first six basophils by name are all flagged, so none is counted.
+    assert_eq!(baso["flagged"], 6, "{gated}");
+    assert_eq!(baso["counted"], 0, "{gated}");
+    assert!(
+        baso["counted_without_gate"].as_u64().unwrap() >= 4,
+        "{gated}"
+    );
+    let plain = eval(&extra, &["--outside", "--no-gate"]);
+    assert!(plain["gate"].is_null(), "{plain}");
+    for class in plain["classes"].as_array().unwrap() {
+        assert_eq!(class["flagged"], 0, "{plain}");
+        assert_eq!(class["counted"], class["counted_without_gate"], "{plain}");
+    }
+    // A folder of a class the model knows is refused under --outside.
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_hematovision"))
+        .args([
+            std::ffi::OsStr::new("eval"),
+            std::ffi::OsStr::new("--outside"),
+        ])
+        .args([
+            std::ffi::OsStr::new("--model"),
+            model.as_os_str(),
+            four.as_os_str(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("is a class of this model"));
+
+    // On the four: the usual report, plus what the gate sends to review, by class.
+    let report = eval(&four, &[]);
+    assert_eq!(report["n"], 5);
+    assert_eq!(report["unfamiliar"]["NEUTROPHIL"], 0, "{report}");
+    assert!(eval(&four, &["--no-gate"]).get("unfamiliar").is_none());
+
+    // classify says it per picture.
+    let basophil = extra.join("BASOPHIL");
+    let first = std::fs::read_dir(&basophil)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut args = vec![std::ffi::OsStr::new("classify")];
+    args.extend(common);
+    args.extend([model.as_os_str(), first.as_os_str()]);
+    assert_eq!(cli_json(&args)["unfamiliar"], true);
+}

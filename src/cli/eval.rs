@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use hematovision::eval::evaluate_fields;
 use hematovision::eval::model::evaluate;
+use hematovision::eval::outside::evaluate_outside;
 use hematovision::eval::write_confusion_png;
 use hematovision::model::Classifier;
 use hematovision::model::reframe::Reframing;
@@ -21,6 +22,8 @@ pub struct Pictures<'a> {
     pub reframe: bool,
     /// Configuration whose `[locator]` finds the cells (defaults without one).
     pub config: Option<&'a Path>,
+    /// `dir` holds classes the model does not know; counted at this confidence threshold.
+    pub outside: Option<f32>,
 }
 
 /// Evaluates the model on `dir/CLASS/*.{jpg,jpeg,png}` (or on fields, see [`Pictures`]).
@@ -36,6 +39,7 @@ pub fn run(
         fields,
         reframe,
         config,
+        outside,
     } = *pictures;
     let params = match config {
         Some(path) => hematovision::config::Config::load(path)?.locator,
@@ -59,6 +63,20 @@ pub fn run(
         }
     };
     let cell_fraction = classifier.bundle().cell_fraction();
+    if let Some(threshold) = outside {
+        let report = if reframe {
+            let mut framed = Reframing::new(&mut classifier, params, cell_fraction);
+            evaluate_outside(&mut framed, dir, threshold, &mut progress)?
+        } else {
+            evaluate_outside(&mut classifier, dir, threshold, &mut progress)?
+        };
+        if json {
+            println!("{}", serde_json::to_string(&report)?);
+        } else {
+            println!("{report}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let report = if reframe {
         let mut framed = Reframing::new(&mut classifier, params, cell_fraction);
         let report = evaluate(&mut framed, dir, &mut progress)?;

@@ -172,6 +172,15 @@ pub enum Command {
         /// configuration file for --fields and --reframe.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// DIR's sub-folders are classes the model does not know (e.g.
+        /// ../shared/datasets/pbc-extra/val): report how many cells of each the daemon
+        /// would count as one of its classes, with and without the unfamiliar-cell gate.
+        #[arg(long, conflicts_with_all = ["fields", "png"])]
+        outside: bool,
+        /// The confidence threshold for --outside (the daemon's
+        /// counting.confidence_threshold).
+        #[arg(long, default_value_t = 0.6, requires = "outside")]
+        threshold: f32,
     },
     /// Time preprocessing, inference (against the reference Python interpreter when it is
     /// installed) and the whole path from a button press to the display and the journal.
@@ -302,17 +311,23 @@ pub struct ModelArgs {
     /// says, else 1).
     #[arg(long, default_value_t = 0)]
     pub views: u32,
+    /// Answer without the model's unfamiliar-cell gate (as `[model] unfamiliar_gate =
+    /// false`), e.g. to compare.
+    #[arg(long)]
+    pub no_gate: bool,
 }
 
 impl ModelArgs {
-    /// Loads the model.
+    /// Loads the model, with its unfamiliar-cell gate unless `--no-gate`.
     pub fn open(&self) -> anyhow::Result<hematovision::model::TfliteClassifier> {
-        devices::classifier(
+        let mut classifier = devices::classifier(
             &self.model,
             self.runtime_library.as_deref(),
             self.threads,
             self.views,
-        )
+        )?;
+        devices::use_gate(&mut classifier, !self.no_gate);
+        Ok(classifier)
     }
 
     /// Loads the model answering through `calibration` (an error when it is refused).
@@ -408,6 +423,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             fields,
             reframe,
             config,
+            outside,
+            threshold,
         } => eval::run(
             &dir,
             &model,
@@ -418,6 +435,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 fields: fields.as_deref(),
                 reframe,
                 config: config.as_deref(),
+                outside: outside.then_some(threshold),
             },
         ),
         Command::LocateEval {

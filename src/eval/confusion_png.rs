@@ -200,6 +200,8 @@ mod tests {
             images_per_second: 1.0,
             latency_ms: Latency::from_durations(&[]),
             failed: Vec::new(),
+            gate: None,
+            unfamiliar: vec![0; 2],
         }
     }
 
@@ -240,6 +242,8 @@ mod tests {
             images_per_second: 1.0,
             latency_ms: Latency::from_durations(&[]),
             failed: Vec::new(),
+            gate: None,
+            unfamiliar: vec![0; k],
         };
         let img = render_confusion(&r);
         assert!(img.width() <= MAX_MATRIX_SIDE + 600 && img.height() <= MAX_MATRIX_SIDE + 100);

@@ -35,6 +35,12 @@ pub struct FieldsReport {
     pub per_class: BTreeMap<String, ClassMetrics>,
     /// `confusion[true][predicted]` over the fields where a cell was found.
     pub confusion: Vec<Vec<usize>>,
+    /// The unfamiliar-cell gate in use (`sha256:<12 hex>`), `None` without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gate: Option<String>,
+    /// Fields whose found cell the gate flagged (the daemon would count it as
+    /// unidentified, for review).
+    pub unfamiliar: usize,
 }
 
 impl fmt::Display for FieldsReport {
@@ -50,6 +56,15 @@ impl fmt::Display for FieldsReport {
             self.accuracy * 100.0
         )?;
         writeln!(f, "no cell found     {}", self.no_cell)?;
+        if let Some(gate) = &self.gate {
+            writeln!(
+                f,
+                "unfamiliar        {} of {} fields ({:.1}%): the gate {gate} would send the cell to review",
+                self.unfamiliar,
+                self.fields,
+                share(self.unfamiliar, self.fields) * 100.0
+            )?;
+        }
         for (reason, n) in &self.skipped {
             writeln!(f, "skipped           {n} ({reason})")?;
         }
@@ -105,6 +120,7 @@ pub fn evaluate_fields(
     let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
     let mut skip = |reason: &str| *skipped.entry(reason.to_string()).or_default() += 1;
     let (mut fields, mut correct, mut no_cell) = (0usize, 0usize, 0usize);
+    let mut unfamiliar = 0usize;
     // The fields, in the CSV's order, are the frames of one session, as for the daemon.
     let mut session = SessionNorms::new();
     for (index, category) in read_categories(labels_csv)? {
@@ -147,9 +163,11 @@ pub fn evaluate_fields(
             seen.background,
             cell_fraction,
         );
-        let probabilities = classifier
-            .classify(&crop)
+        let answer = classifier
+            .classify_cell(&crop)
             .map_err(|e| EvalError::Classify(format!("{}: {e}", image_path.display())))?;
+        unfamiliar += usize::from(answer.unfamiliar);
+        let probabilities = answer.probabilities;
         if let Some(predicted) = top1(&probabilities).filter(|&p| p < k) {
             confusion[truth][predicted] += 1;
             if predicted == truth {
@@ -170,5 +188,16 @@ pub fn evaluate_fields(
         per_class: labels.iter().cloned().zip(per_class).collect(),
         labels,
         confusion,
+        gate: classifier.provenance().gate,
+        unfamiliar,
     })
+}
+
+/// `part / whole`, 0 for an empty whole.
+fn share(part: usize, whole: usize) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
 }

@@ -1,7 +1,8 @@
 //! Measurement tools: what scores the daemon, kept apart from what runs on the device.
 //!
 //! - [`model`]: a classifier on a labelled tree `DIR/CLASS/*.jpg` (`hematovision eval`),
-//!   with its confusion matrix drawn as a PNG ([`write_confusion_png`]),
+//!   with its confusion matrix drawn as a PNG ([`write_confusion_png`]); [`outside`]: on
+//!   cells of classes it does not know (`hematovision eval --outside`),
 //! - [`evaluate_fields`]: the whole camera path (locate, crop, classify) on annotated fields
 //!   (`hematovision eval --fields`),
 //! - [`locate`]: the white-cell locator against annotated fields (`hematovision locate-eval`),
@@ -16,6 +17,7 @@
 pub mod crop;
 pub mod locate;
 pub mod model;
+pub mod outside;
 pub mod shifts;
 pub mod sim;
 

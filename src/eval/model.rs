@@ -3,6 +3,7 @@
 //! recall and F1, the confusion matrix, throughput and latency percentiles. The CLI wraps
 //! these functions (`hematovision eval`).
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -60,18 +61,8 @@ pub struct LabelledImage {
 /// to `labels`. A folder that is not a class is an error (a typo must not drop a class);
 /// plain files directly in `dir` are ignored.
 pub fn list_labelled(dir: &Path, labels: &[String]) -> Result<Vec<LabelledImage>, EvalError> {
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| EvalError::Io { path, source }
-    };
-    let mut folders: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(io(dir))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_dir())
-        .collect();
-    folders.sort();
     let mut items = Vec::new();
-    for folder in folders {
+    for (folder, files) in list_folders(dir)? {
         let name = folder
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -84,6 +75,26 @@ pub fn list_labelled(dir: &Path, labels: &[String]) -> Result<Vec<LabelledImage>
                 folder: name.clone(),
                 labels: labels.to_vec(),
             })?;
+        items.extend(files.into_iter().map(|path| LabelledImage { path, class }));
+    }
+    Ok(items)
+}
+
+/// Every sub-folder of `dir` with its `*.{jpg,jpeg,png}` files, both sorted; an error when
+/// there is no image at all.
+pub fn list_folders(dir: &Path) -> Result<Vec<(PathBuf, Vec<PathBuf>)>, EvalError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| EvalError::Io { path, source }
+    };
+    let mut folders: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(io(dir))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    folders.sort();
+    let mut out = Vec::with_capacity(folders.len());
+    for folder in folders {
         let mut files: Vec<PathBuf> = std::fs::read_dir(&folder)
             .map_err(io(&folder))?
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -95,12 +106,12 @@ pub fn list_labelled(dir: &Path, labels: &[String]) -> Result<Vec<LabelledImage>
             })
             .collect();
         files.sort();
-        items.extend(files.into_iter().map(|path| LabelledImage { path, class }));
+        out.push((folder, files));
     }
-    if items.is_empty() {
+    if out.iter().all(|(_, files)| files.is_empty()) {
         return Err(EvalError::NoImages(dir.to_path_buf()));
     }
-    Ok(items)
+    Ok(out)
 }
 
 /// Precision, recall, F1 and support of one class.
@@ -172,7 +183,8 @@ pub struct Failure {
 
 /// The result of an evaluation. Serialises to one JSON object with the keys `accuracy`, `n`,
 /// `labels`, `per_class` (label → metrics, in label order), `confusion` (rows = true class,
-/// columns = predicted, label order), `images_per_second`, `latency_ms`, `failed`.
+/// columns = predicted, label order), `images_per_second`, `latency_ms`, `failed`, and
+/// with a gate `gate` and `unfamiliar` (label → images flagged).
 #[derive(Debug, Clone, PartialEq)]
 pub struct EvalReport {
     /// Fraction of images whose top-1 class is right.
@@ -191,6 +203,11 @@ pub struct EvalReport {
     pub latency_ms: Latency,
     /// Images that could not be decoded or classified (not counted in `n`).
     pub failed: Vec<Failure>,
+    /// The unfamiliar-cell gate in use (`sha256:<12 hex>`), `None` without one.
+    pub gate: Option<String>,
+    /// Per true class, in label order: images the gate flagged (the daemon would count
+    /// them as unidentified, for review); all zero without a gate.
+    pub unfamiliar: Vec<usize>,
 }
 
 struct PerClassMap<'a>(&'a [String], &'a [ClassMetrics]);
@@ -207,7 +224,7 @@ impl Serialize for PerClassMap<'_> {
 
 impl Serialize for EvalReport {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(8))?;
+        let mut map = s.serialize_map(None)?;
         map.serialize_entry("accuracy", &self.accuracy)?;
         map.serialize_entry("n", &self.n)?;
         map.serialize_entry("labels", &self.labels)?;
@@ -216,6 +233,15 @@ impl Serialize for EvalReport {
         map.serialize_entry("images_per_second", &self.images_per_second)?;
         map.serialize_entry("latency_ms", &self.latency_ms)?;
         map.serialize_entry("failed", &self.failed)?;
+        if let Some(gate) = &self.gate {
+            map.serialize_entry("gate", gate)?;
+            let flagged: BTreeMap<&String, usize> = self
+                .labels
+                .iter()
+                .zip(self.unfamiliar.iter().copied())
+                .collect();
+            map.serialize_entry("unfamiliar", &flagged)?;
+        }
         map.end()
     }
 }
@@ -279,6 +305,7 @@ pub fn evaluate(
     let k = labels.len();
     let mut confusion = vec![vec![0usize; k]; k];
     let mut latencies = Vec::with_capacity(items.len());
+    let mut unfamiliar = vec![0usize; k];
     let mut failed = Vec::new();
     let started = Instant::now();
     for (done, item) in items.iter().enumerate() {
@@ -286,8 +313,12 @@ pub fn evaluate(
             .map_err(|e| format!("cannot decode: {e}"))
             .and_then(|image| {
                 let t = Instant::now();
-                let probs = classifier.classify(&image).map_err(|e| e.to_string())?;
+                let answer = classifier
+                    .classify_cell(&image)
+                    .map_err(|e| e.to_string())?;
                 latencies.push(t.elapsed());
+                unfamiliar[item.class] += usize::from(answer.unfamiliar);
+                let probs = answer.probabilities;
                 top1(&probs).filter(|&p| p < k).ok_or_else(|| {
                     format!(
                         "the classifier returned {} values for {k} labels",
@@ -323,6 +354,8 @@ pub fn evaluate(
         },
         latency_ms: Latency::from_durations(&latencies),
         failed,
+        gate: classifier.provenance().gate,
+        unfamiliar,
     })
 }
 
@@ -369,6 +402,26 @@ impl fmt::Display for EvalReport {
             "speed: {:.1} images/s; latency ms: p50 {:.2}, p90 {:.2}, p95 {:.2}, p99 {:.2}, max {:.2}",
             self.images_per_second, l.p50, l.p90, l.p95, l.p99, l.max
         )?;
+        if let Some(gate) = &self.gate {
+            let flagged: usize = self.unfamiliar.iter().sum();
+            let per_class: Vec<String> = self
+                .labels
+                .iter()
+                .zip(&self.unfamiliar)
+                .map(|(l, n)| format!("{l} {n}"))
+                .collect();
+            writeln!(
+                f,
+                "unfamiliar: the gate {gate} flags {flagged} of {} images ({:.1}%) for review: {}",
+                self.n,
+                if self.n == 0 {
+                    0.0
+                } else {
+                    flagged as f64 * 100.0 / self.n as f64
+                },
+                per_class.join(", ")
+            )?;
+        }
         if !self.failed.is_empty() {
             writeln!(f, "{} image(s) could not be evaluated:", self.failed.len())?;
             for fail in &self.failed {
