@@ -54,11 +54,16 @@ impl CellRecord {
     /// How a log line or a report marks the cell: `""` when identified, `" UNFAMILIAR"`
     /// when the gate flagged it, else `" UNSURE"` (under the confidence threshold).
     pub fn unsure_tag(&self) -> &'static str {
-        match (self.identified, self.unfamiliar) {
-            (true, _) => "",
-            (false, true) => " UNFAMILIAR",
-            (false, false) => " UNSURE",
-        }
+        unsure_tag(self.identified, self.unfamiliar)
+    }
+}
+
+/// The mark of [`CellRecord::unsure_tag`] from the two flags, for views of a cell.
+pub fn unsure_tag(identified: bool, unfamiliar: bool) -> &'static str {
+    match (identified, unfamiliar) {
+        (true, _) => "",
+        (false, true) => " UNFAMILIAR",
+        (false, false) => " UNSURE",
     }
 }
 

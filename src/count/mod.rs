@@ -13,7 +13,7 @@ mod session;
 mod session_id;
 
 pub use counter::{CountError, Counter};
-pub use event::{CellRecord, Event, Stamp};
+pub use event::{CellRecord, Event, Stamp, unsure_tag};
 pub use outside::outside_classes;
 pub use review::{MAX_NAME_CHARS, Review, SignOff, check_name};
 pub use session::Session;

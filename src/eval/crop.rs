@@ -11,6 +11,7 @@ use image::GrayImage;
 use serde::Serialize;
 
 use super::locate::{EvalError, percentile};
+use super::model::{EvalError as ModelEvalError, list_folders};
 use crate::vision::PixelBox;
 use crate::vision::framing::{crop_framing, find_in_picture};
 use crate::vision::params::LocatorParams;
@@ -78,37 +79,11 @@ pub fn mask_box(mask: &GrayImage) -> Option<PixelBox> {
 }
 
 fn list_pictures(dir: &Path) -> Result<Vec<PathBuf>, EvalError> {
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| EvalError::Io { path, source }
-    };
-    let mut out = Vec::new();
-    let mut folders: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(io(dir))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_dir())
-        .collect();
-    folders.sort();
-    for folder in folders {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&folder)
-            .map_err(io(&folder))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.extension().is_some_and(|e| {
-                    matches!(
-                        e.to_string_lossy().to_ascii_lowercase().as_str(),
-                        "jpg" | "jpeg" | "png"
-                    )
-                })
-            })
-            .collect();
-        files.sort();
-        out.extend(files);
-    }
-    if out.is_empty() {
-        return Err(EvalError::Empty(dir.to_path_buf()));
-    }
-    Ok(out)
+    let folders = list_folders(dir).map_err(|e| match e {
+        ModelEvalError::Io { path, source } => EvalError::Io { path, source },
+        _ => EvalError::Empty(dir.to_path_buf()),
+    })?;
+    Ok(folders.into_iter().flat_map(|(_, files)| files).collect())
 }
 
 fn median(v: Vec<f64>) -> f64 {

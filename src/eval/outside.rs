@@ -11,7 +11,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::model::{EvalError, Failure, list_folders};
+use super::model::{EvalError, Failure, list_folders, top1};
 use crate::model::Classifier;
 use crate::model::preprocess::read_rgb;
 
@@ -100,17 +100,8 @@ pub fn evaluate_outside(
             };
             class.cells += 1;
             class.flagged += usize::from(answer.unfamiliar);
-            let top = answer
-                .probabilities
-                .iter()
-                .copied()
-                .enumerate()
-                .filter(|(_, p)| p.is_finite())
-                .fold(None, |best: Option<(usize, f32)>, (i, p)| match best {
-                    Some((_, bp)) if bp >= p => best,
-                    _ => Some((i, p)),
-                });
-            if let Some((i, _)) = top.filter(|&(_, p)| p >= threshold) {
+            let top = top1(&answer.probabilities);
+            if let Some(i) = top.filter(|&i| answer.probabilities[i] >= threshold) {
                 class.counted_without_gate += 1;
                 if !answer.unfamiliar {
                     class.counted += 1;

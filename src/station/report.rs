@@ -206,11 +206,7 @@ fn cell_figure(doc: &SlideDoc, cell: &CellDoc, crop_base: Option<&str>, editable
             "{} {:.0}%{}",
             escape(&cell.model_label),
             cell.confidence * 100.0,
-            match (cell.identified, cell.unfamiliar) {
-                (true, _) => "",
-                (false, true) => " UNFAMILIAR",
-                (false, false) => " UNSURE",
-            }
+            crate::count::unsure_tag(cell.identified, cell.unfamiliar)
         )
     };
     let mut controls = String::new();
