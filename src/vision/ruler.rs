@@ -13,49 +13,51 @@ use super::morphology::Mask;
 /// Fewest distance peaks needed to trust the measurement.
 pub const MIN_PEAKS: usize = 8;
 
-/// Chamfer (3-4) distance to the nearest non-member pixel, in thirds of a pixel.
+/// Chamfer (3-4) distance to the nearest non-member pixel, in thirds of a pixel. Pixels
+/// outside the mask count as non-members: the work is done on a copy with a one-pixel
+/// border of zeros, so the two passes need no bounds checks.
 fn distance(mask: &Mask) -> Vec<u32> {
     let (w, h) = (mask.width(), mask.height());
     let far = u32::MAX / 4;
-    let mut d: Vec<u32> = mask
-        .as_slice()
-        .iter()
-        .map(|&v| if v != 0 { far } else { 0 })
-        .collect();
-    let at = |d: &[u32], x: isize, y: isize| -> u32 {
-        if x < 0 || y < 0 || x >= w as isize || y >= h as isize {
-            0
-        } else {
-            d[y as usize * w + x as usize]
+    let pw = w + 2;
+    let mut d = vec![0u32; pw * (h + 2)];
+    for (y, row) in mask.as_slice().chunks_exact(w.max(1)).take(h).enumerate() {
+        let out = &mut d[(y + 1) * pw + 1..(y + 1) * pw + 1 + w];
+        for (o, &v) in out.iter_mut().zip(row) {
+            *o = if v != 0 { far } else { 0 };
         }
-    };
-    for y in 0..h as isize {
-        for x in 0..w as isize {
-            let i = y as usize * w + x as usize;
+    }
+    for y in 1..=h {
+        for x in 1..=w {
+            let i = y * pw + x;
             if d[i] == 0 {
                 continue;
             }
-            let v = (at(&d, x - 1, y) + 3)
-                .min(at(&d, x, y - 1) + 3)
-                .min(at(&d, x - 1, y - 1) + 4)
-                .min(at(&d, x + 1, y - 1) + 4);
+            let v = (d[i - 1] + 3)
+                .min(d[i - pw] + 3)
+                .min(d[i - pw - 1] + 4)
+                .min(d[i - pw + 1] + 4);
             d[i] = d[i].min(v);
         }
     }
-    for y in (0..h as isize).rev() {
-        for x in (0..w as isize).rev() {
-            let i = y as usize * w + x as usize;
+    for y in (1..=h).rev() {
+        for x in (1..=w).rev() {
+            let i = y * pw + x;
             if d[i] == 0 {
                 continue;
             }
-            let v = (at(&d, x + 1, y) + 3)
-                .min(at(&d, x, y + 1) + 3)
-                .min(at(&d, x + 1, y + 1) + 4)
-                .min(at(&d, x - 1, y + 1) + 4);
+            let v = (d[i + 1] + 3)
+                .min(d[i + pw] + 3)
+                .min(d[i + pw + 1] + 4)
+                .min(d[i + pw - 1] + 4);
             d[i] = d[i].min(v);
         }
     }
-    d
+    let mut out = Vec::with_capacity(w * h);
+    for y in 1..=h {
+        out.extend_from_slice(&d[y * pw + 1..y * pw + 1 + w]);
+    }
+    out
 }
 
 /// Typical red-cell diameter in mask pixels: twice the median of the distance transform's
