@@ -246,6 +246,10 @@ pub fn evaluate_dir_shifted(
         total += score.truth;
         found += score.found;
         fps += score.false_positives;
+        if score.found < score.truth || score.false_positives > 0 {
+            // With -v: what was annotated against what was found, to see why.
+            log::debug!("locate-eval {name}: annotated {truth:?}, found {detections:?}");
+        }
         if score.found < score.truth {
             missed_in.push(name.clone());
         }

@@ -4,7 +4,9 @@
 //! pink and the background is light. The locator:
 //!
 //! 1. shrinks the field by an integer factor to about [`LocatorParams::work_width`] pixels
-//!    wide (box average), for speed and resolution independence;
+//!    wide (box average), for speed and resolution independence; the adaptive locator, in a
+//!    session whose red cells are small (a weaker objective), shrinks less, so they keep the
+//!    working size its limits were tuned at;
 //! 2. estimates the background / red-cell colour as the field's per-channel median and
 //!    normalises against it, which cancels the camera's white balance and exposure (a
 //!    nearly black background, such as a capped lens, gives no candidates);
@@ -56,10 +58,32 @@ struct Working {
     blue: Vec<f32>,
 }
 
-/// Box-averages `image` by an integer factor so that it is about `work_width` wide.
-fn shrink(image: &RgbImage, work_width: u32) -> Working {
+/// The integer shrink factor that makes an image `width` pixels wide about `work_width`.
+fn width_factor(width: u32, work_width: u32) -> u32 {
+    ((width as f32 / work_width.max(1) as f32).round() as u32).max(1)
+}
+
+/// The shrink factor for a camera field in a session whose red cells measure `red_cell_px`
+/// picture pixels: the width's factor, or a finer one where the red cells are small (a
+/// weaker objective), so that they stay about `params.red_cell_diameter` working pixels, the
+/// size the locator's limits were tuned at. Rescaling the limits down instead leaves the
+/// ruler and the nuclei only a few working pixels across, too coarse to measure (at half
+/// magnification the ruler read 4.7 working pixels for a true 4, and 17% of the sizes went
+/// wrong with it). Never coarser than the width's factor: fields at a stronger objective are
+/// searched as before, at [`LocatorParams::work_width`].
+fn ruler_factor(width: u32, red_cell_px: f32, params: &LocatorParams) -> u32 {
+    let by_width = width_factor(width, params.work_width);
+    let by_ruler = (red_cell_px / params.red_cell_diameter).ceil();
+    if !by_ruler.is_finite() {
+        return by_width;
+    }
+    (by_ruler as u32).clamp(1, by_width)
+}
+
+/// Box-averages `image` by an integer `factor`.
+fn shrink(image: &RgbImage, factor: u32) -> Working {
     let (w, h) = image.dimensions();
-    let factor = ((w as f32 / work_width.max(1) as f32).round() as u32).max(1);
+    let factor = factor.max(1);
     let (ww, wh) = ((w / factor) as usize, (h / factor) as usize);
     let mut out = Working {
         width: ww,
@@ -191,7 +215,11 @@ enum Kind {
 
 fn locate_with(image: &RgbImage, params: &LocatorParams, kind: Kind, norms: Norms) -> Sighting {
     let (img_w, img_h) = image.dimensions();
-    let work = shrink(image, params.work_width);
+    let factor = match norms.red_cell_px {
+        Some(px) if params.adaptive && kind == Kind::Field => ruler_factor(img_w, px, params),
+        _ => width_factor(img_w, params.work_width),
+    };
+    let work = shrink(image, factor);
     let mut seen = Sighting {
         candidates: Vec::new(),
         red_cell_px: None,
@@ -239,15 +267,14 @@ fn locate_with(image: &RgbImage, params: &LocatorParams, kind: Kind, norms: Norm
     };
     let measure_cytoplasm = params.adaptive && kind != Kind::Field;
     for (i, &s) in strength.iter().enumerate() {
-        let (x, y) = (i % work.width, i / work.width);
         let darkness = bulk.darkness(work.red[i], work.green[i], work.blue[i]);
-        nuclei.set(x, y, s > threshold && darkness >= min_nucleus_darkness);
+        nuclei.set_index(i, s > threshold && darkness >= min_nucleus_darkness);
         if params.adaptive {
             let dark = darkness > bulk.foreground_darkness;
             if measure_cytoplasm {
-                foreground.set(x, y, dark || s > threshold);
+                foreground.set_index(i, dark || s > threshold);
             }
-            red_cells.set(x, y, dark && s < 0.5 * threshold);
+            red_cells.set_index(i, dark && s < 0.5 * threshold);
         }
     }
     let mut scratch = Vec::new();
@@ -538,6 +565,56 @@ mod tests {
             locate_in_session(&img, &LocatorParams::default(), half)
                 .candidates
                 .is_empty()
+        );
+    }
+
+    #[test]
+    fn small_red_cells_make_the_working_copy_finer_never_coarser() {
+        let p = adaptive();
+        assert_eq!(
+            ruler_factor(640, 32.0, &p),
+            4,
+            "the tuned size: as by width"
+        );
+        assert_eq!(
+            ruler_factor(640, 48.0, &p),
+            4,
+            "never coarser than by width"
+        );
+        assert_eq!(ruler_factor(640, 16.0, &p), 2);
+        assert_eq!(ruler_factor(640, 18.7, &p), 3);
+        assert_eq!(ruler_factor(640, 3.0, &p), 1);
+        assert_eq!(ruler_factor(640, f32::NAN, &p), 4);
+        assert_eq!(
+            ruler_factor(1920, 96.0, &p),
+            12,
+            "another camera, same objective"
+        );
+    }
+
+    #[test]
+    fn a_quarter_magnification_nucleus_is_found_at_a_finer_resolution() {
+        // Red cells 8 px across: a nucleus of radius 8 is 4 working pixels wide at the
+        // width's factor, which the opening and the size limit remove; at the ruler's
+        // factor (1) it has its tuned size.
+        let p = adaptive();
+        let img = lone_cell(8, 0);
+        let coarse = Norms {
+            red_cell_px: Some(32.0),
+            saturation: None,
+        };
+        assert!(locate_in_session(&img, &p, coarse).candidates.is_empty());
+        let quarter = Norms {
+            red_cell_px: Some(8.0),
+            saturation: None,
+        };
+        let c = locate_in_session(&img, &p, quarter).candidates;
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert!(contains(&c[0].nucleus, 320, 240));
+        assert!(
+            (14..=20).contains(&c[0].nucleus.width()),
+            "{:?}",
+            c[0].nucleus
         );
     }
 
