@@ -74,14 +74,16 @@ pub fn measure(red: &[f32], green: &[f32], blue: &[f32]) -> Bulk {
     let n = red.len();
     let bright: Vec<f32> = (0..n).map(|i| red[i] + green[i] + blue[i]).collect();
     let cut = percentile(&bright, 1.0 - BACKGROUND_SHARE, 766.0);
-    let mut bg = [0.0f32; 3];
-    for (c, chan) in [red, green, blue].into_iter().enumerate() {
-        let vals: Vec<f32> = (0..n)
-            .filter(|&i| bright[i] >= cut)
-            .map(|i| chan[i])
-            .collect();
-        bg[c] = percentile(&vals, 0.5, 256.0).max(1.0);
+    // The three channels' medians over the bright pixels, from one pass.
+    let mut hists = [[0usize; 256]; 3];
+    let mut bright_count = 0usize;
+    for i in (0..n).filter(|&i| bright[i] >= cut) {
+        for (hist, v) in hists.iter_mut().zip([red[i], green[i], blue[i]]) {
+            hist[(v.max(0.0) as usize).min(255)] += 1;
+        }
+        bright_count += 1;
     }
+    let bg = hists.map(|hist| hist_percentile(&hist, bright_count, 0.5).max(1.0));
     // Noise of the background: how far its own pixels stray.
     let mut spread: Vec<f32> = (0..n)
         .filter(|&i| bright[i] >= cut)
@@ -169,15 +171,20 @@ impl Bulk {
 
 /// The `p` quantile of values in `0..range` through a histogram of unit bins.
 fn percentile(values: &[f32], p: f32, range: f32) -> f32 {
-    if values.is_empty() {
-        return 0.0;
-    }
-    let bins = range as usize;
+    let bins = (range as usize).max(1);
     let mut hist = vec![0usize; bins];
     for &v in values {
         hist[(v.max(0.0) as usize).min(bins - 1)] += 1;
     }
-    let want = ((values.len() as f32 * p) as usize).min(values.len() - 1);
+    hist_percentile(&hist, values.len(), p)
+}
+
+/// [`percentile`] of `count` values already counted into whole-level bins (0 when none).
+fn hist_percentile(hist: &[usize], count: usize, p: f32) -> f32 {
+    if count == 0 {
+        return 0.0;
+    }
+    let want = ((count as f32 * p) as usize).min(count - 1);
     let mut seen = 0;
     for (level, &k) in hist.iter().enumerate() {
         seen += k;
@@ -185,7 +192,7 @@ fn percentile(values: &[f32], p: f32, range: f32) -> f32 {
             return level as f32;
         }
     }
-    (bins - 1) as f32
+    hist.len().saturating_sub(1) as f32
 }
 
 /// The `p` quantile of arbitrary values (reorders them); 0 for none.

@@ -80,6 +80,15 @@ fn ruler_factor(width: u32, red_cell_px: f32, params: &LocatorParams) -> u32 {
     (by_ruler as u32).clamp(1, by_width)
 }
 
+/// Every `step`-th pixel of every `step`-th row of a channel `width` pixels wide.
+fn every_nth(channel: &[f32], width: usize, step: usize) -> Vec<f32> {
+    channel
+        .chunks_exact(width.max(1))
+        .step_by(step)
+        .flat_map(|row| row.iter().step_by(step).copied())
+        .collect()
+}
+
 /// Box-averages `image` by an integer `factor`.
 fn shrink(image: &RgbImage, factor: u32) -> Working {
     let (w, h) = image.dimensions();
@@ -230,7 +239,16 @@ fn locate_with(image: &RgbImage, params: &LocatorParams, kind: Kind, norms: Norm
         return seen;
     }
     let mut bulk = if params.adaptive {
-        bulk::measure(&work.red, &work.green, &work.blue)
+        // The bulk's statistics need no more pixels than the width's factor gives: a
+        // finer working copy (a weaker objective) is sampled back to about that many, so
+        // it does not pay four times for the same medians.
+        let step = (width_factor(img_w, params.work_width) / factor).max(1) as usize;
+        if step > 1 {
+            let pick = |chan: &[f32]| every_nth(chan, work.width, step);
+            bulk::measure(&pick(&work.red), &pick(&work.green), &pick(&work.blue))
+        } else {
+            bulk::measure(&work.red, &work.green, &work.blue)
+        }
     } else {
         bulk::fixed(&work.red, &work.green, &work.blue)
     };
