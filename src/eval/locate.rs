@@ -248,7 +248,10 @@ pub fn evaluate_dir_shifted(
         fps += score.false_positives;
         if score.found < score.truth || score.false_positives > 0 {
             // With -v: what was annotated against what was found, to see why.
-            log::debug!("locate-eval {name}: annotated {truth:?}, found {detections:?}");
+            let nuclei: Vec<PixelBox> = candidates.iter().map(|c| c.nucleus).collect();
+            log::debug!(
+                "locate-eval {name}: annotated {truth:?}, found {detections:?} (nuclei {nuclei:?})"
+            );
         }
         if score.found < score.truth {
             missed_in.push(name.clone());
