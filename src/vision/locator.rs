@@ -536,6 +536,14 @@ mod tests {
         concentric((640, 480), nucleus_r, cell_r, colours)
     }
 
+    /// A session that has measured only its red cells, `px` picture pixels across.
+    fn ruler(px: f32) -> Norms {
+        Norms {
+            red_cell_px: Some(px),
+            saturation: None,
+        }
+    }
+
     fn adaptive() -> LocatorParams {
         LocatorParams {
             adaptive: true,
@@ -571,10 +579,7 @@ mod tests {
         let p = adaptive();
         let img = lone_cell(20, 0);
         assert!(locate_detailed(&img, &p).candidates.is_empty());
-        let half = Norms {
-            red_cell_px: Some(16.0),
-            saturation: None,
-        };
+        let half = ruler(16.0);
         let c = locate_in_session(&img, &p, half).candidates;
         assert_eq!(c.len(), 1, "{c:?}");
         assert!(contains(&c[0].nucleus, 320, 240));
@@ -617,15 +622,9 @@ mod tests {
         // factor (1) it has its tuned size.
         let p = adaptive();
         let img = lone_cell(8, 0);
-        let coarse = Norms {
-            red_cell_px: Some(32.0),
-            saturation: None,
-        };
+        let coarse = ruler(32.0);
         assert!(locate_in_session(&img, &p, coarse).candidates.is_empty());
-        let quarter = Norms {
-            red_cell_px: Some(8.0),
-            saturation: None,
-        };
+        let quarter = ruler(8.0);
         let c = locate_in_session(&img, &p, quarter).candidates;
         assert_eq!(c.len(), 1, "{c:?}");
         assert!(contains(&c[0].nucleus, 320, 240));
