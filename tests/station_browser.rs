@@ -20,7 +20,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use station_support::{Setup, jpeg, make_slide, request, serve, serve_with};
+use station_support::{Setup, jpeg, make_slide, request, serve, serve_with, try_request};
 use support::Always;
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -42,6 +42,25 @@ impl Drop for Browser {
     }
 }
 
+/// Waits (at most 20 s) until `driver` answers on `addr` that it is ready; false when it
+/// exits first or something else answers there.
+fn driver_ready(driver: &mut Child, addr: SocketAddr) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if !matches!(driver.try_wait(), Ok(None)) {
+            return false;
+        }
+        if std::net::TcpStream::connect(addr).is_ok() {
+            return try_request(addr, "GET", "/status", &[], &[])
+                .ok()
+                .and_then(|a| serde_json::from_slice::<Value>(&a.body).ok())
+                .is_some_and(|v| v["value"]["ready"] == json!(true));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
 impl Browser {
     fn start() -> Option<Browser> {
         if !Path::new(CHROMEDRIVER).exists() {
@@ -50,28 +69,36 @@ impl Browser {
             );
             return None;
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let driver = Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let mut browser = Browser {
-            driver,
-            addr,
-            session: String::new(),
-        };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(addr).is_err() {
-            assert!(Instant::now() < deadline, "chromedriver did not start");
-            std::thread::sleep(Duration::from_millis(100));
+        // A port picked free may be taken again before chromedriver binds it (another
+        // test's daemon); then chromedriver exits and the port answers as something else.
+        // So the port counts only once chromedriver itself says it is ready there.
+        let mut browser = None;
+        for attempt in 1..=3 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let mut driver = Command::new(CHROMEDRIVER)
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+            if driver_ready(&mut driver, addr) {
+                browser = Some(Browser {
+                    driver,
+                    addr,
+                    session: String::new(),
+                });
+                break;
+            }
+            eprintln!("chromedriver was not ready on port {port} (attempt {attempt})");
+            let _ = driver.kill();
+            let _ = driver.wait();
         }
+        let mut browser = browser.expect("chromedriver did not start in 3 attempts");
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {

@@ -181,10 +181,24 @@ pub fn request(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Answer {
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
+    try_request(addr, method, path, headers, body)
+        .unwrap_or_else(|raw| panic!("no HTTP answer: {raw:?}"))
+}
+
+/// [`request`], or what came back (lossily as text) when it was no HTTP answer: for
+/// probing a port that may belong to someone else.
+pub fn try_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<Answer, String> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+        .map_err(|e| format!("cannot connect: {e}"))?;
     stream
         .set_read_timeout(Some(Duration::from_secs(60)))
-        .unwrap();
+        .map_err(|e| format!("cannot set a timeout: {e}"))?;
     let mut head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
@@ -193,7 +207,9 @@ pub fn request(
         head.push_str(&format!("{k}: {v}\r\n"));
     }
     head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).unwrap();
+    stream
+        .write_all(head.as_bytes())
+        .map_err(|e| format!("cannot send: {e}"))?;
     // A server may refuse before reading the whole body; that is its answer.
     let _ = stream.write_all(body);
     // Read until the whole answer is in: a server may keep the connection open.
@@ -208,7 +224,7 @@ pub fn request(
             Ok(n) => raw.extend_from_slice(&buf[..n]),
         }
     }
-    parse(&raw)
+    parse(&raw).ok_or_else(|| String::from_utf8_lossy(&raw).into_owned())
 }
 
 /// True once `raw` holds the head and the whole body its head announces.
@@ -231,18 +247,14 @@ fn complete(raw: &[u8]) -> bool {
     false
 }
 
-fn parse(raw: &[u8]) -> Answer {
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .unwrap_or_else(|| panic!("no HTTP answer: {:?}", String::from_utf8_lossy(raw)));
+fn parse(raw: &[u8]) -> Option<Answer> {
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let mut lines = head.split("\r\n");
     let status = lines
         .next()
         .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .unwrap();
+        .and_then(|s| s.parse().ok())?;
     let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
@@ -254,11 +266,11 @@ fn parse(raw: &[u8]) -> Answer {
     if chunked {
         body = dechunk(&body);
     }
-    Answer {
+    Some(Answer {
         status,
         headers,
         body,
-    }
+    })
 }
 
 fn dechunk(mut data: &[u8]) -> Vec<u8> {
