@@ -61,6 +61,21 @@ fn notable(old: Option<f32>, new: Option<f32>) -> bool {
     }
 }
 
+/// Turn of the session's red-cell hue worth a log line, degrees (a new stain; the hue of
+/// one microscope's frames scatters by about ±30°, their running median far less).
+const NOTABLE_TURN: f32 = 20.0;
+
+fn notable_turn(old: Option<f32>, new: Option<f32>) -> bool {
+    match (old, new) {
+        (None, Some(_)) => true,
+        (Some(a), Some(b)) => {
+            let d = (b - a).rem_euclid(360.0);
+            d.min(360.0 - d) > NOTABLE_TURN
+        }
+        _ => false,
+    }
+}
+
 impl LocatorFinder {
     /// Says what the session has measured of the microscope once it knows, and again when
     /// it changes notably, so a new microscope's setup can be checked in the log.
@@ -68,13 +83,17 @@ impl LocatorFinder {
         let now = self.session.norms();
         if notable(self.logged.red_cell_px, now.red_cell_px)
             || notable(self.logged.saturation, now.saturation)
+            || notable_turn(self.logged.red_cell_hue, now.red_cell_hue)
         {
             log::info!(
-                "locator session: red cells {} across, stain strength {} of the reference",
+                "locator session: red cells {} across, stain strength {} of the reference, \
+                 red-cell hue {}",
                 now.red_cell_px
                     .map_or("not measured".into(), |d| format!("{d:.0} px")),
                 now.saturation
                     .map_or("not measured".into(), |s| format!("{s:.2}")),
+                now.red_cell_hue
+                    .map_or("not measured".into(), |h| format!("{h:.0}°")),
             );
             self.logged = now;
         }

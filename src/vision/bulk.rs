@@ -48,7 +48,7 @@ pub struct Bulk {
 }
 
 /// Unit chroma vector of hue `deg` (0 red, 120 green, 240 blue) in RGB space.
-fn hue_vector(deg: f32) -> [f32; 3] {
+pub(crate) fn hue_vector(deg: f32) -> [f32; 3] {
     let (s, c) = deg.to_radians().sin_cos();
     let e1 = [2.0 / 6f32.sqrt(), -1.0 / 6f32.sqrt(), -1.0 / 6f32.sqrt()];
     let e2 = [0.0, 1.0 / 2f32.sqrt(), -1.0 / 2f32.sqrt()];
@@ -150,6 +150,13 @@ pub fn fixed(red: &[f32], _green: &[f32], blue: &[f32]) -> Bulk {
 }
 
 impl Bulk {
+    /// Takes `hue` (degrees) as the red cells' hue, e.g. a session's median, and turns the
+    /// nuclear-stain direction with it.
+    pub fn turn_to(&mut self, hue: f32) {
+        self.red_cell_hue = hue;
+        self.nucleus_dir = hue_vector(hue + NUCLEUS_TURN_DEG);
+    }
+
     /// Nucleus-ness of a pixel: its chroma along the nuclear stain, in units of the red
     /// cells' saturation, scaled like `B/B_bg - R/R_bg` (about 0 on background and red
     /// cells, 0.3–0.6 on nuclei).

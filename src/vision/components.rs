@@ -107,16 +107,27 @@ pub fn components(mask: &Mask, weights: &[f32], stack: &mut Vec<(usize, usize)>)
 }
 
 /// Repeatedly merges any two components whose gap is at most `max_gap` until none are
-/// left to merge (lobes of one nucleus become one group). Order of the result follows
-/// the first member of each group.
-pub fn group_nearby(mut parts: Vec<Component>, max_gap: usize) -> Vec<Component> {
+/// left to merge (lobes of one nucleus become one group), except that a component with
+/// less than `min_share` of the other's area merges only when their boxes touch (a
+/// platelet beside a nucleus stays out of it; 0 merges by gap alone). Order of the result
+/// follows the first member of each group.
+pub fn group_nearby(mut parts: Vec<Component>, max_gap: usize, min_share: f32) -> Vec<Component> {
+    let joins = |a: &Component, b: &Component| {
+        let (small, large) = (a.area.min(b.area), a.area.max(b.area));
+        let gap = if (small as f32) < min_share * large as f32 {
+            0
+        } else {
+            max_gap
+        };
+        a.gap(b) <= gap
+    };
     loop {
         let mut merged_any = false;
         let mut i = 0;
         while i < parts.len() {
             let mut j = i + 1;
             while j < parts.len() {
-                if parts[i].gap(&parts[j]) <= max_gap {
+                if joins(&parts[i], &parts[j]) {
                     let other = parts.swap_remove(j);
                     parts[i].merge(&other);
                     merged_any = true;
@@ -188,11 +199,44 @@ mod tests {
             weight: 0.0,
         };
         // Lobes at 0..2, 4..6, 8..10 are chained by gaps of 2; 30..32 is far away.
-        let groups = group_nearby(vec![part(8, 10), part(30, 32), part(0, 2), part(4, 6)], 2);
+        let groups = group_nearby(
+            vec![part(8, 10), part(30, 32), part(0, 2), part(4, 6)],
+            2,
+            0.2,
+        );
         let mut spans: Vec<(usize, usize, usize)> =
             groups.iter().map(|g| (g.x0, g.x1, g.area)).collect();
         spans.sort();
         assert_eq!(spans, [(0, 10, 6), (30, 32, 2)]);
-        assert_eq!(group_nearby(vec![part(0, 2), part(4, 6)], 1).len(), 2);
+        assert_eq!(group_nearby(vec![part(0, 2), part(4, 6)], 1, 0.2).len(), 2);
+    }
+
+    #[test]
+    fn a_small_part_beside_a_large_one_joins_only_when_touching() {
+        let part = |x0: usize, x1: usize, height: usize| Component {
+            x0,
+            y0: 0,
+            x1,
+            y1: height,
+            area: (x1 - x0) * height,
+            weight: 0.0,
+        };
+        // A nucleus 10x10 (area 100) and a platelet 3x3 (area 9) two pixels away.
+        let nucleus = part(0, 10, 10);
+        let spans = |groups: Vec<Component>| {
+            let mut s: Vec<(usize, usize)> = groups.iter().map(|g| (g.x0, g.x1)).collect();
+            s.sort();
+            s
+        };
+        let apart = group_nearby(vec![nucleus.clone(), part(12, 15, 3)], 8, 0.2);
+        assert_eq!(spans(apart), [(0, 10), (12, 15)]);
+        // Without the share rule the gap alone decides, as in the fixed locator.
+        let joined = group_nearby(vec![nucleus.clone(), part(12, 15, 3)], 8, 0.0);
+        assert_eq!(spans(joined), [(0, 15)]);
+        // Touching, it joins; and a lobe of a fifth of the nucleus's area joins across the gap.
+        let touching = group_nearby(vec![nucleus.clone(), part(10, 13, 3)], 8, 0.2);
+        assert_eq!(spans(touching), [(0, 13)]);
+        let lobe = group_nearby(vec![nucleus, part(14, 19, 4)], 8, 0.2);
+        assert_eq!(spans(lobe), [(0, 19)]);
     }
 }

@@ -139,6 +139,9 @@ pub struct Sighting {
     /// The red cells' saturation against the reference, when the adaptive locator measured
     /// it on this frame.
     pub saturation: Option<f32>,
+    /// The red cells' hue in degrees (0 red, 120 green, 240 blue), when the adaptive
+    /// locator measured it on this frame and trusted it.
+    pub red_cell_hue: Option<f32>,
     /// The background colour (the bright bulk of the picture), RGB.
     pub background: [u8; 3],
 }
@@ -149,6 +152,7 @@ impl Sighting {
         Norms {
             red_cell_px: self.red_cell_px,
             saturation: self.saturation,
+            red_cell_hue: self.red_cell_hue,
         }
     }
 }
@@ -206,6 +210,14 @@ pub const MIN_CROP_THRESHOLD: f32 = 0.1;
 /// on a slide (0.5–0.7 on the Jiangxi crops, red cells about 0.2).
 pub const MIN_CROP_NUCLEUS_DARKNESS: f32 = 0.3;
 
+/// Adaptive locator: a fragment with less than this share of a neighbour's area joins it
+/// only when their boxes touch. A lobe of a five-lobed neutrophil has a quarter of the
+/// other four's area; a platelet beside a nucleus has a few hundredths, and the adaptive
+/// feature, which also weighs the green the nuclear stain absorbs, draws platelets large
+/// enough to pass `min_fragment_area` (grouped into the nucleus, they stretched its box past
+/// the cell's on 3 of 372 BCCD cells).
+pub const MIN_LOBE_SHARE: f32 = 0.2;
+
 /// What is searched, which decides where the nucleus-ness threshold comes from and how a
 /// cell's box is found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -233,6 +245,7 @@ fn locate_with(image: &RgbImage, params: &LocatorParams, kind: Kind, norms: Norm
         candidates: Vec::new(),
         red_cell_px: None,
         saturation: None,
+        red_cell_hue: None,
         background: [0; 3],
     };
     if work.width == 0 || work.height == 0 {
@@ -252,11 +265,18 @@ fn locate_with(image: &RgbImage, params: &LocatorParams, kind: Kind, norms: Norm
     } else {
         bulk::fixed(&work.red, &work.green, &work.blue)
     };
-    seen.saturation = (params.adaptive && bulk.saturation_measured).then_some(bulk.saturation);
+    let trusted = params.adaptive && bulk.saturation_measured;
+    seen.saturation = trusted.then_some(bulk.saturation);
+    seen.red_cell_hue = trusted.then_some(bulk.red_cell_hue);
     if kind == Kind::TightCrop {
         bulk.saturation = 1.0;
-    } else if let (true, Some(s)) = (params.adaptive, norms.saturation) {
-        bulk.saturation = s.clamp(bulk::SATURATION_RANGE.0, bulk::SATURATION_RANGE.1);
+    } else if params.adaptive {
+        if let Some(s) = norms.saturation {
+            bulk.saturation = s.clamp(bulk::SATURATION_RANGE.0, bulk::SATURATION_RANGE.1);
+        }
+        if let Some(h) = norms.red_cell_hue {
+            bulk.turn_to(h);
+        }
     }
     log::trace!("locator bulk: {bulk:?}");
     seen.background = bulk.background.map(|v| v.round().clamp(0.0, 255.0) as u8);
@@ -324,7 +344,10 @@ fn locate_with(image: &RgbImage, params: &LocatorParams, kind: Kind, norms: Norm
         .into_iter()
         .filter(|c| c.area >= min_fragment.max(1))
         .collect();
-    let groups = group_nearby(fragments, merge_gap);
+    // Platelets and stain specks beside a nucleus are kept out of it; the fixed locator's
+    // weaker feature leaves them under `min_fragment` and keeps its former grouping.
+    let min_share = if params.adaptive { MIN_LOBE_SHARE } else { 0.0 };
+    let groups = group_nearby(fragments, merge_gap, min_share);
 
     let max_area = params.max_nucleus_fraction * n as f32;
     let k = work.factor as f32;
@@ -376,9 +399,27 @@ fn locate_with(image: &RgbImage, params: &LocatorParams, kind: Kind, norms: Norm
             }
         })
         .collect();
+    if params.adaptive {
+        out = drop_nested(out);
+    }
     out.sort_by(|a, b| b.score.total_cmp(&a.score));
     seen.candidates = out;
     seen
+}
+
+/// Drops every candidate whose nucleus lies inside the cell of a candidate with a larger
+/// nucleus: a white cell has one nucleus, and what stands out inside its box is its own
+/// granules or a lobe that [`MIN_LOBE_SHARE`] kept apart, not a second cell (a cluster of a
+/// neutrophil's granules outscored its nucleus and was chosen as the cell).
+fn drop_nested(mut candidates: Vec<Candidate>) -> Vec<Candidate> {
+    candidates.sort_by_key(|c| std::cmp::Reverse(c.nucleus.area()));
+    let mut kept: Vec<Candidate> = Vec::with_capacity(candidates.len());
+    for c in candidates {
+        if !kept.iter().any(|k| k.cell.holds(&c.nucleus)) {
+            kept.push(c);
+        }
+    }
+    kept
 }
 
 #[cfg(test)]
@@ -540,7 +581,7 @@ mod tests {
     fn ruler(px: f32) -> Norms {
         Norms {
             red_cell_px: Some(px),
-            saturation: None,
+            ..Norms::default()
         }
     }
 
@@ -643,10 +684,80 @@ mod tests {
         let img = concentric((640, 480), 50, 0, faint);
         assert!(locate_detailed(&img, &p).candidates.is_empty());
         let washed = Norms {
-            red_cell_px: None,
             saturation: Some(0.5),
+            ..Norms::default()
         };
         assert_eq!(locate_in_session(&img, &p, washed).candidates.len(), 1);
+    }
+
+    #[test]
+    fn a_session_hue_turns_the_nuclear_stain_with_the_red_cells() {
+        // A stain whose red cells sit 60° from the default hue, towards orange (no red
+        // cells in this frame to measure it), with a nucleus along that stain's nuclear
+        // direction: nucleus-ness 0.42 along it, half that along the default direction and
+        // less along the fixed locator's, under the 0.25 threshold.
+        let p = adaptive();
+        let hue = bulk::DEFAULT_RED_CELL_HUE + 60.0;
+        let dir = bulk::hue_vector(hue + bulk::NUCLEUS_TURN_DEG);
+        let bg = [225.0f32, 215.0, 220.0];
+        let rgb = |i: usize| (bg[i] * (0.7 + 0.3 * dir[i])).round() as u8;
+        let nucleus = [rgb(0), rgb(1), rgb(2)];
+        let img = concentric((640, 480), 50, 0, [nucleus, [0; 3], bg.map(|v| v as u8)]);
+        assert!(locate_detailed(&img, &p).candidates.is_empty());
+        let stained = Norms {
+            red_cell_hue: Some(hue),
+            ..Norms::default()
+        };
+        let c = locate_in_session(&img, &p, stained).candidates;
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert!(contains(&c[0].nucleus, 320, 240));
+        assert!(
+            locate_in_session(&img, &LocatorParams::default(), stained)
+                .candidates
+                .is_empty(),
+            "the fixed locator ignores the session"
+        );
+    }
+
+    #[test]
+    fn a_platelet_beside_a_nucleus_stays_out_of_its_box() {
+        // A nucleus of radius 40 and a platelet of radius 10 whose edge is 16 px from it:
+        // near enough to group (4 working pixels), a sixteenth of the nucleus's area.
+        let mut img = lone_cell(40, 0);
+        for y in 230..=250u32 {
+            for x in 376..=396u32 {
+                if (x as i32 - 386).pow(2) + (y as i32 - 240).pow(2) <= 100 {
+                    img.put_pixel(x, y, Rgb([120, 90, 200]));
+                }
+            }
+        }
+        let adaptive = locate(&img, &adaptive());
+        assert_eq!(adaptive.len(), 1, "{adaptive:?}");
+        assert!(adaptive[0].nucleus.x1 <= 364, "{:?}", adaptive[0].nucleus);
+        let fixed = locate(&img, &LocatorParams::default());
+        assert_eq!(fixed.len(), 1, "{fixed:?}");
+        assert!(
+            fixed[0].nucleus.x1 >= 390,
+            "the fixed locator groups by the gap alone: {:?}",
+            fixed[0].nucleus
+        );
+    }
+
+    #[test]
+    fn a_nucleus_inside_a_larger_cell_is_that_cell_s_own() {
+        let b = |x0, y0, x1, y1| PixelBox { x0, y0, x1, y1 };
+        let cand = |cell, nucleus, score| Candidate {
+            cell,
+            nucleus,
+            score,
+            at_border: false,
+        };
+        let cell = cand(b(0, 0, 100, 100), b(20, 20, 80, 80), 0.4);
+        // A cluster of granules inside the cell, stained more strongly than the nucleus.
+        let granules = cand(b(82, 40, 98, 56), b(85, 43, 95, 53), 0.6);
+        let neighbour = cand(b(90, 90, 200, 200), b(110, 110, 180, 180), 0.5);
+        let kept = drop_nested(vec![granules, cell.clone(), neighbour.clone()]);
+        assert_eq!(kept, [neighbour, cell], "largest nucleus first");
     }
 
     /// A Jiangxi-like tight crop: yellow background, a cell of radius `cell_r` filling most

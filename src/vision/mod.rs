@@ -64,6 +64,11 @@ impl PixelBox {
         )
     }
 
+    /// Whether `other` lies wholly inside this box (edges may coincide).
+    pub fn holds(&self, other: &PixelBox) -> bool {
+        self.x0 <= other.x0 && self.y0 <= other.y0 && other.x1 <= self.x1 && other.y1 <= self.y1
+    }
+
     /// Intersection over union with `other`, 0 when they do not overlap.
     pub fn iou(&self, other: &PixelBox) -> f32 {
         let ix = self.x1.min(other.x1).saturating_sub(self.x0.max(other.x0));

@@ -9,6 +9,8 @@
 
 use std::collections::VecDeque;
 
+use super::bulk::DEFAULT_RED_CELL_HUE;
+
 /// Frames remembered: the last 25, so a change of objective is followed within about 13.
 pub const WINDOW: usize = 25;
 /// Measurements needed before the session's value replaces each frame's own.
@@ -21,6 +23,9 @@ pub struct Norms {
     pub red_cell_px: Option<f32>,
     /// Red-cell saturation against the reference ([`super::bulk::Bulk::saturation`]).
     pub saturation: Option<f32>,
+    /// Red-cell hue, degrees ([`super::bulk::Bulk::red_cell_hue`]), which sets the direction
+    /// of the nuclear stain.
+    pub red_cell_hue: Option<f32>,
 }
 
 /// Running medians of the red-cell measurements of the last [`WINDOW`] frames.
@@ -28,6 +33,17 @@ pub struct Norms {
 pub struct SessionNorms {
     rulers: VecDeque<f32>,
     saturations: VecDeque<f32>,
+    /// Hues unwrapped around [`DEFAULT_RED_CELL_HUE`] (its value plus the signed turn
+    /// to the hue), so that their median does not split at 0°/360°.
+    hues: VecDeque<f32>,
+}
+
+/// A hue as [`DEFAULT_RED_CELL_HUE`] plus its signed turn from it (-180..180], so
+/// hues either side of 0° stay neighbours.
+fn unwrap_hue(deg: f32) -> Option<f32> {
+    deg.is_finite().then(|| {
+        DEFAULT_RED_CELL_HUE + (deg - DEFAULT_RED_CELL_HUE + 180.0).rem_euclid(360.0) - 180.0
+    })
 }
 
 fn push(window: &mut VecDeque<f32>, value: Option<f32>) {
@@ -64,6 +80,7 @@ impl SessionNorms {
     pub fn observe(&mut self, frame: Norms) {
         push(&mut self.rulers, frame.red_cell_px);
         push(&mut self.saturations, frame.saturation);
+        push(&mut self.hues, frame.red_cell_hue.and_then(unwrap_hue));
     }
 
     /// The session's values, once [`MIN_FRAMES`] frames measured them.
@@ -71,6 +88,7 @@ impl SessionNorms {
         Norms {
             red_cell_px: median(&self.rulers),
             saturation: median(&self.saturations),
+            red_cell_hue: median(&self.hues).map(|h| h.rem_euclid(360.0)),
         }
     }
 }
@@ -83,6 +101,7 @@ mod tests {
         Norms {
             red_cell_px: ruler,
             saturation,
+            red_cell_hue: None,
         }
     }
 
@@ -121,5 +140,27 @@ mod tests {
             assert_eq!(s.norms().red_cell_px, Some(want), "after {k} frames");
         }
         assert_eq!(s.norms().saturation, None);
+    }
+
+    #[test]
+    fn hues_either_side_of_red_keep_their_median_near_red() {
+        let mut s = SessionNorms::new();
+        for hue in [350.0, 355.0, 5.0, 10.0, 0.0, f32::NAN] {
+            s.observe(Norms {
+                red_cell_hue: Some(hue),
+                ..Norms::default()
+            });
+        }
+        // Unwrapped: 350, 355, 365, 370, 360 -> 360, i.e. 0; a plain median would say 10.
+        assert_eq!(s.norms().red_cell_hue, Some(0.0));
+        assert_eq!(s.norms().saturation, None);
+        let mut s = SessionNorms::new();
+        for hue in [300.0, 310.0, 305.0, 290.0, 320.0] {
+            s.observe(Norms {
+                red_cell_hue: Some(hue),
+                ..Norms::default()
+            });
+        }
+        assert_eq!(s.norms().red_cell_hue, Some(305.0));
     }
 }
