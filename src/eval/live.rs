@@ -186,7 +186,15 @@ pub fn evaluate_scenario(
                         }
                     }
                 }
-                None => spurious += 1,
+                None => {
+                    // With -v: where a count matched no annotated cell, to see why.
+                    log::debug!(
+                        "{}: frame {i}: counted cell at {:?} (frame pixels) is no annotated cell",
+                        scenario.name,
+                        cell
+                    );
+                    spurious += 1;
+                }
             }
         }
     }

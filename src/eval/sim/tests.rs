@@ -50,11 +50,17 @@ fn the_truth_matches_the_picture() {
         jpeg_quality: 100,
     };
     for cell in &slide.cells {
-        // Frame centred on the cell: the locator finds a cell under the frame centre.
+        // Frame centred on the cell as far as the slide allows (a scan never looks past
+        // its edge, where the renderer would repeat the edge pixels into stripes): the
+        // locator finds a cell under the cell's centre.
         let (cx, cy) = cell.centre();
+        let (max_x, max_y) = (
+            f64::from(slide.image.width()) - 640.0,
+            f64::from(slide.image.height()) - 480.0,
+        );
         let pose = Pose {
-            x: (cx - 320.0).max(0.0),
-            y: (cy - 240.0).max(0.0),
+            x: (cx - 320.0).clamp(0.0, max_x),
+            y: (cy - 240.0).clamp(0.0, max_y),
             vx: 0.0,
             vy: 0.0,
         };
