@@ -41,8 +41,9 @@ pub struct LocatorParams {
     /// Use the adaptive locator on camera fields: background, nuclear-stain direction and
     /// saturation measured on the frames, sizes scaled by the red cells, the session's running
     /// medians used once measured ([`crate::vision::session`]) (default false: the fixed
-    /// locator tuned on BCCD fields, which still scores higher on them; pictures that are
-    /// already crops always use the adaptive one).
+    /// locator tuned on BCCD fields, as good on them, and the adaptive one still lets live
+    /// mode count a few giant platelets; pictures that are already crops always use the
+    /// adaptive one).
     pub adaptive: bool,
     /// Crops (adaptive locator): the measured cytoplasm reaches at most this fraction of
     /// the nucleus's longer side beyond it on each side (default 0.6; allowed 0.0..=3.0).
