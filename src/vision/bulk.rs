@@ -12,11 +12,14 @@
 //! washed-out camera keeps its contrast.
 
 /// Turn from the red-cell hue to the nuclear-stain hue, degrees (negative: towards blue).
-/// Chosen so that on a pink-red-cell frame the feature is the locator's former
-/// `B/B_bg - R/R_bg`.
+/// At the assumed hue ([`DEFAULT_RED_CELL_HUE`]) the feature is `B/B_bg - G/G_bg` (blue
+/// gained, green lost); at the BCCD fields' measured median (314°) it lies between that and
+/// the fixed locator's `B/B_bg - R/R_bg`.
 pub const NUCLEUS_TURN_DEG: f32 = -75.0;
-/// Red-cell hue assumed when the frame shows too few red cells to measure it, degrees
-/// (the BCCD fields' median).
+/// Red-cell hue assumed when the frame shows too few red cells to measure it, degrees, and
+/// the centre of the hues trusted ([`MAX_HUE_SHIFT`]). The BCCD fields measure 291–353°
+/// (5th–95th percentile, median 314°); every figure in docs/BENCHMARKS.md was measured
+/// with 345°.
 pub const DEFAULT_RED_CELL_HUE: f32 = 345.0;
 /// Measured red-cell hues further than this from the default are not trusted, degrees.
 pub const MAX_HUE_SHIFT: f32 = 50.0;
