@@ -68,10 +68,7 @@ const NOTABLE_TURN: f32 = 20.0;
 fn notable_turn(old: Option<f32>, new: Option<f32>) -> bool {
     match (old, new) {
         (None, Some(_)) => true,
-        (Some(a), Some(b)) => {
-            let d = (b - a).rem_euclid(360.0);
-            d.min(360.0 - d) > NOTABLE_TURN
-        }
+        (Some(a), Some(b)) => crate::vision::bulk::angle_between(a, b) > NOTABLE_TURN,
         _ => false,
     }
 }

@@ -67,7 +67,8 @@ fn hue_of(v: [f32; 3]) -> (f32, f32) {
     (b.atan2(a).to_degrees().rem_euclid(360.0), a.hypot(b))
 }
 
-fn angle_between(a: f32, b: f32) -> f32 {
+/// Angle between two hues, degrees (0..=180), whichever way round is shorter.
+pub(crate) fn angle_between(a: f32, b: f32) -> f32 {
     let d = (a - b).rem_euclid(360.0);
     d.min(360.0 - d)
 }

@@ -400,7 +400,7 @@ fn locate_with(image: &RgbImage, params: &LocatorParams, kind: Kind, norms: Norm
         })
         .collect();
     if params.adaptive {
-        out = drop_nested(out);
+        drop_nested(&mut out);
     }
     out.sort_by(|a, b| b.score.total_cmp(&a.score));
     seen.candidates = out;
@@ -411,15 +411,18 @@ fn locate_with(image: &RgbImage, params: &LocatorParams, kind: Kind, norms: Norm
 /// nucleus: a white cell has one nucleus, and what stands out inside its box is its own
 /// granules or a lobe that [`MIN_LOBE_SHARE`] kept apart, not a second cell (a cluster of a
 /// neutrophil's granules outscored its nucleus and was chosen as the cell).
-fn drop_nested(mut candidates: Vec<Candidate>) -> Vec<Candidate> {
+fn drop_nested(candidates: &mut Vec<Candidate>) {
     candidates.sort_by_key(|c| std::cmp::Reverse(c.nucleus.area()));
-    let mut kept: Vec<Candidate> = Vec::with_capacity(candidates.len());
-    for c in candidates {
-        if !kept.iter().any(|k| k.cell.holds(&c.nucleus)) {
-            kept.push(c);
+    // Kept candidates are moved to the front, in order; no second list per frame.
+    let mut kept = 0;
+    for i in 0..candidates.len() {
+        let nucleus = candidates[i].nucleus;
+        if !candidates[..kept].iter().any(|k| k.cell.holds(&nucleus)) {
+            candidates.swap(kept, i);
+            kept += 1;
         }
     }
-    kept
+    candidates.truncate(kept);
 }
 
 #[cfg(test)]
@@ -756,7 +759,8 @@ mod tests {
         // A cluster of granules inside the cell, stained more strongly than the nucleus.
         let granules = cand(b(82, 40, 98, 56), b(85, 43, 95, 53), 0.6);
         let neighbour = cand(b(90, 90, 200, 200), b(110, 110, 180, 180), 0.5);
-        let kept = drop_nested(vec![granules, cell.clone(), neighbour.clone()]);
+        let mut kept = vec![granules, cell.clone(), neighbour.clone()];
+        drop_nested(&mut kept);
         assert_eq!(kept, [neighbour, cell], "largest nucleus first");
     }
 
