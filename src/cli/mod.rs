@@ -85,6 +85,10 @@ pub enum Command {
         /// One JSON object per scenario (truth, counted, missed, double, accuracy, fps, ...).
         #[arg(long)]
         json: bool,
+        /// Take the locator (`[locator]`, e.g. `adaptive = true`) and live-mode (`[live]`)
+        /// settings from this configuration file.
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
     /// Classify image files once: class, confidence and every probability.
     Classify {
@@ -380,7 +384,14 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             model,
             no_classify,
             json,
-        } => live_eval::run(scenario.as_deref(), &model, no_classify, json),
+            config,
+        } => live_eval::run(
+            scenario.as_deref(),
+            &model,
+            no_classify,
+            json,
+            config.as_deref(),
+        ),
         Command::Classify {
             images,
             model,

@@ -198,6 +198,23 @@ pub fn evaluate_scenario(
             }
         }
     }
+    for (cell, (visited, n)) in scan
+        .slide
+        .cells
+        .iter()
+        .zip(exposure.visited.iter().zip(&counts))
+    {
+        // With -v: which cells were missed or counted twice, to look at them.
+        if (*visited && *n == 0) || *n > 1 {
+            log::debug!(
+                "{}: cell {} ({}, from {}) counted {n} times",
+                scenario.name,
+                cell.index,
+                cell.class,
+                cell.field
+            );
+        }
+    }
     let truth = exposure.visited.iter().filter(|v| **v).count();
     let missed = exposure
         .visited
