@@ -210,11 +210,6 @@ pub const MIN_CROP_THRESHOLD: f32 = 0.1;
 /// on a slide (0.5–0.7 on the Jiangxi crops, red cells about 0.2).
 pub const MIN_CROP_NUCLEUS_DARKNESS: f32 = 0.3;
 
-/// Adaptive locator: red-cell regions of fewer pixels than this, at the width's resolution
-/// ([`LocatorParams::work_width`]), are not measured by the ruler (a red cell at a quarter of
-/// BCCD's magnification still covers about 30).
-pub const MIN_RED_CELL_AREA: usize = 16;
-
 /// Adaptive locator: a fragment with less than this share of a neighbour's area joins it
 /// only when their boxes touch. A lobe of a five-lobed neutrophil has a quarter of the
 /// other four's area; a platelet beside a nucleus has a few hundredths, and the adaptive
@@ -331,11 +326,7 @@ fn locate_with(image: &RgbImage, params: &LocatorParams, kind: Kind, norms: Norm
     // Sizes follow the frame's ruler: the red cells' diameter against the one the
     // defaults were tuned with.
     let ruler = if params.adaptive {
-        // Red cells smaller than this many pixels at the width's resolution are specks,
-        // however fine the working copy is (a finer copy sees more of them).
-        let finer = width_factor(img_w, params.work_width) as f32 / work.factor as f32;
-        let min_area = (MIN_RED_CELL_AREA as f32 * finer * finer).round() as usize;
-        red_cell_diameter(&red_cells, &nuclei, min_area)
+        red_cell_diameter(&red_cells)
     } else {
         None
     };
@@ -346,13 +337,7 @@ fn locate_with(image: &RgbImage, params: &LocatorParams, kind: Kind, norms: Norm
     };
     let q = ruler.map_or(1.0, |d| (d / params.red_cell_diameter).clamp(0.4, 2.5));
     let min_fragment = (params.min_fragment_area as f32 * q * q).round() as usize;
-    let mut min_nucleus = (params.min_nucleus_area as f32 * q * q).round() as usize;
-    if let Some(d) = ruler.filter(|_| params.adaptive) {
-        // A nucleus is about a red cell's size; a giant platelet is a fraction of it.
-        let red_cell_area = std::f32::consts::FRAC_PI_4 * d * d;
-        let floor = (params.min_nucleus_red_cells * red_cell_area).round() as usize;
-        min_nucleus = min_nucleus.max(floor);
-    }
+    let min_nucleus = (params.min_nucleus_area as f32 * q * q).round() as usize;
     let merge_gap = (params.merge_gap as f32 * q).round() as usize;
 
     let fragments: Vec<_> = components(&nuclei, &strength, &mut Vec::new())
@@ -638,7 +623,7 @@ mod tests {
         let p = adaptive();
         let img = lone_cell(20, 0);
         assert!(locate_detailed(&img, &p).candidates.is_empty());
-        let half = ruler(48.0);
+        let half = ruler(16.0);
         let c = locate_in_session(&img, &p, half).candidates;
         assert_eq!(c.len(), 1, "{c:?}");
         assert!(contains(&c[0].nucleus, 320, 240));
@@ -654,21 +639,21 @@ mod tests {
     fn small_red_cells_make_the_working_copy_finer_never_coarser() {
         let p = adaptive();
         assert_eq!(
-            ruler_factor(640, 104.0, &p),
+            ruler_factor(640, 32.0, &p),
             4,
             "the tuned size: as by width"
         );
         assert_eq!(
-            ruler_factor(640, 156.0, &p),
+            ruler_factor(640, 48.0, &p),
             4,
             "never coarser than by width"
         );
-        assert_eq!(ruler_factor(640, 52.0, &p), 2);
-        assert_eq!(ruler_factor(640, 60.8, &p), 3);
-        assert_eq!(ruler_factor(640, 10.0, &p), 1);
+        assert_eq!(ruler_factor(640, 16.0, &p), 2);
+        assert_eq!(ruler_factor(640, 18.7, &p), 3);
+        assert_eq!(ruler_factor(640, 3.0, &p), 1);
         assert_eq!(ruler_factor(640, f32::NAN, &p), 4);
         assert_eq!(
-            ruler_factor(1920, 312.0, &p),
+            ruler_factor(1920, 96.0, &p),
             12,
             "another camera, same objective"
         );
@@ -676,51 +661,21 @@ mod tests {
 
     #[test]
     fn a_quarter_magnification_nucleus_is_found_at_a_finer_resolution() {
-        // Red cells 26 px across: a nucleus of radius 11 is 5 working pixels wide at the
+        // Red cells 8 px across: a nucleus of radius 8 is 4 working pixels wide at the
         // width's factor, which the opening and the size limit remove; at the ruler's
         // factor (1) it has its tuned size.
         let p = adaptive();
-        let img = lone_cell(11, 0);
-        let coarse = ruler(104.0);
+        let img = lone_cell(8, 0);
+        let coarse = ruler(32.0);
         assert!(locate_in_session(&img, &p, coarse).candidates.is_empty());
-        let quarter = ruler(26.0);
+        let quarter = ruler(8.0);
         let c = locate_in_session(&img, &p, quarter).candidates;
         assert_eq!(c.len(), 1, "{c:?}");
         assert!(contains(&c[0].nucleus, 320, 240));
         assert!(
-            (20..=26).contains(&c[0].nucleus.width()),
+            (14..=20).contains(&c[0].nucleus.width()),
             "{:?}",
             c[0].nucleus
-        );
-    }
-
-    #[test]
-    fn a_blob_much_smaller_than_a_red_cell_is_no_nucleus() {
-        // Red cells 104 px across (the tuned size). A nucleus of radius 50 covers 0.92 of
-        // a red cell; a giant platelet of radius 28 only 0.29, though it is larger than
-        // `min_nucleus_area`.
-        let p = adaptive();
-        let mut img = lone_cell(0, 0);
-        for (cx, cy, r) in [(180i32, 240i32, 50i32), (460, 240, 28)] {
-            for y in cy - r..cy + r {
-                for x in cx - r..cx + r {
-                    if (x - cx).pow(2) + (y - cy).pow(2) < r * r {
-                        img.put_pixel(x as u32, y as u32, Rgb([120, 90, 200]));
-                    }
-                }
-            }
-        }
-        let found = locate_in_session(&img, &p, ruler(104.0)).candidates;
-        assert_eq!(found.len(), 1, "{found:?}");
-        assert!(contains(&found[0].nucleus, 180, 240));
-        // The floor is what drops it: without it both are found.
-        let off = LocatorParams {
-            min_nucleus_red_cells: 0.0,
-            ..adaptive()
-        };
-        assert_eq!(
-            locate_in_session(&img, &off, ruler(104.0)).candidates.len(),
-            2
         );
     }
 

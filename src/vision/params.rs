@@ -48,19 +48,12 @@ pub struct LocatorParams {
     /// Crops (adaptive locator): the measured cytoplasm reaches at most this fraction of
     /// the nucleus's longer side beyond it on each side (default 0.6; allowed 0.0..=3.0).
     pub max_cytoplasm: f32,
-    /// Adaptive locator: red-cell diameter, in working pixels as [`crate::vision::ruler`]
-    /// measures it, that the size limits above are given for (default 26; allowed
-    /// 2.0..=200.0). BCCD fields measure 23 (92 picture pixels); 25–30 all give the
-    /// bccd-fields recall the limits were tuned for, and 26 is inside that range. The session's red cells (each frame's own until
+    /// Adaptive locator: red-cell size, in working pixels as [`crate::vision::ruler`] measures it, that the
+    /// size limits above are given for (default 8, the BCCD fields' median; allowed
+    /// 2.0..=200.0). The session's red cells (each frame's own until
     /// [`crate::vision::session::MIN_FRAMES`] frames measured them) scale `min_fragment_area` and `min_nucleus_area` by the squared ratio and
     /// `merge_gap` by the ratio, so other objectives need no retuning.
     pub red_cell_diameter: f32,
-    /// Adaptive locator, once the red cells are measured: smallest grouped nucleus as a
-    /// fraction of one red cell's area (default 0.56; allowed 0.0..=5.0; 0 turns it off). A
-    /// white cell's nucleus is about a red cell's size: on the BCCD fields the smallest
-    /// annotated one covers 0.65 of a red cell, while giant platelets, which live mode would
-    /// otherwise count, cover 0.2–0.3, and no other false positive covers more than 0.49.
-    pub min_nucleus_red_cells: f32,
     /// Fields whose background (median red or blue, whichever is brighter) is darker than
     /// this 0–255 level give no candidates (default 40; allowed 0..=200): a capped lens or
     /// a lamp that is off must show NO WBC, not cells made of sensor noise.
@@ -80,8 +73,7 @@ impl Default for LocatorParams {
             cell_margin: 0.18,
             adaptive: false,
             max_cytoplasm: 0.6,
-            red_cell_diameter: 26.0,
-            min_nucleus_red_cells: 0.56,
+            red_cell_diameter: 8.0,
             min_background: 40,
         }
     }
@@ -106,12 +98,6 @@ impl LocatorParams {
         check_range("cell_margin", self.cell_margin, 0.0, 2.0)?;
         check_range("max_cytoplasm", self.max_cytoplasm, 0.0, 3.0)?;
         check_range("red_cell_diameter", self.red_cell_diameter, 2.0, 200.0)?;
-        check_range(
-            "min_nucleus_red_cells",
-            self.min_nucleus_red_cells,
-            0.0,
-            5.0,
-        )?;
         check_range("min_background", self.min_background, 0, 200)?;
         Ok(())
     }
