@@ -23,8 +23,9 @@ pub struct LiveConfig {
     /// A white cell seen again within this fraction of its diameter is the same cell
     /// (default 0.8; 0.1..=3.0).
     pub gate: f32,
-    /// A cell must be this many pixels inside every frame edge to be classified
-    /// (default 4; 0..=200).
+    /// A cell's nucleus, with a rim of cytoplasm ([`crate::live::WHOLE_RIM`] of its size),
+    /// must be this many pixels inside every frame edge to be classified (default 4;
+    /// 0..=200).
     pub edge_margin: u32,
     /// Steady, whole sightings of a cell before it is classified (default 2; 1..=30).
     pub min_hits: u32,

@@ -23,4 +23,6 @@ pub use config::LiveConfig;
 pub use engine::{LiveAction, LiveEngine, LiveStats, MAX_FRAME_GAP, MAX_UNTRUSTED_FRAMES};
 pub use motion::{Motion, MotionEstimator, SCALE_RANGE};
 pub use steady::SteadyDetector;
-pub use tracker::{CellState, ClassifyRequest, Detection, TrackedCell, Tracker, TrackerParams};
+pub use tracker::{
+    CellState, ClassifyRequest, Detection, TrackedCell, Tracker, TrackerParams, WHOLE_RIM,
+};

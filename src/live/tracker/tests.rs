@@ -167,6 +167,43 @@ fn a_cell_cut_by_the_frame_edge_is_not_classified_until_whole() {
 }
 
 #[test]
+fn wholeness_is_the_nucleus_and_a_rim_not_the_margin_box() {
+    // A large cell low in the frame: its nucleus (110 px) and a rim of 10 px are inside,
+    // though the locator's margin box reaches past the bottom edge and is clipped there.
+    let nucleus = |y1: u32| PixelBox {
+        x0: 270,
+        y0: y1 - 110,
+        x1: 370,
+        y1,
+    };
+    let seen = |y1: u32| Detection {
+        nucleus: nucleus(y1),
+        cell: PixelBox {
+            x0: 250,
+            y0: y1 - 130,
+            x1: 390,
+            y1: 480,
+        },
+    };
+    let still = Motion {
+        dx: 0.0,
+        dy: 0.0,
+        confidence: 1.0,
+    };
+    for (y1, whole) in [(460, true), (470, false)] {
+        let mut t = Tracker::new(TrackerParams::default());
+        let mut steady = SteadyDetector::new(2.0, 1, 0.1);
+        let mut asked = Vec::new();
+        for _ in 0..5 {
+            t.advance(Some((0.0, 0.0)));
+            let s = steady.update(Some(&still));
+            asked.extend(t.observe(&[seen(y1)], FRAME, s));
+        }
+        assert_eq!(asked.len(), usize::from(whole), "nucleus bottom at {y1}");
+    }
+}
+
+#[test]
 fn nothing_is_classified_while_the_field_moves() {
     let cells = [(320.0, 240.0), (900.0, 240.0)];
     let path = path_through((0.0, 0.0), &[((600.0, 0.0), 3.0, 0)]);
