@@ -4,7 +4,6 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use hematovision::config::Config;
-
 use hematovision::eval::{LiveEvalOptions, live_eval, print_reports};
 use hematovision::model::Classifier;
 
