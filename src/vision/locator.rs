@@ -29,6 +29,7 @@ use super::cytoplasm::{Extent, cell_extent};
 use super::morphology::Mask;
 use super::own_threshold;
 use super::params::LocatorParams;
+use super::round_ruler::round_cell_diameter;
 use super::ruler::red_cell_diameter;
 use super::session::Norms;
 
@@ -136,6 +137,9 @@ pub struct Sighting {
     pub candidates: Vec<Candidate>,
     /// Typical red-cell diameter in picture pixels (the frame's ruler), when measured.
     pub red_cell_px: Option<f32>,
+    /// Diameter of the whole, round red cells in picture pixels
+    /// ([`super::round_ruler`]), when the adaptive locator found enough of them in a field.
+    pub round_red_cell_px: Option<f32>,
     /// The red cells' saturation against the reference, when the adaptive locator measured
     /// it on this frame.
     pub saturation: Option<f32>,
@@ -151,6 +155,7 @@ impl Sighting {
     pub fn measured(&self) -> Norms {
         Norms {
             red_cell_px: self.red_cell_px,
+            round_red_cell_px: self.round_red_cell_px,
             saturation: self.saturation,
             red_cell_hue: self.red_cell_hue,
         }
@@ -210,6 +215,11 @@ pub const MIN_CROP_THRESHOLD: f32 = 0.1;
 /// on a slide (0.5–0.7 on the Jiangxi crops, red cells about 0.2).
 pub const MIN_CROP_NUCLEUS_DARKNESS: f32 = 0.3;
 
+/// Adaptive locator: red-cell regions of fewer pixels than this, at the width's resolution
+/// ([`LocatorParams::work_width`]), are not measured by the round-cell ruler (a red cell at
+/// a quarter of BCCD's magnification still covers about 30).
+pub const MIN_RED_CELL_AREA: usize = 16;
+
 /// Adaptive locator: a fragment with less than this share of a neighbour's area joins it
 /// only when their boxes touch. A lobe of a five-lobed neutrophil has a quarter of the
 /// other four's area; a platelet beside a nucleus has a few hundredths, and the adaptive
@@ -244,6 +254,7 @@ fn locate_with(image: &RgbImage, params: &LocatorParams, kind: Kind, norms: Norm
     let mut seen = Sighting {
         candidates: Vec::new(),
         red_cell_px: None,
+        round_red_cell_px: None,
         saturation: None,
         red_cell_hue: None,
         background: [0; 3],
@@ -337,7 +348,24 @@ fn locate_with(image: &RgbImage, params: &LocatorParams, kind: Kind, norms: Norm
     };
     let q = ruler.map_or(1.0, |d| (d / params.red_cell_diameter).clamp(0.4, 2.5));
     let min_fragment = (params.min_fragment_area as f32 * q * q).round() as usize;
-    let min_nucleus = (params.min_nucleus_area as f32 * q * q).round() as usize;
+    let mut min_nucleus = (params.min_nucleus_area as f32 * q * q).round() as usize;
+    if params.adaptive && kind == Kind::Field {
+        // Red cells under this many pixels at the width's resolution are specks, however
+        // fine the working copy is (a finer copy sees more of them, and without this
+        // floor talked itself into a smaller ruler and a finer copy still).
+        let finer = width_factor(img_w, params.work_width) as f32 / work.factor as f32;
+        let min_area = (MIN_RED_CELL_AREA as f32 * finer * finer).round() as usize;
+        seen.round_red_cell_px =
+            round_cell_diameter(&red_cells, &nuclei, min_area).map(|d| d * work.factor as f32);
+        // Only the session's value sets the floor: one frame's reading scatters too much
+        // for a limit this close to the smallest nuclei.
+        if let Some(px) = norms.round_red_cell_px {
+            let d = px / work.factor as f32;
+            let red_cell_area = std::f32::consts::FRAC_PI_4 * d * d;
+            let floor = (params.min_nucleus_red_cells * red_cell_area).round() as usize;
+            min_nucleus = min_nucleus.max(floor);
+        }
+    }
     let merge_gap = (params.merge_gap as f32 * q).round() as usize;
 
     let fragments: Vec<_> = components(&nuclei, &strength, &mut Vec::new())
@@ -656,6 +684,44 @@ mod tests {
             ruler_factor(1920, 96.0, &p),
             12,
             "another camera, same objective"
+        );
+    }
+
+    #[test]
+    fn a_blob_much_smaller_than_the_session_s_red_cells_is_no_nucleus() {
+        // Whole round red cells 100 px across (25 working pixels, a disc of 491). A nucleus
+        // of radius 50 covers about one red cell; a giant platelet of radius 28 covers 0.31
+        // of one, though it is larger than `min_nucleus_area`.
+        let p = adaptive();
+        let mut img = lone_cell(0, 0);
+        for (cx, cy, r) in [(180i32, 240i32, 50i32), (460, 240, 28)] {
+            for y in cy - r..cy + r {
+                for x in cx - r..cx + r {
+                    if (x - cx).pow(2) + (y - cy).pow(2) < r * r {
+                        img.put_pixel(x as u32, y as u32, Rgb([120, 90, 200]));
+                    }
+                }
+            }
+        }
+        let measured = Norms {
+            round_red_cell_px: Some(100.0),
+            ..Norms::default()
+        };
+        let found = locate_in_session(&img, &p, measured).candidates;
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(contains(&found[0].nucleus, 180, 240));
+        // The floor is what drops it: with it off, or before the session has measured
+        // round red cells, or on the fixed locator, both are found.
+        let off = LocatorParams {
+            min_nucleus_red_cells: 0.0,
+            ..adaptive()
+        };
+        assert_eq!(locate_in_session(&img, &off, measured).candidates.len(), 2);
+        assert_eq!(locate_detailed(&img, &p).candidates.len(), 2);
+        let fixed = LocatorParams::default();
+        assert_eq!(
+            locate_in_session(&img, &fixed, measured).candidates.len(),
+            2
         );
     }
 

@@ -14,6 +14,7 @@ pub mod locator;
 pub mod morphology;
 pub mod own_threshold;
 pub mod params;
+pub mod round_ruler;
 pub mod ruler;
 pub mod session;
 

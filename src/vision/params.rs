@@ -54,6 +54,12 @@ pub struct LocatorParams {
     /// [`crate::vision::session::MIN_FRAMES`] frames measured them) scale `min_fragment_area` and `min_nucleus_area` by the squared ratio and
     /// `merge_gap` by the ratio, so other objectives need no retuning.
     pub red_cell_diameter: f32,
+    /// Adaptive locator, once the session has measured whole round red cells
+    /// ([`crate::vision::round_ruler`] on [`crate::vision::session::MIN_FRAMES`] frames):
+    /// smallest grouped nucleus as a fraction of one red cell's area (default 0.56; allowed
+    /// 0.0..=5.0; 0 turns it off). A white cell's nucleus is about a red cell's size, while
+    /// giant platelets, which live mode would otherwise count, cover 0.2–0.3 of one.
+    pub min_nucleus_red_cells: f32,
     /// Fields whose background (median red or blue, whichever is brighter) is darker than
     /// this 0–255 level give no candidates (default 40; allowed 0..=200): a capped lens or
     /// a lamp that is off must show NO WBC, not cells made of sensor noise.
@@ -74,6 +80,7 @@ impl Default for LocatorParams {
             adaptive: false,
             max_cytoplasm: 0.6,
             red_cell_diameter: 8.0,
+            min_nucleus_red_cells: 0.56,
             min_background: 40,
         }
     }
@@ -98,6 +105,12 @@ impl LocatorParams {
         check_range("cell_margin", self.cell_margin, 0.0, 2.0)?;
         check_range("max_cytoplasm", self.max_cytoplasm, 0.0, 3.0)?;
         check_range("red_cell_diameter", self.red_cell_diameter, 2.0, 200.0)?;
+        check_range(
+            "min_nucleus_red_cells",
+            self.min_nucleus_red_cells,
+            0.0,
+            5.0,
+        )?;
         check_range("min_background", self.min_background, 0, 200)?;
         Ok(())
     }

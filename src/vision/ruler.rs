@@ -16,7 +16,7 @@ pub const MIN_PEAKS: usize = 8;
 /// Chamfer (3-4) distance to the nearest non-member pixel, in thirds of a pixel. Pixels
 /// outside the mask count as non-members: the work is done on a copy with a one-pixel
 /// border of zeros, so the two passes need no bounds checks.
-fn distance(mask: &Mask) -> Vec<u32> {
+pub(super) fn distance(mask: &Mask) -> Vec<u32> {
     let (w, h) = (mask.width(), mask.height());
     let far = u32::MAX / 4;
     let pw = w + 2;

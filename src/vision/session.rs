@@ -19,8 +19,11 @@ pub const MIN_FRAMES: usize = 5;
 /// The values a session gives the locator; `None` leaves the frame's own measurement.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Norms {
-    /// Typical red-cell diameter, picture pixels.
+    /// Typical red-cell diameter, picture pixels ([`super::ruler`]: rough, every frame).
     pub red_cell_px: Option<f32>,
+    /// Diameter of whole, round red cells, picture pixels ([`super::round_ruler`]: their
+    /// true size, measured on fewer frames).
+    pub round_red_cell_px: Option<f32>,
     /// Red-cell saturation against the reference ([`super::bulk::Bulk::saturation`]).
     pub saturation: Option<f32>,
     /// Red-cell hue, degrees ([`super::bulk::Bulk::red_cell_hue`]), which sets the direction
@@ -32,6 +35,7 @@ pub struct Norms {
 #[derive(Debug, Clone, Default)]
 pub struct SessionNorms {
     rulers: VecDeque<f32>,
+    round_rulers: VecDeque<f32>,
     saturations: VecDeque<f32>,
     /// Hues unwrapped around [`DEFAULT_RED_CELL_HUE`] (its value plus the signed turn
     /// to the hue), so that their median does not split at 0°/360°.
@@ -79,6 +83,7 @@ impl SessionNorms {
     /// frames without red cells add nothing.
     pub fn observe(&mut self, frame: Norms) {
         push(&mut self.rulers, frame.red_cell_px);
+        push(&mut self.round_rulers, frame.round_red_cell_px);
         push(&mut self.saturations, frame.saturation);
         push(&mut self.hues, frame.red_cell_hue.and_then(unwrap_hue));
     }
@@ -87,6 +92,7 @@ impl SessionNorms {
     pub fn norms(&self) -> Norms {
         Norms {
             red_cell_px: median(&self.rulers),
+            round_red_cell_px: median(&self.round_rulers),
             saturation: median(&self.saturations),
             red_cell_hue: median(&self.hues).map(|h| h.rem_euclid(360.0)),
         }
@@ -101,7 +107,7 @@ mod tests {
         Norms {
             red_cell_px: ruler,
             saturation,
-            red_cell_hue: None,
+            ..Norms::default()
         }
     }
 
@@ -116,6 +122,25 @@ mod tests {
         let n = s.norms();
         assert_eq!(n.red_cell_px, Some(32.0));
         assert_eq!(n.saturation, Some(1.0));
+    }
+
+    #[test]
+    fn the_round_cell_ruler_has_its_own_window() {
+        // Whole round red cells are measured on fewer frames than the rough ruler; each
+        // waits for its own five.
+        let mut s = SessionNorms::new();
+        for i in 0..MIN_FRAMES * 2 {
+            let round = (i % 2 == 0).then_some(100.0 + i as f32);
+            s.observe(Norms {
+                red_cell_px: Some(30.0),
+                round_red_cell_px: round,
+                ..Norms::default()
+            });
+            let n = s.norms();
+            assert_eq!(n.red_cell_px.is_some(), i + 1 >= MIN_FRAMES, "frame {i}");
+            assert_eq!(n.round_red_cell_px.is_some(), i + 1 >= 2 * MIN_FRAMES - 1);
+        }
+        assert_eq!(s.norms().round_red_cell_px, Some(104.0));
     }
 
     #[test]
