@@ -16,6 +16,10 @@ pub const WINDOW: usize = 25;
 /// Measurements needed before the session's value replaces each frame's own.
 pub const MIN_FRAMES: usize = 5;
 
+/// Largest ratio, either way, between the rough ruler of the frames the round-cell ruler
+/// was measured on and the session's, for the round-cell ruler to be used.
+pub const MAX_RULER_DRIFT: f32 = 1.25;
+
 /// The values a session gives the locator; `None` leaves the frame's own measurement.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Norms {
@@ -36,6 +40,8 @@ pub struct Norms {
 pub struct SessionNorms {
     rulers: VecDeque<f32>,
     round_rulers: VecDeque<f32>,
+    /// The rough ruler of the frames that measured [`Self::round_rulers`], in step with it.
+    paired_rulers: VecDeque<f32>,
     saturations: VecDeque<f32>,
     /// Hues unwrapped around [`DEFAULT_RED_CELL_HUE`] (its value plus the signed turn
     /// to the hue), so that their median does not split at 0°/360°.
@@ -83,16 +89,37 @@ impl SessionNorms {
     /// frames without red cells add nothing.
     pub fn observe(&mut self, frame: Norms) {
         push(&mut self.rulers, frame.red_cell_px);
-        push(&mut self.round_rulers, frame.round_red_cell_px);
+        let valid = |v: Option<f32>| v.filter(|v| v.is_finite() && *v > 0.0);
+        if let (Some(rough), Some(round)) =
+            (valid(frame.red_cell_px), valid(frame.round_red_cell_px))
+        {
+            push(&mut self.round_rulers, Some(round));
+            push(&mut self.paired_rulers, Some(rough));
+        }
         push(&mut self.saturations, frame.saturation);
         push(&mut self.hues, frame.red_cell_hue.and_then(unwrap_hue));
+    }
+
+    /// The round-cell ruler's median, while it still describes the microscope in view. It
+    /// is measured on fewer frames than the rough ruler, so after a change of objective it
+    /// would lag behind by dozens of frames, and a floor from the stronger objective's red
+    /// cells would drop every nucleus at the weaker one. The rough ruler of the same frames
+    /// says whether the view has changed since: `None` unless its median is within
+    /// [`MAX_RULER_DRIFT`] of the whole session's.
+    fn round_ruler(&self) -> Option<f32> {
+        let (then, now) = (median(&self.paired_rulers)?, median(&self.rulers)?);
+        let drift = then / now;
+        (1.0 / MAX_RULER_DRIFT..=MAX_RULER_DRIFT)
+            .contains(&drift)
+            .then(|| median(&self.round_rulers))
+            .flatten()
     }
 
     /// The session's values, once [`MIN_FRAMES`] frames measured them.
     pub fn norms(&self) -> Norms {
         Norms {
             red_cell_px: median(&self.rulers),
-            round_red_cell_px: median(&self.round_rulers),
+            round_red_cell_px: self.round_ruler(),
             saturation: median(&self.saturations),
             red_cell_hue: median(&self.hues).map(|h| h.rem_euclid(360.0)),
         }
@@ -141,6 +168,49 @@ mod tests {
             assert_eq!(n.round_red_cell_px.is_some(), i + 1 >= 2 * MIN_FRAMES - 1);
         }
         assert_eq!(s.norms().round_red_cell_px, Some(104.0));
+        // Without the rough ruler of the same frame, a round reading is not kept.
+        let mut s = SessionNorms::new();
+        for _ in 0..WINDOW {
+            s.observe(Norms {
+                round_red_cell_px: Some(100.0),
+                ..Norms::default()
+            });
+        }
+        assert_eq!(s.norms().round_red_cell_px, None);
+    }
+
+    #[test]
+    fn after_a_change_of_objective_the_old_round_ruler_is_not_used() {
+        // 100x: rough 32, round 100, on every third frame. Then a weaker objective: every
+        // size halves, and the round-cell ruler, measured on fewer frames, lags behind.
+        let mut s = SessionNorms::new();
+        for i in 0..WINDOW * 3 {
+            s.observe(Norms {
+                red_cell_px: Some(32.0),
+                round_red_cell_px: (i % 3 == 0).then_some(100.0),
+                ..Norms::default()
+            });
+        }
+        assert_eq!(s.norms().round_red_cell_px, Some(100.0));
+        let mut went_quiet = false;
+        for i in 0..WINDOW * 3 {
+            s.observe(Norms {
+                red_cell_px: Some(16.0),
+                round_red_cell_px: (i % 3 == 0).then_some(50.0),
+                ..Norms::default()
+            });
+            let n = s.norms();
+            // Never the old floor with the new view's sizes.
+            if n.red_cell_px == Some(16.0) {
+                assert_ne!(n.round_red_cell_px, Some(100.0), "frame {i}");
+            }
+            went_quiet |= n.round_red_cell_px.is_none();
+        }
+        assert!(
+            went_quiet,
+            "the round-cell ruler should pause while it catches up"
+        );
+        assert_eq!(s.norms().round_red_cell_px, Some(50.0));
     }
 
     #[test]
