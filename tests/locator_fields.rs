@@ -109,7 +109,10 @@ fn the_adaptive_locator_finds_every_fixture_cell_under_other_colours_and_magnifi
         let shift = Shift::parse(name).unwrap();
         let fixed = evaluate_dir_shifted(
             &fixtures(),
-            &LocatorParams::default(),
+            &LocatorParams {
+                adaptive: false,
+                ..Default::default()
+            },
             Some((shift, 20)),
             false,
         )

@@ -492,10 +492,7 @@ mod tests {
 
     #[test]
     fn finds_one_nucleus_and_grows_it_to_a_cell() {
-        let c = locate(
-            &field([1.0; 3], &[(300, 200, 50)]),
-            &LocatorParams::default(),
-        );
+        let c = locate(&field([1.0; 3], &[(300, 200, 50)]), &fixed());
         assert_eq!(c.len(), 1, "{c:?}");
         assert!(contains(&c[0].nucleus, 300, 200));
         assert!(c[0].cell.width() > c[0].nucleus.width());
@@ -504,13 +501,13 @@ mod tests {
             "{:?}",
             c[0].nucleus
         );
-        assert!(c[0].score > LocatorParams::default().nucleus_threshold);
+        assert!(c[0].score > fixed().nucleus_threshold);
     }
 
     #[test]
     fn robust_to_white_balance() {
         for wb in [[1.1, 1.0, 0.75], [0.7, 0.9, 1.15], [0.6, 0.6, 0.6]] {
-            let c = locate(&field(wb, &[(300, 200, 50)]), &LocatorParams::default());
+            let c = locate(&field(wb, &[(300, 200, 50)]), &fixed());
             assert_eq!(c.len(), 1, "white balance {wb:?}: {c:?}");
         }
     }
@@ -527,7 +524,7 @@ mod tests {
                 (520, 380, 45),
             ],
         );
-        let c = locate(&img, &LocatorParams::default());
+        let c = locate(&img, &fixed());
         assert_eq!(c.len(), 2, "{c:?}");
         let neutrophil = c.iter().find(|c| contains(&c.nucleus, 228, 200)).unwrap();
         assert!(contains(&neutrophil.nucleus, 200, 200) && contains(&neutrophil.nucleus, 255, 190));
@@ -535,7 +532,7 @@ mod tests {
 
     #[test]
     fn empty_field_and_specks_give_nothing() {
-        let p = LocatorParams::default();
+        let p = fixed();
         assert!(locate(&field([1.0; 3], &[]), &p).is_empty());
         assert!(locate(&field([1.0; 3], &[(100, 100, 6), (400, 300, 8)]), &p).is_empty());
         assert!(locate(&RgbImage::new(0, 0), &p).is_empty());
@@ -551,7 +548,7 @@ mod tests {
             let blob = (100..200).contains(&x) && (100..200).contains(&y);
             Rgb([2 + n, 2 + n, if blob { 12 } else { 3 + n }])
         });
-        assert!(locate(&img, &LocatorParams::default()).is_empty());
+        assert!(locate(&img, &fixed()).is_empty());
         let p = LocatorParams {
             min_background: 0,
             ..Default::default()
@@ -564,18 +561,12 @@ mod tests {
 
     #[test]
     fn cell_box_is_clipped_at_the_border() {
-        let c = locate(
-            &field([1.0; 3], &[(20, 460, 50)]),
-            &LocatorParams::default(),
-        );
+        let c = locate(&field([1.0; 3], &[(20, 460, 50)]), &fixed());
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].cell.x0, 0);
         assert_eq!(c[0].cell.y1, 480);
         assert!(c[0].at_border);
-        let inside = locate(
-            &field([1.0; 3], &[(300, 200, 50)]),
-            &LocatorParams::default(),
-        );
+        let inside = locate(&field([1.0; 3], &[(300, 200, 50)]), &fixed());
         assert!(!inside[0].at_border);
     }
 
@@ -613,6 +604,14 @@ mod tests {
         Norms {
             red_cell_px: Some(px),
             ..Norms::default()
+        }
+    }
+
+    /// The fixed locator tuned on BCCD fields (`adaptive = false`).
+    fn fixed() -> LocatorParams {
+        LocatorParams {
+            adaptive: false,
+            ..Default::default()
         }
     }
 
@@ -657,7 +656,7 @@ mod tests {
         assert!(contains(&c[0].nucleus, 320, 240));
         // The fixed locator ignores the session.
         assert!(
-            locate_in_session(&img, &LocatorParams::default(), half)
+            locate_in_session(&img, &fixed(), half)
                 .candidates
                 .is_empty()
         );
@@ -718,7 +717,7 @@ mod tests {
         };
         assert_eq!(locate_in_session(&img, &off, measured).candidates.len(), 2);
         assert_eq!(locate_detailed(&img, &p).candidates.len(), 2);
-        let fixed = LocatorParams::default();
+        let fixed = fixed();
         assert_eq!(
             locate_in_session(&img, &fixed, measured).candidates.len(),
             2
@@ -781,7 +780,7 @@ mod tests {
         assert_eq!(c.len(), 1, "{c:?}");
         assert!(contains(&c[0].nucleus, 320, 240));
         assert!(
-            locate_in_session(&img, &LocatorParams::default(), stained)
+            locate_in_session(&img, &fixed(), stained)
                 .candidates
                 .is_empty(),
             "the fixed locator ignores the session"
@@ -803,7 +802,7 @@ mod tests {
         let adaptive = locate(&img, &adaptive());
         assert_eq!(adaptive.len(), 1, "{adaptive:?}");
         assert!(adaptive[0].nucleus.x1 <= 364, "{:?}", adaptive[0].nucleus);
-        let fixed = locate(&img, &LocatorParams::default());
+        let fixed = locate(&img, &fixed());
         assert_eq!(fixed.len(), 1, "{fixed:?}");
         assert!(
             fixed[0].nucleus.x1 >= 390,
@@ -859,7 +858,7 @@ mod tests {
 
     #[test]
     fn a_tight_crop_without_a_nucleus_gives_nothing() {
-        let p = LocatorParams::default();
+        let p = fixed();
         let flat = RgbImage::from_pixel(120, 120, Rgb([250, 235, 139]));
         assert!(locate_tight_crop(&flat, &p).candidates.is_empty());
         // Red cells only: they differ from the background, but not towards the nuclear stain.

@@ -40,10 +40,9 @@ pub struct LocatorParams {
     pub cell_margin: f32,
     /// Use the adaptive locator on camera fields: background, nuclear-stain direction and
     /// saturation measured on the frames, sizes scaled by the red cells, the session's running
-    /// medians used once measured ([`crate::vision::session`]) (default false: the fixed
-    /// locator tuned on BCCD fields, as good on them, and the adaptive one still lets live
-    /// mode count a few giant platelets; pictures that are already crops always use the
-    /// adaptive one).
+    /// medians used once measured ([`crate::vision::session`]) (default true; false is the
+    /// fixed locator tuned on BCCD fields, which fails on other stains and lamps; pictures
+    /// that are already crops always use the adaptive one).
     pub adaptive: bool,
     /// Crops (adaptive locator): the measured cytoplasm reaches at most this fraction of
     /// the nucleus's longer side beyond it on each side (default 0.6; allowed 0.0..=3.0).
@@ -77,7 +76,7 @@ impl Default for LocatorParams {
             max_nucleus_fraction: 0.35,
             max_aspect: 5.0,
             cell_margin: 0.18,
-            adaptive: false,
+            adaptive: true,
             max_cytoplasm: 0.6,
             red_cell_diameter: 8.0,
             min_nucleus_red_cells: 0.56,
