@@ -23,28 +23,62 @@ pub const MIN_ROUNDNESS: f32 = 0.8;
 /// Largest ratio of a kept component's longer box side to its shorter one.
 pub const MAX_ASPECT: f32 = 1.4;
 
-/// Flood-fills from every pixel on `stack`: pushes each 4-connected neighbour for which
-/// `enter(index, x, y)` says yes (it marks the pixel itself). `w` x `h` is the image's size.
-fn flood(
-    w: usize,
-    h: usize,
-    stack: &mut Vec<(usize, usize)>,
-    mut enter: impl FnMut(usize, usize, usize) -> bool,
-) {
+/// What a flood fill walks over: which pixels it may still enter, and what entering does.
+trait Walk {
+    /// Whether pixel `i` may be entered (and has not been yet).
+    fn open(&self, i: usize) -> bool;
+    /// Enters pixel `i` at (`x`, `y`); from then on `open(i)` is false.
+    fn enter(&mut self, i: usize, x: usize, y: usize);
+}
+
+/// Scan-line flood fill (4-connected) of a `w` x `h` image from the pixels on `stack`: a
+/// popped pixel grows into the whole open run of its row, and the open runs of the rows
+/// above and below that run are queued by their first pixel. Several times fewer stack
+/// operations than pixel by pixel, over the large background it mostly walks.
+fn flood(w: usize, h: usize, stack: &mut Vec<(usize, usize)>, walk: &mut impl Walk) {
     while let Some((x, y)) = stack.pop() {
-        let i = y * w + x;
-        if x > 0 && enter(i - 1, x - 1, y) {
-            stack.push((x - 1, y));
+        let row = y * w;
+        if !walk.open(row + x) {
+            continue;
         }
-        if x + 1 < w && enter(i + 1, x + 1, y) {
-            stack.push((x + 1, y));
+        let (mut l, mut r) = (x, x);
+        while l > 0 && walk.open(row + l - 1) {
+            l -= 1;
         }
-        if y > 0 && enter(i - w, x, y - 1) {
-            stack.push((x, y - 1));
+        while r + 1 < w && walk.open(row + r + 1) {
+            r += 1;
         }
-        if y + 1 < h && enter(i + w, x, y + 1) {
-            stack.push((x, y + 1));
+        for xx in l..=r {
+            walk.enter(row + xx, xx, y);
         }
+        for ny in [y.checked_sub(1), Some(y + 1).filter(|&v| v < h)]
+            .into_iter()
+            .flatten()
+        {
+            let mut in_run = false;
+            for xx in l..=r {
+                let open = walk.open(ny * w + xx);
+                if open && !in_run {
+                    stack.push((xx, ny));
+                }
+                in_run = open;
+            }
+        }
+    }
+}
+
+/// Background pixels reached from outside the red cells.
+struct Outside<'a> {
+    red_cells: &'a [u8],
+    reached: Vec<bool>,
+}
+
+impl Walk for Outside<'_> {
+    fn open(&self, i: usize) -> bool {
+        self.red_cells[i] == 0 && !self.reached[i]
+    }
+    fn enter(&mut self, i: usize, _: usize, _: usize) {
+        self.reached[i] = true;
     }
 }
 
@@ -52,29 +86,24 @@ fn flood(
 /// can reach through background (4-connected): the pale centres of ringed red cells.
 fn fill_holes(mask: &Mask, keep_open: &Mask, stack: &mut Vec<(usize, usize)>) -> Mask {
     let (w, h) = (mask.width(), mask.height());
-    // Reached background pixels; everything else ends up in the filled mask.
-    let mut reached = vec![false; w * h];
-    let (src, open) = (mask.as_slice(), keep_open.as_slice());
+    let open = keep_open.as_slice();
+    let mut outside = Outside {
+        red_cells: mask.as_slice(),
+        reached: vec![false; w * h],
+    };
     stack.clear();
     for y in 0..h {
         let edge_row = y == 0 || y + 1 == h;
         for x in 0..w {
             let i = y * w + x;
-            if src[i] == 0 && (edge_row || x == 0 || x + 1 == w || open[i] != 0) {
-                reached[i] = true;
+            if outside.open(i) && (edge_row || x == 0 || x + 1 == w || open[i] != 0) {
                 stack.push((x, y));
             }
         }
     }
-    flood(w, h, stack, |j, _, _| {
-        let enter = src[j] == 0 && !reached[j];
-        if enter {
-            reached[j] = true;
-        }
-        enter
-    });
+    flood(w, h, stack, &mut outside);
     let mut filled = Mask::new(w, h);
-    for (i, r) in reached.iter().enumerate() {
+    for (i, r) in outside.reached.iter().enumerate() {
         if !r {
             filled.set_index(i, true);
         }
@@ -91,39 +120,66 @@ struct Region {
     height: usize,
 }
 
+/// The region being walked, and every pixel any region has taken.
+struct RegionWalk<'a> {
+    mask: &'a [u8],
+    dist: &'a [u32],
+    seen: Vec<bool>,
+    area: usize,
+    peak: u32,
+    x0: usize,
+    y0: usize,
+    x1: usize,
+    y1: usize,
+}
+
+impl Walk for RegionWalk<'_> {
+    fn open(&self, i: usize) -> bool {
+        self.mask[i] != 0 && !self.seen[i]
+    }
+    fn enter(&mut self, i: usize, x: usize, y: usize) {
+        self.seen[i] = true;
+        self.area += 1;
+        self.peak = self.peak.max(self.dist[i]);
+        (self.x0, self.y0) = (self.x0.min(x), self.y0.min(y));
+        (self.x1, self.y1) = (self.x1.max(x), self.y1.max(y));
+    }
+}
+
 /// The 4-connected foreground regions of `mask`, with their peaks in `dist`.
 fn regions(mask: &Mask, dist: &[u32], stack: &mut Vec<(usize, usize)>) -> Vec<Region> {
     let (w, h) = (mask.width(), mask.height());
-    let src = mask.as_slice();
-    let mut seen = vec![false; w * h];
+    let mut walk = RegionWalk {
+        mask: mask.as_slice(),
+        dist,
+        seen: vec![false; w * h],
+        area: 0,
+        peak: 0,
+        x0: 0,
+        y0: 0,
+        x1: 0,
+        y1: 0,
+    };
     let mut out = Vec::new();
-    for (sy, row) in src.chunks_exact(w.max(1)).enumerate() {
-        for (sx, &v) in row.iter().enumerate() {
-            let start = sy * w + sx;
-            if v == 0 || seen[start] {
+    for y in 0..h {
+        for x in 0..w {
+            if !walk.open(y * w + x) {
                 continue;
             }
-            seen[start] = true;
+            (walk.area, walk.peak) = (0, 0);
+            (walk.x0, walk.y0, walk.x1, walk.y1) = (x, y, x, y);
             stack.clear();
-            stack.push((sx, sy));
-            let (mut x0, mut y0, mut x1, mut y1) = (sx, sy, sx, sy);
-            let (mut area, mut peak) = (1, dist[start]);
-            flood(w, h, stack, |j, x, y| {
-                let enter = src[j] != 0 && !seen[j];
-                if enter {
-                    seen[j] = true;
-                    area += 1;
-                    peak = peak.max(dist[j]);
-                    (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
-                }
-                enter
-            });
+            stack.push((x, y));
+            flood(w, h, stack, &mut walk);
             out.push(Region {
-                area,
-                peak,
-                touches_border: x0 == 0 || y0 == 0 || x1 + 1 == w || y1 + 1 == h,
-                width: x1 + 1 - x0,
-                height: y1 + 1 - y0,
+                area: walk.area,
+                peak: walk.peak,
+                touches_border: walk.x0 == 0
+                    || walk.y0 == 0
+                    || walk.x1 + 1 == w
+                    || walk.y1 + 1 == h,
+                width: walk.x1 + 1 - walk.x0,
+                height: walk.y1 + 1 - walk.y0,
             });
         }
     }
