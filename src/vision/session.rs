@@ -16,10 +16,6 @@ pub const WINDOW: usize = 25;
 /// Measurements needed before the session's value replaces each frame's own.
 pub const MIN_FRAMES: usize = 5;
 
-/// Largest ratio, either way, between the rough ruler of the frames the round-cell ruler
-/// was measured on and the session's, for the round-cell ruler to be used.
-pub const MAX_RULER_DRIFT: f32 = 1.25;
-
 /// The values a session gives the locator; `None` leaves the frame's own measurement.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Norms {
@@ -100,19 +96,17 @@ impl SessionNorms {
         push(&mut self.hues, frame.red_cell_hue.and_then(unwrap_hue));
     }
 
-    /// The round-cell ruler's median, while it still describes the microscope in view. It
-    /// is measured on fewer frames than the rough ruler, so after a change of objective it
-    /// would lag behind by dozens of frames, and a floor from the stronger objective's red
-    /// cells would drop every nucleus at the weaker one. The rough ruler of the same frames
-    /// says whether the view has changed since: `None` unless its median is within
-    /// [`MAX_RULER_DRIFT`] of the whole session's.
+    /// The round-cell ruler's median, scaled down when the view has changed since it was
+    /// measured. It is measured on fewer frames than the rough ruler, so after a change to a
+    /// weaker objective it would lag behind by dozens of frames, and a floor from the
+    /// stronger objective's red cells would drop every nucleus. The rough ruler of the same
+    /// frames, against the session's, says by how much the red cells have shrunk since.
+    /// Only shrinking is followed: a floor that lags low lets a platelet through, one that
+    /// lags high loses white cells (and the rough ruler's own scatter between fields, up to
+    /// 1.5x on one microscope, would then raise the floor over the smallest nuclei).
     fn round_ruler(&self) -> Option<f32> {
         let (then, now) = (median(&self.paired_rulers)?, median(&self.rulers)?);
-        let drift = then / now;
-        (1.0 / MAX_RULER_DRIFT..=MAX_RULER_DRIFT)
-            .contains(&drift)
-            .then(|| median(&self.round_rulers))
-            .flatten()
+        Some(median(&self.round_rulers)? * (now / then).min(1.0))
     }
 
     /// The session's values, once [`MIN_FRAMES`] frames measured them.
@@ -180,7 +174,7 @@ mod tests {
     }
 
     #[test]
-    fn after_a_change_of_objective_the_old_round_ruler_is_not_used() {
+    fn after_a_change_of_objective_the_round_ruler_follows_the_rough_one_down() {
         // 100x: rough 32, round 100, on every third frame. Then a weaker objective: every
         // size halves, and the round-cell ruler, measured on fewer frames, lags behind.
         let mut s = SessionNorms::new();
@@ -192,7 +186,6 @@ mod tests {
             });
         }
         assert_eq!(s.norms().round_red_cell_px, Some(100.0));
-        let mut went_quiet = false;
         for i in 0..WINDOW * 3 {
             s.observe(Norms {
                 red_cell_px: Some(16.0),
@@ -200,17 +193,25 @@ mod tests {
                 ..Norms::default()
             });
             let n = s.norms();
-            // Never the old floor with the new view's sizes.
-            if n.red_cell_px == Some(16.0) {
-                assert_ne!(n.round_red_cell_px, Some(100.0), "frame {i}");
-            }
-            went_quiet |= n.round_red_cell_px.is_none();
+            // Never the old view's size with the new view's sizes.
+            let limit = if n.red_cell_px == Some(16.0) {
+                50.0
+            } else {
+                100.0
+            };
+            assert!(n.round_red_cell_px.unwrap() <= limit, "frame {i}: {n:?}");
         }
-        assert!(
-            went_quiet,
-            "the round-cell ruler should pause while it catches up"
-        );
         assert_eq!(s.norms().round_red_cell_px, Some(50.0));
+        // Back to the stronger objective: the round-cell ruler is not scaled up; it lags
+        // low (a lower floor) until its own window has caught up.
+        for _ in 0..WINDOW * 3 {
+            s.observe(Norms {
+                red_cell_px: Some(32.0),
+                round_red_cell_px: None,
+                ..Norms::default()
+            });
+            assert!(s.norms().round_red_cell_px.unwrap() <= 50.0);
+        }
     }
 
     #[test]
