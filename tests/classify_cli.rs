@@ -114,6 +114,20 @@ fn the_locator_settings_come_from_the_configuration_given() {
         serde_json::from_str(String::from_utf8_lossy(&adaptive.stdout).trim()).unwrap();
     assert!(line["cell"]["x1"].as_u64().unwrap() > 0, "{line}");
     assert!(line["red_cell_px"].as_f64().unwrap() > 0.0, "{line}");
+    // This field has no two whole round red cells apart; BloodImage_00023 has, and they
+    // measure as the annotations' red-cell boxes do (about 100 px across in BCCD).
+    assert!(line["round_red_cell_px"].is_null(), "{line}");
+    let round_cells = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/bccd/JPEGImages/BloodImage_00023.jpg");
+    let out = classify(&[
+        "--locate".as_ref(),
+        "--json".as_ref(),
+        round_cells.as_os_str(),
+    ]);
+    let line: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
+    let round = line["round_red_cell_px"].as_f64().unwrap();
+    assert!((70.0..=120.0).contains(&round), "{line}");
 
     let missing = dir.path().join("missing.toml");
     let bad = classify(&[

@@ -79,14 +79,17 @@ impl LocatorFinder {
     fn log_session(&mut self) {
         let now = self.session.norms();
         if notable(self.logged.red_cell_px, now.red_cell_px)
+            || notable(self.logged.round_red_cell_px, now.round_red_cell_px)
             || notable(self.logged.saturation, now.saturation)
             || notable_turn(self.logged.red_cell_hue, now.red_cell_hue)
         {
             log::info!(
-                "locator session: red cells {} across, stain strength {} of the reference, \
-                 red-cell hue {}",
+                "locator session: red cells {} across (whole round ones {}, which set the \
+                 nucleus floor), stain strength {} of the reference, red-cell hue {}",
                 now.red_cell_px
                     .map_or("not measured".into(), |d| format!("{d:.0} px")),
+                now.round_red_cell_px
+                    .map_or("not measured yet".into(), |d| format!("{d:.0} px")),
                 now.saturation
                     .map_or("not measured".into(), |s| format!("{s:.2}")),
                 now.red_cell_hue

@@ -116,6 +116,10 @@ pub fn run(
                             json!(seen.as_ref().and_then(|c| c.red_cell_px)),
                         );
                         map.insert(
+                            "round_red_cell_px".into(),
+                            json!(seen.as_ref().and_then(|c| c.round_red_cell_px)),
+                        );
+                        map.insert(
                             "crop".into(),
                             json!(
                                 seen.as_ref()

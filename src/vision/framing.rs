@@ -79,6 +79,9 @@ pub struct PictureCell {
     pub cells: Vec<PixelBox>,
     /// Typical red-cell diameter in picture pixels, when red cells were seen.
     pub red_cell_px: Option<f32>,
+    /// Diameter of the whole, round red cells in picture pixels, when the adaptive locator
+    /// found enough of them ([`crate::vision::round_ruler`]).
+    pub round_red_cell_px: Option<f32>,
     /// The picture's background colour (padding for the crop).
     pub background: [u8; 3],
 }
@@ -106,6 +109,7 @@ fn chosen_in(image: &RgbImage, seen: Sighting, reticle: Option<(u32, u32)>) -> O
         candidate: chosen.candidate,
         count: chosen.count,
         red_cell_px: seen.red_cell_px,
+        round_red_cell_px: seen.round_red_cell_px,
         background: seen.background,
     })
 }
