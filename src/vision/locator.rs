@@ -14,7 +14,9 @@
 //!    surroundings);
 //! 4. closes then opens the mask (3x3) and labels its connected components;
 //! 5. drops specks, groups nearby fragments (the separate lobes of a neutrophil), and
-//!    filters the groups by size and shape;
+//!    filters the groups by size and shape (the adaptive locator, once the session has
+//!    measured whole round red cells, also drops groups much smaller than one: giant
+//!    platelets);
 //! 6. grows each nucleus box by a margin to cover the whole cell (in a picture that is
 //!    already a crop, the adaptive locator measures the cytoplasm instead).
 //!
@@ -351,8 +353,8 @@ fn locate_with(image: &RgbImage, params: &LocatorParams, kind: Kind, norms: Norm
     let mut min_nucleus = (params.min_nucleus_area as f32 * q * q).round() as usize;
     if params.adaptive && kind == Kind::Field {
         // Red cells under this many pixels at the width's resolution are specks, however
-        // fine the working copy is (a finer copy sees more of them, and without this
-        // floor talked itself into a smaller ruler and a finer copy still).
+        // fine the working copy is (a finer copy sees more of them, which would pull the
+        // ruler down).
         let finer = width_factor(img_w, params.work_width) as f32 / work.factor as f32;
         let min_area = (MIN_RED_CELL_AREA as f32 * finer * finer).round() as usize;
         seen.round_red_cell_px =
