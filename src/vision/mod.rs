@@ -16,6 +16,7 @@ pub mod own_threshold;
 pub mod params;
 pub mod round_ruler;
 pub mod ruler;
+pub mod runs;
 pub mod session;
 
 pub use crop::{ChosenCell, choose_cell};

@@ -56,6 +56,23 @@ impl Mask {
         &self.data
     }
 
+    /// The raw pixels, row-major, for writing; only 0 and 1 may be stored.
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        &mut self.data
+    }
+
+    /// A `width` x `height` mask with about `density` percent of its pixels set, drawn
+    /// from the linear congruential generator `state` (for tests of mask algorithms).
+    #[cfg(test)]
+    pub(crate) fn random(width: usize, height: usize, density: u32, state: &mut u32) -> Self {
+        let mut m = Self::new(width, height);
+        for px in &mut m.data {
+            *state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            *px = u8::from((*state >> 24) % 100 < density);
+        }
+        m
+    }
+
     /// Number of foreground pixels.
     pub fn count(&self) -> usize {
         self.data.iter().filter(|&&v| v != 0).count()
@@ -217,13 +234,7 @@ mod tests {
         let mut state = 12345u32;
         for (w, h) in [(1, 1), (1, 7), (7, 1), (2, 2), (2, 5), (13, 9), (40, 31)] {
             for density in [30u32, 50, 80] {
-                let mut m = Mask::new(w, h);
-                for y in 0..h {
-                    for x in 0..w {
-                        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-                        m.set(x, y, (state >> 24) % 100 < density);
-                    }
-                }
+                let m = Mask::random(w, h, density, &mut state);
                 for dilate in [true, false] {
                     let mut fast = m.clone();
                     fast.filter3(&mut Vec::new(), dilate);

@@ -14,6 +14,7 @@
 
 use super::morphology::Mask;
 use super::ruler::distance;
+use super::runs;
 
 /// Fewest whole round red cells needed to trust the measurement.
 pub const MIN_CELLS: usize = 2;
@@ -23,89 +24,30 @@ pub const MIN_ROUNDNESS: f32 = 0.8;
 /// Largest ratio of a kept component's longer box side to its shorter one.
 pub const MAX_ASPECT: f32 = 1.4;
 
-/// What a flood fill walks over: which pixels it may still enter, and what entering does.
-trait Walk {
-    /// Whether pixel `i` may be entered (and has not been yet).
-    fn open(&self, i: usize) -> bool;
-    /// Enters pixel `i` at (`x`, `y`); from then on `open(i)` is false.
-    fn enter(&mut self, i: usize, x: usize, y: usize);
-}
-
-/// Scan-line flood fill (4-connected) of a `w` x `h` image from the pixels on `stack`: a
-/// popped pixel grows into the whole open run of its row, and the open runs of the rows
-/// above and below that run are queued by their first pixel. Several times fewer stack
-/// operations than pixel by pixel, over the large background it mostly walks.
-fn flood(w: usize, h: usize, stack: &mut Vec<(usize, usize)>, walk: &mut impl Walk) {
-    while let Some((x, y)) = stack.pop() {
-        let row = y * w;
-        if !walk.open(row + x) {
+/// `mask` with every clear pixel set that no border pixel and no `keep_open` pixel can
+/// reach through clear pixels (4-connected): the pale centres of ringed red cells.
+fn fill_holes(mask: &Mask, keep_open: &Mask) -> Mask {
+    let (w, h) = (mask.width(), mask.height());
+    let background = runs::regions(mask, false);
+    let keep = keep_open.as_slice();
+    let mut open = vec![false; background.count];
+    for (run, &region) in background.runs.iter().zip(&background.region_of) {
+        if open[region] {
             continue;
         }
-        let (mut l, mut r) = (x, x);
-        while l > 0 && walk.open(row + l - 1) {
-            l -= 1;
-        }
-        while r + 1 < w && walk.open(row + r + 1) {
-            r += 1;
-        }
-        for xx in l..=r {
-            walk.enter(row + xx, xx, y);
-        }
-        for ny in [y.checked_sub(1), Some(y + 1).filter(|&v| v < h)]
-            .into_iter()
-            .flatten()
-        {
-            let mut in_run = false;
-            for xx in l..=r {
-                let open = walk.open(ny * w + xx);
-                if open && !in_run {
-                    stack.push((xx, ny));
-                }
-                in_run = open;
-            }
-        }
+        let row = run.y * w;
+        open[region] = run.y == 0
+            || run.y + 1 == h
+            || run.x0 == 0
+            || run.x1 == w
+            || keep[row + run.x0..row + run.x1].iter().any(|&v| v != 0);
     }
-}
-
-/// Background pixels reached from outside the red cells.
-struct Outside<'a> {
-    red_cells: &'a [u8],
-    reached: Vec<bool>,
-}
-
-impl Walk for Outside<'_> {
-    fn open(&self, i: usize) -> bool {
-        self.red_cells[i] == 0 && !self.reached[i]
-    }
-    fn enter(&mut self, i: usize, _: usize, _: usize) {
-        self.reached[i] = true;
-    }
-}
-
-/// `mask` with every background pixel set that no border pixel and no `keep_open` pixel
-/// can reach through background (4-connected): the pale centres of ringed red cells.
-fn fill_holes(mask: &Mask, keep_open: &Mask, stack: &mut Vec<(usize, usize)>) -> Mask {
-    let (w, h) = (mask.width(), mask.height());
-    let open = keep_open.as_slice();
-    let mut outside = Outside {
-        red_cells: mask.as_slice(),
-        reached: vec![false; w * h],
-    };
-    stack.clear();
-    for y in 0..h {
-        let edge_row = y == 0 || y + 1 == h;
-        for x in 0..w {
-            let i = y * w + x;
-            if outside.open(i) && (edge_row || x == 0 || x + 1 == w || open[i] != 0) {
-                stack.push((x, y));
-            }
-        }
-    }
-    flood(w, h, stack, &mut outside);
-    let mut filled = Mask::new(w, h);
-    for (i, r) in outside.reached.iter().enumerate() {
-        if !r {
-            filled.set_index(i, true);
+    let mut filled = mask.clone();
+    let px = filled.as_mut_slice();
+    for (run, &region) in background.runs.iter().zip(&background.region_of) {
+        if !open[region] {
+            let row = run.y * w;
+            px[row + run.x0..row + run.x1].fill(1);
         }
     }
     filled
@@ -114,76 +56,40 @@ fn fill_holes(mask: &Mask, keep_open: &Mask, stack: &mut Vec<(usize, usize)>) ->
 /// One connected red-cell region: its area, its box and its distance-transform peak.
 struct Region {
     area: usize,
-    peak: u32,
+    peak: u16,
     touches_border: bool,
     width: usize,
     height: usize,
 }
 
-/// The region being walked, and every pixel any region has taken.
-struct RegionWalk<'a> {
-    mask: &'a [u8],
-    dist: &'a [u32],
-    seen: Vec<bool>,
-    area: usize,
-    peak: u32,
-    x0: usize,
-    y0: usize,
-    x1: usize,
-    y1: usize,
-}
-
-impl Walk for RegionWalk<'_> {
-    fn open(&self, i: usize) -> bool {
-        self.mask[i] != 0 && !self.seen[i]
-    }
-    fn enter(&mut self, i: usize, x: usize, y: usize) {
-        self.seen[i] = true;
-        self.area += 1;
-        self.peak = self.peak.max(self.dist[i]);
-        (self.x0, self.y0) = (self.x0.min(x), self.y0.min(y));
-        (self.x1, self.y1) = (self.x1.max(x), self.y1.max(y));
-    }
-}
-
 /// The 4-connected foreground regions of `mask`, with their peaks in `dist`.
-fn regions(mask: &Mask, dist: &[u32], stack: &mut Vec<(usize, usize)>) -> Vec<Region> {
+fn regions(mask: &Mask, dist: &[u16]) -> Vec<Region> {
     let (w, h) = (mask.width(), mask.height());
-    let mut walk = RegionWalk {
-        mask: mask.as_slice(),
-        dist,
-        seen: vec![false; w * h],
-        area: 0,
-        peak: 0,
-        x0: 0,
-        y0: 0,
-        x1: 0,
-        y1: 0,
-    };
-    let mut out = Vec::new();
-    for y in 0..h {
-        for x in 0..w {
-            if !walk.open(y * w + x) {
-                continue;
-            }
-            (walk.area, walk.peak) = (0, 0);
-            (walk.x0, walk.y0, walk.x1, walk.y1) = (x, y, x, y);
-            stack.clear();
-            stack.push((x, y));
-            flood(w, h, stack, &mut walk);
-            out.push(Region {
-                area: walk.area,
-                peak: walk.peak,
-                touches_border: walk.x0 == 0
-                    || walk.y0 == 0
-                    || walk.x1 + 1 == w
-                    || walk.y1 + 1 == h,
-                width: walk.x1 + 1 - walk.x0,
-                height: walk.y1 + 1 - walk.y0,
-            });
-        }
+    let found = runs::regions(mask, true);
+    // Per region: area, peak and box (x0, y0, x1, y1; ends exclusive).
+    let mut sums = vec![(0usize, 0u16, [usize::MAX, usize::MAX, 0, 0]); found.count];
+    for (run, &region) in found.runs.iter().zip(&found.region_of) {
+        let (area, peak, bounds) = &mut sums[region];
+        let row = run.y * w;
+        *area += run.x1 - run.x0;
+        let top = dist[row + run.x0..row + run.x1].iter().copied().max();
+        *peak = (*peak).max(top.unwrap_or(0));
+        *bounds = [
+            bounds[0].min(run.x0),
+            bounds[1].min(run.y),
+            bounds[2].max(run.x1),
+            bounds[3].max(run.y + 1),
+        ];
     }
-    out
+    sums.into_iter()
+        .map(|(area, peak, [x0, y0, x1, y1])| Region {
+            area,
+            peak,
+            touches_border: x0 == 0 || y0 == 0 || x1 == w || y1 == h,
+            width: x1 - x0,
+            height: y1 - y0,
+        })
+        .collect()
 }
 
 /// Typical red-cell diameter in mask pixels: the area-weighted median diameter of the whole,
@@ -191,10 +97,9 @@ fn regions(mask: &Mask, dist: &[u32], stack: &mut Vec<(usize, usize)>) -> Vec<Re
 /// pixels (their pale centres filled). `nuclei` marks what the locator took for nuclei.
 /// `None` with fewer than [`MIN_CELLS`] such cells.
 pub fn round_cell_diameter(red_cells: &Mask, nuclei: &Mask, min_area: usize) -> Option<f32> {
-    let mut stack = Vec::new();
-    let filled = fill_holes(red_cells, nuclei, &mut stack);
+    let filled = fill_holes(red_cells, nuclei);
     let dist = distance(&filled);
-    let mut cells: Vec<(f32, f32)> = regions(&filled, &dist, &mut stack)
+    let mut cells: Vec<(f32, f32)> = regions(&filled, &dist)
         .into_iter()
         .filter(|r| !r.touches_border && r.area >= min_area.max(1))
         .filter_map(|r| {
