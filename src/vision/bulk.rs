@@ -88,31 +88,27 @@ pub fn measure(red: &[f32], green: &[f32], blue: &[f32]) -> Bulk {
         bright_count += 1;
     }
     let bg = hists.map(|hist| hist_percentile(&hist, bright_count, 0.5).max(1.0));
-    // Noise of the background: how far its own pixels stray.
-    let mut spread: Vec<f32> = (0..n)
-        .filter(|&i| bright[i] >= cut)
-        .map(|i| -((red[i] / bg[0] + green[i] / bg[1] + blue[i] / bg[2]) / 3.0 - 1.0))
-        .map(f32::abs)
+    // Multiplying by reciprocals: the loops below run over every pixel of the frame.
+    let inv = bg.map(|v| 1.0 / v);
+    let dark: Vec<f32> = (0..n)
+        .map(|i| 1.0 - (red[i] * inv[0] + green[i] * inv[1] + blue[i] * inv[2]) * (1.0 / 3.0))
         .collect();
+    // Noise of the background: how far its own pixels stray.
+    let mut spread = Vec::with_capacity(n);
+    spread.extend((0..n).filter(|&i| bright[i] >= cut).map(|i| dark[i].abs()));
     let noise = percentile_f(&mut spread, 0.9);
     let foreground_darkness = (3.0 * noise).max(MIN_FOREGROUND_DARKNESS);
     // Red cells: darker than the background, not among the darkest tenth (nuclei).
-    let dark: Vec<f32> = (0..n)
-        .map(|i| 1.0 - (red[i] / bg[0] + green[i] / bg[1] + blue[i] / bg[2]) / 3.0)
-        .collect();
-    let mut dark_fg: Vec<f32> = dark
-        .iter()
-        .copied()
-        .filter(|&d| d > foreground_darkness)
-        .collect();
+    let mut dark_fg = Vec::with_capacity(n);
+    dark_fg.extend(dark.iter().copied().filter(|&d| d > foreground_darkness));
     let very_dark = percentile_f(&mut dark_fg, 0.9);
     let mut sum = [0.0f32; 3];
     let mut count = 0usize;
     for i in 0..n {
         if dark[i] > foreground_darkness && dark[i] < very_dark {
-            sum[0] += red[i] / bg[0] - 1.0;
-            sum[1] += green[i] / bg[1] - 1.0;
-            sum[2] += blue[i] / bg[2] - 1.0;
+            sum[0] += red[i] * inv[0] - 1.0;
+            sum[1] += green[i] * inv[1] - 1.0;
+            sum[2] += blue[i] * inv[2] - 1.0;
             count += 1;
         }
     }
@@ -165,18 +161,47 @@ impl Bulk {
     /// cells' saturation, scaled like `B/B_bg - R/R_bg` (about 0 on background and red
     /// cells, 0.3–0.6 on nuclei).
     pub fn nucleus_ness(&self, r: f32, g: f32, b: f32) -> f32 {
-        let v = [
-            r / self.background[0],
-            g / self.background[1],
-            b / self.background[2],
-        ];
-        let d = self.nucleus_dir;
-        std::f32::consts::SQRT_2 * (v[0] * d[0] + v[1] * d[1] + v[2] * d[2]) / self.saturation
+        self.weights().nucleus_ness(r, g, b)
     }
 
     /// Darkness of a pixel against the background (0 on it, up to 1 for black).
     pub fn darkness(&self, r: f32, g: f32, b: f32) -> f32 {
-        1.0 - (r / self.background[0] + g / self.background[1] + b / self.background[2]) / 3.0
+        self.weights().darkness(r, g, b)
+    }
+
+    /// The per-channel weights that give [`Bulk::nucleus_ness`] and [`Bulk::darkness`] by
+    /// multiplications alone, for loops over every pixel of a frame.
+    pub fn weights(&self) -> Weights {
+        let bg = self.background;
+        let d = self.nucleus_dir;
+        let k = std::f32::consts::SQRT_2 / self.saturation;
+        Weights {
+            nucleus: [0, 1, 2].map(|c| k * d[c] / bg[c]),
+            lightness: [0, 1, 2].map(|c| 1.0 / (3.0 * bg[c])),
+        }
+    }
+}
+
+/// A frame's pixel features as weighted sums of the channels ([`Bulk::weights`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Weights {
+    /// Nucleus-ness is the weighted sum of R, G and B with these.
+    pub nucleus: [f32; 3],
+    /// Darkness is 1 minus the weighted sum of R, G and B with these.
+    pub lightness: [f32; 3],
+}
+
+impl Weights {
+    /// [`Bulk::nucleus_ness`] of a pixel.
+    #[inline]
+    pub fn nucleus_ness(&self, r: f32, g: f32, b: f32) -> f32 {
+        r * self.nucleus[0] + g * self.nucleus[1] + b * self.nucleus[2]
+    }
+
+    /// [`Bulk::darkness`] of a pixel.
+    #[inline]
+    pub fn darkness(&self, r: f32, g: f32, b: f32) -> f32 {
+        1.0 - (r * self.lightness[0] + g * self.lightness[1] + b * self.lightness[2])
     }
 }
 
